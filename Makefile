@@ -1,0 +1,30 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the demo server on SQLite (var/branchq.db), on http://127.0.0.1:8080
+run: $(STAMP)
+	$(BIN)/branchq serve --demo
+
+## test: the whole suite (PostgreSQL tests use BRANCHQ_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+## bench: issuance and call-next throughput/latency on SQLite and PostgreSQL
+bench: $(STAMP)
+	$(BIN)/python -m bench.issuance
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,190 @@
+"""The ``branchq`` command: serve, migrate, add users and devices.
+
+Every option can also come from a ``BRANCHQ_*`` environment variable
+(``BRANCHQ_DATABASE``, ``BRANCHQ_HOST``, ``BRANCHQ_PORT``, …); the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from server.domain.errors import BranchqError
+from server.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        k: v
+        for k, v in {
+            "database": getattr(args, "database", None),
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "demo": True if getattr(args, "demo", False) else None,
+        }.items()
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _prepare(settings: Settings, *, migrate: bool) -> None:
+    from server.services.context import Services
+    from server.services.demo import seed_demo
+    from server.store.engine import open_database
+    from server.store.migrate import upgrade
+
+    _ensure_sqlite_dir(settings.database)
+    if migrate:
+        await upgrade(settings.database)
+    if settings.demo:
+        db = open_database(settings.database)
+        try:
+            await seed_demo(Services(db))
+        finally:
+            await db.dispose()
+
+
+def serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    settings = _settings(args)
+    asyncio.run(_prepare(settings, migrate=settings.demo or args.migrate))
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"branchq serving on {base}  (database: {make_url(settings.database).render_as_string()})")
+    print(f"  health:        {base}/api/v1/health")
+    print(f"  HTTP API:      {base}/api/v1/openapi.json")
+    if settings.demo:
+        from server.services.demo import DEMO_PASSWORD, DEMO_TOKENS
+
+        print(f"  demo branch:   {base}/api/v1/branches/demo/services")
+        print(f"  staff:         admin, manager, teller1 … teller6 (password {DEMO_PASSWORD})")
+        print(f"  device tokens: {', '.join(f'{k}={v}' for k, v in DEMO_TOKENS.items())}")
+    sys.stdout.flush()
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None,
+        access_log=None, shutdown_timeout=5,
+    )
+
+
+def db_upgrade(args: argparse.Namespace) -> None:
+    from server.store.migrate import upgrade
+
+    settings = _settings(args)
+    _ensure_sqlite_dir(settings.database)
+    asyncio.run(upgrade(settings.database))
+    print("database is up to date")
+
+
+async def _with_services(settings: Settings, work):
+    from server.services.context import Services
+    from server.store.engine import open_database
+
+    db = open_database(settings.database)
+    try:
+        return await work(Services(db))
+    finally:
+        await db.dispose()
+
+
+def user_add(args: argparse.Namespace) -> None:
+    from server.services import auth
+
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    counters = [int(c) for c in args.counters.split(",")] if args.counters else []
+    asyncio.run(
+        _with_services(
+            _settings(args),
+            lambda app: auth.add_staff(
+                app, username=args.username, password=password, role=args.role,
+                branch_id=args.branch, counters=counters,
+            ),
+        )
+    )
+    print(f"added {args.role} {args.username}")
+
+
+def device_add(args: argparse.Namespace) -> None:
+    from server.services import auth
+
+    token = asyncio.run(
+        _with_services(
+            _settings(args),
+            lambda app: auth.add_device(app, branch_id=args.branch, kind=args.kind, name=args.name),
+        )
+    )
+    print("device token (shown once; keep it on the device):")
+    print(token)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="branchq", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def db_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--database", help="SQLAlchemy URL (env BRANCHQ_DATABASE)")
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--host", help="bind address (env BRANCHQ_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (env BRANCHQ_PORT, default 8080)")
+    db_option(s)
+    s.add_argument("--demo", action="store_true", help="migrate, seed the demo branch, print URLs")
+    s.add_argument("--migrate", action="store_true", help="upgrade the database before serving")
+    s.set_defaults(run=serve)
+
+    d = sub.add_parser("db", help="database maintenance")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser("upgrade", help="apply migrations")
+    db_option(up)
+    up.set_defaults(run=db_upgrade)
+
+    u = sub.add_parser("user", help="staff accounts")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    ua = usub.add_parser("add", help="add a staff member")
+    ua.add_argument("username")
+    ua.add_argument("--role", required=True, choices=["teller", "manager", "admin"])
+    ua.add_argument("--branch", help="branch id (not for admins)")
+    ua.add_argument("--counters", help="counter numbers a teller works at, e.g. 2,3")
+    ua.add_argument("--password", help="omit to be asked")
+    db_option(ua)
+    ua.set_defaults(run=user_add)
+
+    dv = sub.add_parser("device", help="kiosks, displays, evaluators")
+    dvsub = dv.add_subparsers(dest="device_command", required=True)
+    da = dvsub.add_parser("add", help="enroll a device and print its token once")
+    da.add_argument("--branch", required=True)
+    da.add_argument("--kind", required=True, choices=["kiosk", "display", "evaluator"])
+    da.add_argument("--name", required=True)
+    db_option(da)
+    da.set_defaults(run=device_add)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except BranchqError as e:
+        print(f"branchq: {e.message}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""create_app(): the one place that wires settings, database, services and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.clock import Clock, system_clock
+from server.services.context import Services
+from server.services.days import roll_over_all
+from server.settings import Settings
+from server.store.engine import open_database
+
+
+from .web import routes as _routes  # noqa: F401  (registers the routes)
+from .web.api import SERVICES, add_routes
+from .web.auth import TRUSTED_ORIGINS, setup_auth
+from .web.errors import error_middleware
+from .web.openapi import openapi
+
+log = logging.getLogger(__name__)
+
+DAY_CHECK_S = 30.0
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the aiohttp application for ``settings``; the database opens on startup."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[error_middleware]
+    )
+    app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
+    setup_auth(app, settings)
+    add_routes(app)
+    app.router.add_get("/api/v1/openapi.json", _openapi)
+    app.router.add_get("/", _index)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        db = open_database(settings.database, pool_size=settings.pool_size)
+        app[SERVICES] = Services(db, clock or system_clock)
+        yield
+        await db.dispose()
+
+    async def day_watch(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(_watch_days(app[SERVICES]))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.extend([database, day_watch])
+    return app
+
+
+async def _watch_days(services: Services) -> None:
+    """Expire yesterday's tickets soon after midnight even if nobody writes."""
+    while True:
+        try:
+            await roll_over_all(services)
+        except Exception:  # keep watching; the next write rolls over anyway
+            log.exception("day roll-over failed")
+        await asyncio.sleep(DAY_CHECK_S)
+
+
+async def _openapi(_request: web.Request) -> web.Response:
+    return web.json_response(openapi())
+
+
+INDEX = """<!doctype html><meta charset="utf-8"><title>branchq</title>
+<h1>branchq</h1>
+<ul>
+<li><a href="/api/v1/health">/api/v1/health</a></li>
+<li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (the HTTP API)</li>
+</ul>
+"""
+
+
+async def _index(_request: web.Request) -> web.Response:
+    return web.Response(text=INDEX, content_type="text/html")

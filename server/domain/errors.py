@@ -1,0 +1,62 @@
+"""The one exception tree of branchq.
+
+    BranchqError                 base; never raised itself
+    ├── NotFound                 unknown branch, service, counter, ticket        → 404
+    ├── InvalidInput             a request that can never succeed as sent        → 400
+    ├── Unauthenticated          no or bad credentials                           → 401
+    ├── Forbidden                credentials fine, not allowed to do this        → 403
+    ├── Conflict                 refused because of the current state            → 409
+    │   ├── InvalidTransition    ticket or counter move not allowed from here
+    │   └── IdempotencyMismatch  same Idempotency-Key, different request
+    └── RateLimited              too many requests                               → 429
+
+Every subclass carries a stable machine ``code`` that clients may rely on, and a
+human message. The web edge maps the class to the HTTP status; the websocket hub
+puts ``code`` and ``message`` in the error result.
+"""
+
+from __future__ import annotations
+
+
+class BranchqError(Exception):
+    """Base of every error branchq raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(BranchqError):
+    code = "not_found"
+
+
+class InvalidInput(BranchqError):
+    code = "invalid_input"
+
+
+class Unauthenticated(BranchqError):
+    code = "unauthenticated"
+
+
+class Forbidden(BranchqError):
+    code = "forbidden"
+
+
+class Conflict(BranchqError):
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class IdempotencyMismatch(Conflict):
+    code = "idempotency_mismatch"
+
+
+class RateLimited(BranchqError):
+    code = "rate_limited"

@@ -1,0 +1,221 @@
+"""Wire models: HTTP bodies and answers, shared with the Python device clients.
+
+One definition of the protocol: the server validates requests with these
+models and builds its answers from them; the kiosk agent and terminal client
+parse with them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from server.domain.model import (
+    CounterState,
+    GreenReason,
+    Priority,
+    TicketState,
+    TransferPosition,
+)
+
+ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- requests -----------------------------------------------------------------
+
+
+class Login(Body):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class IssueTicket(Body):
+    service: ServiceCode
+    priority: Priority = Priority.NORMAL
+    green_reason: GreenReason | None = None
+
+    @model_validator(mode="after")
+    def _green_needs_reason(self) -> IssueTicket:
+        if self.priority is Priority.GREEN and self.green_reason is None:
+            raise ValueError("a green-channel ticket needs green_reason")
+        if self.priority is Priority.NORMAL and self.green_reason is not None:
+            raise ValueError("green_reason is only for green-channel tickets")
+        return self
+
+
+class PauseCounter(Body):
+    reason: ShortText | None = None
+
+
+class CallTicket(Body):
+    ticket: int | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{3,5}$")]
+    """The ticket's id, or its number today (``A023``)."""
+
+
+class Transfer(Body):
+    service: ServiceCode | None = None
+    counter: Annotated[int, Field(ge=1, le=9999)] | None = None
+    position: TransferPosition = TransferPosition.LAST
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if (self.service is None) == (self.counter is None):
+            raise ValueError("give exactly one of service or counter")
+        return self
+
+
+class Requeue(Body):
+    position: TransferPosition = TransferPosition.LAST
+
+
+class FeedbackIn(Body):
+    score: Annotated[int, Field(ge=1, le=5)]
+    tags: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=32)]],
+        Field(max_length=10),
+    ] = []
+    comment: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class Empty(Body):
+    pass
+
+
+# --- answers ------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorAnswer(BaseModel):
+    error: ErrorDetail
+
+
+class Health(Answer):
+    status: Literal["ok"]
+    database: str
+    version: str
+
+
+class StaffAnswer(Answer):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    branch: str | None
+    counters: list[int]
+
+
+class ServiceAnswer(Answer):
+    code: str
+    names: dict[str, str]
+    waiting: int
+    estimated_wait_s: int
+    open_counters: int
+    target_wait_s: int
+    available: bool
+    unavailable_reason: str | None = None
+
+
+class TicketIssued(Answer):
+    id: int
+    token: str
+    number: str
+    service: str
+    priority: Priority
+    state: TicketState
+    issued_at: datetime
+    ahead: int
+    estimated_wait_s: int
+
+
+class TicketAnswer(Answer):
+    """A ticket as staff see it."""
+
+    id: int
+    number: str
+    service: str
+    priority: Priority
+    green_reason: GreenReason | None
+    state: TicketState
+    issued_at: datetime
+    queued_at: datetime
+    called_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    counter: int | None
+    target_counter: int | None
+    recalls: int
+    transfers: int
+
+
+class QueueEntry(Answer):
+    id: int
+    number: str
+    service: str
+    priority: Priority
+    green_reason: GreenReason | None
+    queued_at: datetime
+    issued_at: datetime
+    waited_s: int
+    target_counter: int | None
+
+
+class QueueAnswer(Answer):
+    branch: str
+    counter: int | None
+    tickets: list[QueueEntry]
+
+
+class CounterAnswer(Answer):
+    number: int
+    names: dict[str, str]
+    state: CounterState
+    staff: str | None
+    pause_reason: str | None
+    services: list[str]
+    current: TicketAnswer | None
+
+
+class CounterResult(Answer):
+    counter: CounterAnswer
+    ticket: TicketAnswer | None
+
+
+class PublicTicket(Answer):
+    """A ticket as its holder sees it through the token: no other customer's data."""
+
+    number: str
+    service: str
+    service_names: dict[str, str]
+    branch: str
+    branch_names: dict[str, str]
+    priority: Priority
+    state: TicketState
+    issued_at: datetime
+    ahead: int
+    estimated_wait_s: int
+    counter: int | None
+    feedback_given: bool
+
+
+class FeedbackAnswer(Answer):
+    score: int
+    tags: list[str]
+    comment: str
+    at: datetime

@@ -1,0 +1,158 @@
+"""Who is asking: staff passwords (argon2), device tokens (stored hashed), accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert
+
+from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from server.protocol import StaffAnswer
+from server.store import repository as repo
+from server.store import tables as t
+
+from .context import STAFF_ROLES, Actor, Services
+
+DEVICE_KINDS = ("kiosk", "display", "evaluator")
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+async def hash_password(password: str) -> str:
+    """Argon2 is slow on purpose: off the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    """Device tokens are long and random, so a fast hash suffices and stays indexable."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _staff_actor(row) -> Actor:
+    return Actor(
+        "staff",
+        row.id,
+        row.role,
+        row.branch_id,
+        tuple(row.counters or ()),
+        row.username,
+    )
+
+
+def staff_answer(actor: Actor) -> StaffAnswer:
+    return StaffAnswer(
+        id=actor.id,
+        username=actor.name,
+        display_name=actor.name,
+        role=actor.role,
+        branch=actor.branch_id,
+        counters=list(actor.counters),
+    )
+
+
+async def login(app: Services, username: str, password: str) -> Actor:
+    """Check a staff member's password.
+
+    Raises:
+        Unauthenticated: unknown user, wrong password or disabled account (one message for all).
+    """
+    async with app.db.read() as conn:
+        row = await repo.staff_by_username(conn, username)
+    ok = await _verify(row.password_hash if row else _DUMMY_HASH, password)
+    if not ok or row is None or not row.active:
+        raise Unauthenticated("wrong username or password", code="bad_credentials")
+    return _staff_actor(row)
+
+
+async def staff_actor(app: Services, staff_id: int) -> Actor | None:
+    """The signed-in staff member behind a session, or None once disabled or removed."""
+    async with app.db.read() as conn:
+        row = await repo.staff_by_id(conn, staff_id)
+    if row is None or not row.active:
+        return None
+    return _staff_actor(row)
+
+
+async def device_actor(app: Services, token: str) -> Actor:
+    """The device holding ``token``.
+
+    Raises:
+        Unauthenticated: unknown or revoked token.
+    """
+    async with app.db.read() as conn:
+        row = await repo.device_by_token_hash(conn, token_hash(token))
+    if row is None or row.revoked:
+        raise Unauthenticated("unknown or revoked device token", code="bad_token")
+    return Actor("device", row.id, row.kind, row.branch_id, (), row.name)
+
+
+async def add_staff(
+    app: Services,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    branch_id: str | None,
+    counters: list[int] | None = None,
+) -> int:
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
+    if role != "admin" and branch_id is None:
+        raise InvalidInput("tellers and managers belong to a branch")
+    password_hash = await hash_password(password)
+    async with app.db.write() as conn:
+        if branch_id is not None and await repo.load_branch(conn, branch_id) is None:
+            raise NotFound(f"no branch {branch_id!r}")
+        if await repo.staff_by_username(conn, username) is not None:
+            raise Conflict(f"user {username!r} exists already", code="exists")
+        result = await conn.execute(
+            insert(t.Staff)
+            .values(
+                username=username,
+                password_hash=password_hash,
+                display_name=username,
+                role=role,
+                branch_id=branch_id,
+                counters=counters or [],
+                active=True,
+            )
+            .returning(t.Staff.id)
+        )
+        return result.scalar_one()
+
+
+async def add_device(
+    app: Services, *, branch_id: str, kind: str, name: str, token: str | None = None
+) -> str:
+    """Enroll a device and return its token, which is stored only as a hash."""
+    if kind not in DEVICE_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(DEVICE_KINDS)}")
+    token = token or secrets.token_urlsafe(24)
+    async with app.db.write() as conn:
+        if await repo.load_branch(conn, branch_id) is None:
+            raise NotFound(f"no branch {branch_id!r}")
+        await conn.execute(
+            insert(t.Device).values(
+                branch_id=branch_id,
+                kind=kind,
+                name=name,
+                token_hash=token_hash(token),
+                created_at=app.clock(),
+                status={},
+                revoked=False,
+            )
+        )
+    return token

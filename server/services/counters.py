@@ -1,0 +1,341 @@
+"""Use cases at a counter: open, pause, close, and the ticket actions of a teller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from server.domain.model import (
+    CounterAction,
+    CounterState,
+    Priority,
+    TicketAction,
+    TicketState,
+    counter_move,
+    ticket_move,
+)
+from server.domain.policy import Policy, candidates, choose
+from server.protocol import CallTicket, CounterResult, PauseCounter, Transfer
+from server.store import repository as repo
+from server.store.repository import CounterConf
+
+from .context import Actor, Services, Tx, require_staff
+from .tickets import queue_position
+from .views import counter_answer, ticket_answer, ticket_event_data
+
+RECENT_CALLS_KEPT = 12
+
+
+class At:
+    """A counter inside a transaction: its configuration, locked row and actor."""
+
+    def __init__(self, tx: Tx, actor: Actor, conf: CounterConf, row: Any) -> None:
+        self.tx, self.actor, self.conf, self.row = tx, actor, conf, row
+
+    async def current(self) -> Any | None:
+        if self.row.current_ticket_id is None:
+            return None
+        return await repo.ticket_by_id(self.tx.conn, self.row.current_ticket_id, lock=True)
+
+    async def set(self, **values: Any) -> None:
+        await repo.update_counter(self.tx.conn, self.row.id, **values)
+        self.row = await repo.counter_row(self.tx.conn, self.row.id)
+
+    def emit_ticket(self, kind: str, row: Any, **extra: Any) -> None:
+        self.tx.emit(
+            kind,
+            ticket_event_data(row, self.tx.config, **extra),
+            ticket_id=row.id,
+            counter_id=self.row.id,
+            staff_id=self.actor.id if self.actor.is_staff else None,
+        )
+
+    def emit_counter(self, kind: str, **extra: Any) -> None:
+        self.tx.emit(
+            kind,
+            {"counter": self.conf.number, "state": self.row.state, **extra},
+            counter_id=self.row.id,
+            staff_id=self.actor.id,
+        )
+
+
+async def counter_action(
+    app: Services, actor: Actor, branch_id: str, number: int, action: str, body: Any
+) -> CounterResult:
+    """Run one counter action (``open``, ``call-next``, ``finish``, …) as ``actor``.
+
+    Raises:
+        NotFound: unknown branch or counter.
+        Unauthenticated / Forbidden: not staff, or not this teller's counter.
+        InvalidTransition: the action is not legal now; nothing changed.
+    """
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise NotFound(f"no counter action {action!r}")
+    require_staff(actor, branch_id, "teller", "manager")
+    async with app.transaction(branch_id) as tx:
+        conf = tx.config.counters.get(number)
+        if conf is None:
+            raise NotFound(f"no counter {number} in branch {branch_id!r}")
+        row = await repo.counter_row(tx.conn, conf.id, lock=True)
+        at = At(tx, actor, conf, row)
+        ticket = await handler(at, body)
+        staff = await repo.staff_names(tx.conn, [at.row.staff_id])
+        current = await at.current()
+        return CounterResult(
+            counter=counter_answer(
+                at.row, tx.config, staff=staff.get(at.row.staff_id), current=current
+            ),
+            ticket=ticket_answer(ticket, tx.config) if ticket is not None else None,
+        )
+
+
+def _require_holder(at: At) -> None:
+    """A teller acts only at the counter they opened; managers anywhere in their branch."""
+    if at.actor.role == "teller" and at.row.staff_id != at.actor.id:
+        raise Forbidden(f"counter {at.conf.number} is not open under your name")
+
+
+def _require_open(at: At) -> None:
+    if at.row.state != CounterState.OPEN:
+        raise InvalidTransition(
+            f"counter {at.conf.number} is {at.row.state}; open it first", code="counter_not_open"
+        )
+
+
+async def _open(at: At, _body: Any) -> None:
+    actor, row = at.actor, at.row
+    if actor.role == "teller" and actor.counters and at.conf.number not in actor.counters:
+        raise Forbidden(f"you do not work at counter {at.conf.number}")
+    held_by_other = row.staff_id is not None and row.staff_id != actor.id
+    if held_by_other and actor.role == "teller":
+        holder = (await repo.staff_names(at.tx.conn, [row.staff_id])).get(row.staff_id)
+        raise Conflict(f"counter {at.conf.number} is held by {holder}", code="counter_held")
+    takeover = held_by_other and row.state != CounterState.CLOSED
+    state = CounterState.OPEN if takeover else counter_move(row.state, CounterAction.OPEN)
+    await at.set(state=state, staff_id=actor.id, state_since=at.tx.now, pause_reason=None)
+    at.emit_counter("counter.opened", staff=actor.name, takeover=takeover)
+
+
+async def _pause(at: At, body: PauseCounter | None) -> None:
+    _require_holder(at)
+    state = counter_move(at.row.state, CounterAction.PAUSE)
+    reason = body.reason if body else None
+    await at.set(state=state, state_since=at.tx.now, pause_reason=reason)
+    at.emit_counter("counter.paused", reason=reason)
+
+
+async def _close(at: At, _body: Any) -> None:
+    _require_holder(at)
+    state = counter_move(at.row.state, CounterAction.CLOSE)
+    current = await at.current()
+    if current is not None:
+        raise Conflict(
+            f"finish or transfer ticket {current.number} before closing", code="counter_busy"
+        )
+    await at.set(state=state, staff_id=None, state_since=at.tx.now, pause_reason=None)
+    at.emit_counter("counter.closed")
+
+
+async def _finish_current(at: At) -> Any | None:
+    """Finish the ticket still called or serving here (call-next does this first)."""
+    current = await at.current()
+    if current is None:
+        return None
+    state = ticket_move(current.state, TicketAction.FINISH)
+    await repo.update_ticket(at.tx.conn, current.id, state=state, finished_at=at.tx.now)
+    await at.set(current_ticket_id=None)
+    row = await repo.ticket_by_id(at.tx.conn, current.id)
+    at.emit_ticket("ticket.finished", row)
+    return row
+
+
+async def _take(at: At, ticket_id: int) -> Any:
+    """Call ``ticket_id`` (already locked and waiting) to this counter."""
+    tx = at.tx
+    row = await repo.ticket_by_id(tx.conn, ticket_id)
+    state = ticket_move(row.state, TicketAction.CALL)
+    await repo.update_ticket(
+        tx.conn,
+        ticket_id,
+        state=state,
+        counter_id=at.row.id,
+        staff_id=at.actor.id,
+        called_at=tx.now,
+        head=False,
+    )
+    mark = "g" if row.priority == Priority.GREEN else "n"
+    await at.set(
+        current_ticket_id=ticket_id,
+        recent_calls=(at.row.recent_calls + mark)[-RECENT_CALLS_KEPT:],
+    )
+    row = await repo.ticket_by_id(tx.conn, ticket_id)
+    at.emit_ticket("ticket.called", row)
+    return row
+
+
+def _recent(at: At) -> list[Priority]:
+    return [Priority.GREEN if c == "g" else Priority.NORMAL for c in at.row.recent_calls]
+
+
+async def _call_next(at: At, _body: Any) -> Any | None:
+    _require_open(at)
+    _require_holder(at)
+    await _finish_current(at)
+    tx = at.tx
+    service_ids = [tx.config.services[code].id for code in at.conf.services]
+    rows = await repo.waiting_tickets(
+        tx.conn, tx.branch.id, service_ids=service_ids, counter_id=at.conf.id
+    )
+    pool = [repo.to_candidate(r, tx.config) for r in rows]
+    policy = Policy(at.conf.profile(), tx.config.rules())
+    while (chosen := choose(pool, policy, recent=_recent(at), now=tx.now)) is not None:
+        if await repo.lock_if_waiting(tx.conn, chosen.id):
+            return await _take(at, chosen.id)
+        pool.remove(chosen)  # another counter is taking it right now
+    return None
+
+
+async def _call(at: At, body: CallTicket) -> Any:
+    _require_open(at)
+    _require_holder(at)
+    tx = at.tx
+    if isinstance(body.ticket, int):
+        row = await repo.ticket_by_id(tx.conn, body.ticket)
+    else:
+        row = await repo.ticket_by_number(tx.conn, tx.branch.id, tx.today, body.ticket)
+    if row is None or row.branch_id != tx.branch.id:
+        raise NotFound(f"no ticket {body.ticket} in branch {tx.branch.id!r}")
+    if row.state != TicketState.WAITING:
+        raise InvalidTransition(f"ticket {row.number} is {row.state}, not waiting")
+    if not candidates([repo.to_candidate(row, tx.config)], at.conf.profile()):
+        raise Conflict(
+            f"ticket {row.number} is not served at counter {at.conf.number}", code="not_served_here"
+        )
+    await _finish_current(at)
+    if not await repo.lock_if_waiting(tx.conn, row.id):
+        raise Conflict(f"ticket {row.number} was just called elsewhere", code="already_called")
+    return await _take(at, row.id)
+
+
+async def _current_or_refuse(at: At, action: TicketAction) -> Any:
+    _require_holder(at)
+    current = await at.current()
+    if current is None:
+        verb = action.value.replace("_", "-")
+        raise InvalidTransition(
+            f"no ticket is called at counter {at.conf.number}; nothing to {verb}",
+            code="no_current_ticket",
+        )
+    return current
+
+
+async def _recall(at: At, _body: Any) -> Any:
+    current = await _current_or_refuse(at, TicketAction.RECALL)
+    ticket_move(current.state, TicketAction.RECALL)
+    await repo.update_ticket(at.tx.conn, current.id, recalls=current.recalls + 1)
+    row = await repo.ticket_by_id(at.tx.conn, current.id)
+    at.emit_ticket("ticket.recalled", row)
+    return row
+
+
+async def _start(at: At, _body: Any) -> Any:
+    current = await _current_or_refuse(at, TicketAction.START)
+    state = ticket_move(current.state, TicketAction.START)
+    await repo.update_ticket(at.tx.conn, current.id, state=state, started_at=at.tx.now)
+    row = await repo.ticket_by_id(at.tx.conn, current.id)
+    at.emit_ticket("ticket.started", row)
+    return row
+
+
+async def _finish(at: At, _body: Any) -> Any:
+    await _current_or_refuse(at, TicketAction.FINISH)
+    return await _finish_current(at)
+
+
+async def _no_show(at: At, _body: Any) -> Any:
+    current = await _current_or_refuse(at, TicketAction.NO_SHOW)
+    state = ticket_move(current.state, TicketAction.NO_SHOW)
+    await repo.update_ticket(at.tx.conn, current.id, state=state, finished_at=at.tx.now)
+    await at.set(current_ticket_id=None)
+    row = await repo.ticket_by_id(at.tx.conn, current.id)
+    at.emit_ticket("ticket.no_show", row)
+    return row
+
+
+async def _transfer(at: At, body: Transfer) -> Any:
+    current = await _current_or_refuse(at, TicketAction.TRANSFER)
+    state = ticket_move(current.state, TicketAction.TRANSFER)
+    tx = at.tx
+    values: dict[str, Any] = {"state": state, "transfers": current.transfers + 1}
+    if body.service is not None:
+        service = tx.config.service(body.service)
+        if service is None:
+            raise NotFound(f"no service {body.service!r} in branch {tx.branch.id!r}")
+        if not service.active:
+            raise Conflict(f"service {service.code} is suspended", code="suspended")
+        values |= {"service_id": service.id, "target_counter_id": None}
+        target = {"service": service.code}
+    else:
+        conf = tx.config.counters.get(body.counter)
+        if conf is None:
+            raise NotFound(f"no counter {body.counter} in branch {tx.branch.id!r}")
+        if conf.id == at.conf.id:
+            raise InvalidInput("a ticket cannot be transferred to the counter it is at")
+        values |= {"target_counter_id": conf.id}
+        target = {"to_counter": conf.number}
+    values |= queue_position(body.position, now=tx.now, issued_at=repo.aware(current.issued_at))
+    values |= {"called_at": None, "started_at": None, "counter_id": None}
+    await repo.update_ticket(tx.conn, current.id, **values)
+    await at.set(current_ticket_id=None)
+    row = await repo.ticket_by_id(tx.conn, current.id)
+    at.emit_ticket(
+        "ticket.transferred",
+        row,
+        from_counter=at.conf.number,
+        position=body.position.value,
+        **target,
+    )
+    return row
+
+
+Handler = Callable[[At, Any], Awaitable[Any]]
+
+#: URL action → (handler, body model or None).
+ACTIONS: dict[str, Handler] = {
+    "open": _open,
+    "pause": _pause,
+    "close": _close,
+    "call-next": _call_next,
+    "call": _call,
+    "recall": _recall,
+    "no-show": _no_show,
+    "start": _start,
+    "finish": _finish,
+    "transfer": _transfer,
+}
+
+BODIES: dict[str, type | None] = {
+    "pause": PauseCounter,
+    "call": CallTicket,
+    "transfer": Transfer,
+}
+
+
+async def counter_view(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """A counter as its teller sees it: state, holder, current ticket."""
+    require_staff(actor, branch_id, "teller", "manager")
+    async with app.reading(branch_id) as (conn, _branch, config):
+        conf = config.counters.get(number)
+        if conf is None:
+            raise NotFound(f"no counter {number} in branch {branch_id!r}")
+        row = await repo.counter_row(conn, conf.id)
+        current = (
+            await repo.ticket_by_id(conn, row.current_ticket_id) if row.current_ticket_id else None
+        )
+        staff = await repo.staff_names(conn, [row.staff_id])
+        return CounterResult(
+            counter=counter_answer(row, config, staff=staff.get(row.staff_id), current=current),
+            ticket=None,
+        )

@@ -1,0 +1,103 @@
+"""Read-side use cases: what a kiosk lists, and the queue staff see."""
+
+from __future__ import annotations
+
+from server.domain.errors import Forbidden, NotFound
+from server.domain.estimation import ahead_of_new_ticket
+from server.domain.hours import is_open
+from server.domain.model import Priority
+from server.domain.policy import Candidate, Policy, call_order
+from server.domain.numbering import business_date
+from server.protocol import QueueAnswer, QueueEntry, ServiceAnswer
+from server.store import repository as repo
+
+from .context import Actor, Services, require_staff
+from .tickets import estimate, open_counters_for, unavailable_reason
+
+
+async def list_services(app: Services, actor: Actor, branch_id: str) -> list[ServiceAnswer]:
+    """Services with their waiting count and the estimate a ticket taken now would get."""
+    if actor.kind == "device" and actor.branch_id != branch_id:
+        raise Forbidden("this device belongs to another branch")
+    now = app.clock()
+    async with app.reading(branch_id) as (conn, branch, config):
+        counts = await repo.waiting_counts(conn, branch_id)
+        open_n = await open_counters_for(conn, branch_id, config)
+        hours_open = is_open(branch.hours, now, branch.timezone)
+        today = business_date(now, branch.timezone)
+        answers = []
+        for code, service in config.services.items():
+            green = counts.get((service.id, Priority.GREEN), 0)
+            normal = counts.get((service.id, Priority.NORMAL), 0)
+            ahead = ahead_of_new_ticket(Priority.NORMAL, waiting_green=green, waiting_normal=normal)
+            issued = (
+                await repo.issued_today(conn, branch_id, today, service.id)
+                if service.daily_cap is not None
+                else None
+            )
+            reason = unavailable_reason(service, hours_open=hours_open, issued=issued)
+            answers.append(
+                ServiceAnswer(
+                    code=code,
+                    names=service.names,
+                    waiting=green + normal,
+                    estimated_wait_s=await estimate(conn, branch_id, service, ahead, open_n[code]),
+                    open_counters=open_n[code],
+                    target_wait_s=service.target_wait_s,
+                    available=reason is None,
+                    unavailable_reason=reason,
+                )
+            )
+        return answers
+
+
+async def queue(
+    app: Services, actor: Actor, branch_id: str, *, counter: int | None = None
+) -> QueueAnswer:
+    """Waiting tickets in call order: a counter's own order, or the branch's by default.
+
+    The branch order is the order a counter taking every service, green channel
+    first, would call them in.
+    """
+    require_staff(actor, branch_id, "teller", "manager")
+    now = app.clock()
+    async with app.reading(branch_id) as (conn, _branch, config):
+        rows = {r.id: r for r in await repo.waiting_tickets(conn, branch_id)}
+        pool = [repo.to_candidate(r, config) for r in rows.values()]
+        if counter is not None:
+            conf = config.counters.get(counter)
+            if conf is None:
+                raise NotFound(f"no counter {counter} in branch {branch_id!r}")
+            crow = await repo.counter_row(conn, conf.id)
+            recent = [Priority.GREEN if c == "g" else Priority.NORMAL for c in crow.recent_calls]
+            ordered = call_order(pool, Policy(conf.profile(), config.rules()), recent=recent, now=now)
+        else:
+            ordered = sorted(pool, key=_branch_key(config.rules(), now))
+        return QueueAnswer(
+            branch=branch_id,
+            counter=counter,
+            tickets=[_entry(rows[c.id], c, config, now) for c in ordered],
+        )
+
+
+def _branch_key(rules, now):
+    def key(c: Candidate) -> tuple:
+        rule = rules.get(c.service)
+        overdue = bool(rule and rule.max_wait is not None and now - c.queued_at > rule.max_wait)
+        return (not overdue, c.priority is not Priority.GREEN, not c.head, c.queued_at, c.id)
+
+    return key
+
+
+def _entry(row, c: Candidate, config, now) -> QueueEntry:
+    return QueueEntry(
+        id=row.id,
+        number=row.number,
+        service=c.service,
+        priority=row.priority,
+        green_reason=row.green_reason,
+        queued_at=repo.aware(row.queued_at),
+        issued_at=repo.aware(row.issued_at),
+        waited_s=int((now - repo.aware(row.issued_at)).total_seconds()),
+        target_counter=c.counter,
+    )

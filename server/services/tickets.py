@@ -1,0 +1,371 @@
+"""Use cases of a ticket outside the counter: issue, follow, cancel, rate, requeue."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from server.domain.errors import Conflict, IdempotencyMismatch, NotFound
+from server.domain.estimation import (
+    RECENT_SERVICES,
+    ahead_of_new_ticket,
+    estimate_wait_seconds,
+    people_ahead,
+    typical_service_seconds,
+)
+from server.domain.hours import is_open
+from server.domain.model import (
+    CounterState,
+    Priority,
+    TicketAction,
+    TicketState,
+    TransferPosition,
+    ticket_move,
+)
+from server.domain.numbering import format_number, series_for
+from server.protocol import (
+    FeedbackAnswer,
+    FeedbackIn,
+    IssueTicket,
+    PublicTicket,
+    Requeue,
+    TicketAnswer,
+    TicketIssued,
+)
+from server.store import repository as repo
+from server.store.repository import BranchConfig, ServiceConf
+
+from .context import Actor, Services, Tx, require_staff
+from .views import ticket_answer, ticket_event_data
+
+
+class _KeyTaken(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
+def _request_hash(cmd: IssueTicket) -> str:
+    return hashlib.sha256(cmd.model_dump_json().encode()).hexdigest()
+
+
+def _scope(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
+def unavailable_reason(
+    service: ServiceConf, *, hours_open: bool, issued: int | None = None
+) -> str | None:
+    """Why a service cannot be taken now, or None."""
+    if not service.active:
+        return "suspended"
+    if not hours_open:
+        return "closed"
+    if service.daily_cap is not None and issued is not None and issued >= service.daily_cap:
+        return "daily_cap_reached"
+    return None
+
+
+UNAVAILABLE_MESSAGES = {
+    "suspended": "service {code} is suspended",
+    "closed": "the branch is closed now",
+    "daily_cap_reached": "service {code} has reached its daily limit of tickets",
+}
+
+
+async def open_counters_for(tx_conn, branch_id: str, config: BranchConfig) -> dict[str, int]:
+    """Service code → number of open counters whose profile takes it."""
+    counts = dict.fromkeys(config.services, 0)
+    for row in await repo.counter_rows(tx_conn, branch_id):
+        if row.state == CounterState.OPEN:
+            for code in config.counters[row.number].services:
+                counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+async def estimate(conn, branch_id: str, service: ServiceConf, ahead: int, open_n: int) -> int:
+    recent = await repo.recent_service_seconds(conn, branch_id, service.id, limit=RECENT_SERVICES)
+    typical = typical_service_seconds(recent, float(service.target_service_s))
+    return estimate_wait_seconds(ahead, typical_service_s=typical, open_counters=open_n)
+
+
+async def issue_ticket(
+    app: Services,
+    actor: Actor,
+    branch_id: str,
+    cmd: IssueTicket,
+    *,
+    idempotency_key: str | None = None,
+) -> TicketIssued:
+    """Issue a ticket at a kiosk or by staff; a repeated Idempotency-Key returns the first answer.
+
+    Raises:
+        Forbidden: not a kiosk or staff of this branch.
+        NotFound: unknown service.
+        Conflict: the service cannot be taken now (suspended, closed, daily cap).
+        IdempotencyMismatch: the key was used for a different request.
+    """
+    _may_issue(actor, branch_id)
+    try:
+        async with app.transaction(branch_id) as tx:
+            if idempotency_key is not None:
+                earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
+                if earlier is not None:
+                    return await _replay(tx, earlier, cmd)
+            issued = await _issue(tx, actor, cmd)
+            if idempotency_key is not None:
+                claimed = await repo.claim_idempotency_key(
+                    tx.conn,
+                    {
+                        "branch_id": branch_id,
+                        "scope": _scope(actor),
+                        "key": idempotency_key,
+                        "request_hash": _request_hash(cmd),
+                        "ticket_id": issued.id,
+                        "created_at": tx.now,
+                    },
+                )
+                if not claimed:
+                    raise _KeyTaken
+            return issued
+    except _KeyTaken:
+        # Rolled back, number included: answer with the winner's ticket.
+        async with app.transaction(branch_id) as tx:
+            earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
+            return await _replay(tx, earlier, cmd)
+
+
+def _may_issue(actor: Actor, branch_id: str) -> None:
+    if actor.kind == "device" and actor.role == "kiosk" and actor.branch_id == branch_id:
+        return
+    require_staff(actor, branch_id, "teller", "manager")
+
+
+async def _replay(tx: Tx, earlier, cmd: IssueTicket) -> TicketIssued:
+    if earlier.request_hash != _request_hash(cmd):
+        raise IdempotencyMismatch("this Idempotency-Key was used for a different ticket request")
+    row = await repo.ticket_by_id(tx.conn, earlier.ticket_id)
+    return TicketIssued(
+        id=row.id,
+        token=row.token,
+        number=row.number,
+        service=tx.config.service_by_id(row.service_id).code,
+        priority=row.priority,
+        state=TicketState.WAITING,  # the state it was issued in: the same answer as the first time
+        issued_at=repo.aware(row.issued_at),
+        ahead=row.ahead_at_issue,
+        estimated_wait_s=row.estimated_wait_s,
+    )
+
+
+async def _issue(tx: Tx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
+    service = tx.config.service(cmd.service)
+    if service is None:
+        raise NotFound(f"no service {cmd.service!r} in branch {tx.branch.id!r}")
+    if cmd.priority is Priority.GREEN and not service.green_allowed:
+        raise Conflict(f"service {service.code} has no green channel", code="green_not_allowed")
+    today = tx.today
+    issued = (
+        await repo.issued_today(tx.conn, tx.branch.id, today, service.id)
+        if service.daily_cap is not None
+        else None
+    )
+    reason = unavailable_reason(
+        service, hours_open=is_open(tx.branch.hours, tx.now, tx.branch.timezone), issued=issued
+    )
+    if reason:
+        raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)
+
+    counts = await repo.waiting_counts(tx.conn, tx.branch.id, service.id)
+    ahead = ahead_of_new_ticket(
+        cmd.priority,
+        waiting_green=counts.get((service.id, Priority.GREEN), 0),
+        waiting_normal=counts.get((service.id, Priority.NORMAL), 0),
+    )
+    open_n = (await open_counters_for(tx.conn, tx.branch.id, tx.config))[service.code]
+    wait_s = await estimate(tx.conn, tx.branch.id, service, ahead, open_n)
+
+    series = series_for(service.code, cmd.priority)
+    sequence = await repo.next_sequence(tx.conn, tx.branch.id, today, series)
+    number = format_number(series, sequence)
+    token = secrets.token_urlsafe(16)
+    ticket_id = await repo.insert_ticket(
+        tx.conn,
+        {
+            "branch_id": tx.branch.id,
+            "business_date": today,
+            "service_id": service.id,
+            "series": series,
+            "sequence": sequence,
+            "number": number,
+            "priority": cmd.priority,
+            "green_reason": cmd.green_reason,
+            "state": TicketState.WAITING,
+            "token": token,
+            "issued_at": tx.now,
+            "queued_at": tx.now,
+            "head": False,
+            "staff_id": actor.id if actor.is_staff else None,
+            "device_id": actor.id if actor.kind == "device" else None,
+            "ahead_at_issue": ahead,
+            "estimated_wait_s": wait_s,
+        },
+    )
+    tx.emit(
+        "ticket.issued",
+        {
+            "id": ticket_id,
+            "number": number,
+            "service": service.code,
+            "priority": cmd.priority.value,
+            "state": "waiting",
+            "counter": None,
+            "ahead": ahead,
+            "estimated_wait_s": wait_s,
+            "device": actor.id if actor.kind == "device" else None,
+        },
+        ticket_id=ticket_id,
+        staff_id=actor.id if actor.is_staff else None,
+    )
+    return TicketIssued(
+        id=ticket_id,
+        token=token,
+        number=number,
+        service=service.code,
+        priority=cmd.priority,
+        state=TicketState.WAITING,
+        issued_at=tx.now,
+        ahead=ahead,
+        estimated_wait_s=wait_s,
+    )
+
+
+async def _ticket_branch(app: Services, token: str) -> str:
+    async with app.db.read() as conn:
+        row = await repo.ticket_by_token(conn, token)
+    if row is None:
+        raise NotFound("no such ticket")
+    return row.branch_id
+
+
+async def public_ticket(app: Services, token: str) -> PublicTicket:
+    """What the ticket's holder sees on the phone: position, estimate, counter when called."""
+    branch_id = await _ticket_branch(app, token)
+    async with app.reading(branch_id) as (conn, branch, config):
+        row = await repo.ticket_by_token(conn, token)
+        service = config.service_by_id(row.service_id)
+        ahead = wait_s = 0
+        if row.state == TicketState.WAITING:
+            waiting = await repo.waiting_tickets(conn, branch_id, service_ids=[service.id])
+            me = repo.to_candidate(row, config)
+            ahead = people_ahead(
+                me, [repo.to_candidate(w, config) for w in waiting], rules=config.rules(), now=app.clock()
+            )
+            open_n = (await open_counters_for(conn, branch_id, config))[service.code]
+            wait_s = await estimate(conn, branch_id, service, ahead, open_n)
+        counter = config.counter_by_id(row.counter_id)
+        rated = await repo.feedback_for(conn, row.id) is not None
+    return PublicTicket(
+        number=row.number,
+        service=service.code,
+        service_names=service.names,
+        branch=branch.id,
+        branch_names=branch.names,
+        priority=row.priority,
+        state=row.state,
+        issued_at=repo.aware(row.issued_at),
+        ahead=ahead,
+        estimated_wait_s=wait_s,
+        counter=counter.number if counter and row.state in ("called", "serving", "done") else None,
+        feedback_given=rated,
+    )
+
+
+async def cancel_ticket(app: Services, token: str) -> PublicTicket:
+    """The customer gives up a waiting ticket."""
+    branch_id = await _ticket_branch(app, token)
+    async with app.transaction(branch_id) as tx:
+        row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        state = ticket_move(row.state, TicketAction.CANCEL)
+        await repo.update_ticket(tx.conn, row.id, state=state, finished_at=tx.now)
+        tx.emit(
+            "ticket.cancelled",
+            ticket_event_data(row, tx.config, state=state.value),
+            ticket_id=row.id,
+        )
+    return await public_ticket(app, token)
+
+
+async def give_feedback(app: Services, token: str, body: FeedbackIn) -> FeedbackAnswer:
+    """One rating per ticket, after it was served."""
+    branch_id = await _ticket_branch(app, token)
+    async with app.transaction(branch_id) as tx:
+        row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        if row.state != TicketState.DONE:
+            raise Conflict("a ticket can be rated once it has been served", code="not_served")
+        if await repo.feedback_for(tx.conn, row.id) is not None:
+            raise Conflict("this ticket has already been rated", code="already_rated")
+        await repo.insert_feedback(
+            tx.conn,
+            {
+                "ticket_id": row.id,
+                "branch_id": branch_id,
+                "counter_id": row.counter_id,
+                "staff_id": row.staff_id,
+                "score": body.score,
+                "tags": body.tags,
+                "comment": body.comment,
+                "at": tx.now,
+            },
+        )
+        tx.emit(
+            "feedback.given",
+            ticket_event_data(row, tx.config, score=body.score),
+            ticket_id=row.id,
+            counter_id=row.counter_id,
+            staff_id=row.staff_id,
+        )
+    return FeedbackAnswer(score=body.score, tags=body.tags, comment=body.comment, at=tx.now)
+
+
+def queue_position(position: TransferPosition, *, now, issued_at) -> dict:
+    """Where a ticket re-enters a queue: the head, the back, or its first issue time."""
+    if position is TransferPosition.FIRST:
+        return {"head": True, "queued_at": now}
+    if position is TransferPosition.ORIGINAL:
+        return {"head": False, "queued_at": issued_at}
+    return {"head": False, "queued_at": now}
+
+
+async def requeue_ticket(
+    app: Services, actor: Actor, branch_id: str, ticket_id: int, body: Requeue
+) -> TicketAnswer:
+    """A no-show customer came back within the branch's grace time."""
+    require_staff(actor, branch_id, "teller", "manager")
+    async with app.transaction(branch_id) as tx:
+        row = await repo.ticket_by_id(tx.conn, ticket_id, lock=True)
+        if row is None or row.branch_id != branch_id:
+            raise NotFound(f"no ticket {ticket_id} in branch {branch_id!r}")
+        state = ticket_move(row.state, TicketAction.REQUEUE)
+        grace = timedelta(seconds=tx.branch.no_show_grace_s)
+        if tx.now - repo.aware(row.finished_at) > grace:
+            raise Conflict(
+                f"ticket {row.number} missed its call more than {tx.branch.no_show_grace_s // 60} min ago",
+                code="grace_expired",
+            )
+        values = {
+            "state": state,
+            "finished_at": None,
+            "called_at": None,
+            "started_at": None,
+            **queue_position(body.position, now=tx.now, issued_at=repo.aware(row.issued_at)),
+        }
+        await repo.update_ticket(tx.conn, row.id, **values)
+        row = await repo.ticket_by_id(tx.conn, row.id)
+        tx.emit(
+            "ticket.requeued",
+            ticket_event_data(row, tx.config, position=body.position.value),
+            ticket_id=row.id,
+            staff_id=actor.id,
+        )
+        return ticket_answer(row, tx.config)
+

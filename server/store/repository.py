@@ -1,0 +1,488 @@
+"""Queries and writes on the tables, one function each; services compose them.
+
+Hot paths use SQLAlchemy Core statements (no ORM identity map to fill), which
+keeps issuance and call-next to a handful of round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
+from server.domain.policy import Candidate, Profile, ServiceRule
+
+from . import tables as t
+
+
+def names(row: Any) -> dict[str, str]:
+    return {"zh-CN": row.name_zh, "en": row.name_en, "zh-TW": row.name_zh_tw}
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRow:
+    id: str
+    names: dict[str, str]
+    timezone: str
+    language: str
+    hours: dict[str, Any]
+    no_show_grace_s: int
+    business_date: date
+    event_seq: int
+    config_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConf:
+    id: int
+    code: str
+    names: dict[str, str]
+    target_wait_s: int
+    max_wait_s: int | None
+    target_service_s: int
+    daily_cap: int | None
+    green_allowed: bool
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CounterConf:
+    id: int
+    number: int
+    names: dict[str, str]
+    mode: CounterMode
+    green_only: bool
+    green_ratio: GreenRatio | None
+    services: tuple[str, ...]
+
+    def profile(self) -> Profile:
+        return Profile(self.number, self.services, self.mode, self.green_only, self.green_ratio)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchConfig:
+    version: int
+    services: dict[str, ServiceConf]  # by code, in display order
+    counters: dict[int, CounterConf]  # by number
+
+    def service(self, code: str) -> ServiceConf | None:
+        return self.services.get(code)
+
+    def service_by_id(self, service_id: int) -> ServiceConf:
+        return next(s for s in self.services.values() if s.id == service_id)
+
+    def counter_by_id(self, counter_id: int | None) -> CounterConf | None:
+        if counter_id is None:
+            return None
+        return next((c for c in self.counters.values() if c.id == counter_id), None)
+
+    def rules(self) -> dict[str, ServiceRule]:
+        return {
+            code: ServiceRule(timedelta(seconds=s.max_wait_s) if s.max_wait_s else None)
+            for code, s in self.services.items()
+        }
+
+
+# --- branch and configuration ---------------------------------------------------
+
+
+async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None:
+    b = t.Branch
+    row = (await conn.execute(select(b.__table__).where(b.id == branch_id))).first()
+    if row is None:
+        return None
+    return BranchRow(
+        row.id,
+        names(row),
+        row.timezone,
+        row.language,
+        row.hours or {},
+        row.no_show_grace_s,
+        row.business_date,
+        row.event_seq,
+        row.config_version,
+    )
+
+
+async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
+    s, c, cs = t.Service, t.Counter, t.CounterService
+    services = (
+        await conn.execute(
+            select(s.__table__).where(s.branch_id == branch.id).order_by(s.position, s.code)
+        )
+    ).all()
+    by_id = {row.id: row.code for row in services}
+    profiles: dict[int, list[str]] = {}
+    for row in (
+        await conn.execute(
+            select(cs.counter_id, cs.service_id)
+            .join(c, c.id == cs.counter_id)
+            .where(c.branch_id == branch.id)
+            .order_by(cs.counter_id, cs.rank)
+        )
+    ).all():
+        profiles.setdefault(row.counter_id, []).append(by_id[row.service_id])
+    counters = (
+        await conn.execute(
+            select(c.__table__).where(c.branch_id == branch.id).order_by(c.number)
+        )
+    ).all()
+    return BranchConfig(
+        branch.config_version,
+        {
+            row.code: ServiceConf(
+                row.id,
+                row.code,
+                names(row),
+                row.target_wait_s,
+                row.max_wait_s,
+                row.target_service_s,
+                row.daily_cap,
+                row.green_allowed,
+                row.active,
+            )
+            for row in services
+        },
+        {
+            row.number: CounterConf(
+                row.id,
+                row.number,
+                names(row),
+                CounterMode(row.mode),
+                row.green_only,
+                GreenRatio.parse(row.green_ratio) if row.green_ratio else None,
+                tuple(profiles.get(row.id, ())),
+            )
+            for row in counters
+        },
+    )
+
+
+async def set_business_date(conn: AsyncConnection, branch_id: str, day: date) -> None:
+    await conn.execute(
+        update(t.Branch).where(t.Branch.id == branch_id).values(business_date=day)
+    )
+
+
+async def append_events(
+    conn: AsyncConnection, branch_id: str, events: list[dict[str, Any]]
+) -> None:
+    """Give ``events`` the branch's next seqs and write them (mutates each event).
+
+    The branch row stays locked until commit, so seqs commit in order on every
+    process and database.
+    """
+    b = t.Branch
+    last = (
+        await conn.execute(
+            update(b)
+            .where(b.id == branch_id)
+            .values(event_seq=b.event_seq + len(events))
+            .returning(b.event_seq)
+        )
+    ).scalar_one()
+    for i, event in enumerate(events):
+        event["seq"] = last - len(events) + 1 + i
+    await conn.execute(
+        insert(t.TicketEvent),
+        [{"branch_id": branch_id, **event} for event in events],
+    )
+
+
+async def events_since(
+    conn: AsyncConnection, branch_id: str, since_seq: int, *, limit: int = 1000
+) -> list[Any]:
+    e = t.TicketEvent
+    return (
+        await conn.execute(
+            select(e.__table__)
+            .where(e.branch_id == branch_id, e.seq > since_seq)
+            .order_by(e.seq)
+            .limit(limit)
+        )
+    ).all()
+
+
+# --- numbering ------------------------------------------------------------------
+
+
+async def next_sequence(
+    conn: AsyncConnection, branch_id: str, day: date, series: str
+) -> int:
+    """The next number in a series, gapless: the row stays locked until commit."""
+    table = t.NumberSequence.__table__
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    stmt = (
+        ins.values(branch_id=branch_id, business_date=day, series=series, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["branch_id", "business_date", "series"],
+            set_={"last_value": table.c.last_value + 1},
+        )
+        .returning(table.c.last_value)
+    )
+    return (await conn.execute(stmt)).scalar_one()
+
+
+# --- tickets --------------------------------------------------------------------
+
+TICKET = t.Ticket.__table__
+
+
+async def insert_ticket(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    return (await conn.execute(insert(TICKET).values(**values).returning(TICKET.c.id))).scalar_one()
+
+
+async def ticket_by_id(conn: AsyncConnection, ticket_id: int, *, lock: bool = False) -> Any:
+    stmt = select(TICKET).where(TICKET.c.id == ticket_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).first()
+
+
+async def ticket_by_token(conn: AsyncConnection, token: str, *, lock: bool = False) -> Any:
+    stmt = select(TICKET).where(TICKET.c.token == token)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).first()
+
+
+async def ticket_by_number(
+    conn: AsyncConnection, branch_id: str, day: date, number: str
+) -> Any:
+    return (
+        await conn.execute(
+            select(TICKET).where(
+                TICKET.c.branch_id == branch_id,
+                TICKET.c.business_date == day,
+                TICKET.c.number == number,
+            )
+        )
+    ).first()
+
+
+async def update_ticket(conn: AsyncConnection, ticket_id: int, **values: Any) -> None:
+    await conn.execute(update(TICKET).where(TICKET.c.id == ticket_id).values(**values))
+
+
+async def issued_today(conn: AsyncConnection, branch_id: str, day: date, service_id: int) -> int:
+    return (
+        await conn.execute(
+            select(func.count())
+            .select_from(TICKET)
+            .where(
+                TICKET.c.branch_id == branch_id,
+                TICKET.c.business_date == day,
+                TICKET.c.service_id == service_id,
+            )
+        )
+    ).scalar_one()
+
+
+async def waiting_counts(
+    conn: AsyncConnection, branch_id: str, service_id: int | None = None
+) -> dict[tuple[int, str], int]:
+    """(service id, priority) → waiting tickets in the service queues (not sent to a counter)."""
+    stmt = (
+        select(TICKET.c.service_id, TICKET.c.priority, func.count())
+        .where(
+            TICKET.c.branch_id == branch_id,
+            TICKET.c.state == TicketState.WAITING,
+            TICKET.c.target_counter_id.is_(None),
+        )
+        .group_by(TICKET.c.service_id, TICKET.c.priority)
+    )
+    if service_id is not None:
+        stmt = stmt.where(TICKET.c.service_id == service_id)
+    return {(sid, prio): n for sid, prio, n in (await conn.execute(stmt)).all()}
+
+
+def to_candidate(row: Any, config: BranchConfig) -> Candidate:
+    target = config.counter_by_id(row.target_counter_id)
+    return Candidate(
+        id=row.id,
+        service=config.service_by_id(row.service_id).code,
+        priority=Priority(row.priority),
+        queued_at=row.queued_at,
+        head=row.head,
+        counter=target.number if target else None,
+    )
+
+
+async def waiting_tickets(
+    conn: AsyncConnection,
+    branch_id: str,
+    *,
+    service_ids: Iterable[int] | None = None,
+    counter_id: int | None = None,
+) -> Sequence[Any]:
+    """Waiting tickets of the given services (any, when None) plus those sent to ``counter_id``."""
+    where = [TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.WAITING]
+    if service_ids is not None:
+        scope = TICKET.c.service_id.in_(list(service_ids))
+        if counter_id is not None:
+            scope = scope | (TICKET.c.target_counter_id == counter_id)
+        where.append(scope)
+    return (await conn.execute(select(TICKET).where(and_(*where)))).all()
+
+
+async def lock_if_waiting(conn: AsyncConnection, ticket_id: int) -> bool:
+    """Lock the ticket if it still waits; False if taken, or held by another counter right now.
+
+    On PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two counters calling at once
+    never wait on, or take, the same ticket; the loser moves on to its next
+    choice. On SQLite the write transaction already holds the whole database.
+    """
+    stmt = select(TICKET.c.id).where(TICKET.c.id == ticket_id, TICKET.c.state == TicketState.WAITING)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def recent_service_seconds(
+    conn: AsyncConnection, branch_id: str, service_id: int, *, limit: int
+) -> list[float]:
+    """Service times (call → finish) of the service's latest finished tickets, oldest first."""
+    rows = (
+        await conn.execute(
+            select(TICKET.c.called_at, TICKET.c.finished_at)
+            .where(
+                TICKET.c.branch_id == branch_id,
+                TICKET.c.service_id == service_id,
+                TICKET.c.state == TicketState.DONE,
+            )
+            .order_by(TICKET.c.finished_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [
+        (_aware(f) - _aware(c)).total_seconds() for c, f in reversed(rows) if c and f
+    ]
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+aware = _aware
+
+
+async def expire_before(
+    conn: AsyncConnection, branch_id: str, day: date, now: datetime
+) -> list[Any]:
+    """Expire waiting and called tickets of days before ``day``; returns the expired rows."""
+    return (
+        await conn.execute(
+            update(TICKET)
+            .where(
+                TICKET.c.branch_id == branch_id,
+                TICKET.c.business_date < day,
+                TICKET.c.state.in_([TicketState.WAITING, TicketState.CALLED]),
+            )
+            .values(state=TicketState.EXPIRED, finished_at=now)
+            .returning(TICKET.c.id, TICKET.c.number, TICKET.c.service_id, TICKET.c.counter_id)
+        )
+    ).all()
+
+
+# --- counters -------------------------------------------------------------------
+
+COUNTER = t.Counter.__table__
+
+
+async def counter_row(conn: AsyncConnection, counter_id: int, *, lock: bool = False) -> Any:
+    stmt = select(COUNTER).where(COUNTER.c.id == counter_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).first()
+
+
+async def counter_rows(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    return (
+        await conn.execute(
+            select(COUNTER).where(COUNTER.c.branch_id == branch_id).order_by(COUNTER.c.number)
+        )
+    ).all()
+
+
+async def update_counter(conn: AsyncConnection, counter_id: int, **values: Any) -> None:
+    await conn.execute(update(COUNTER).where(COUNTER.c.id == counter_id).values(**values))
+
+
+async def clear_counters_holding(conn: AsyncConnection, ticket_ids: Sequence[int]) -> None:
+    if ticket_ids:
+        await conn.execute(
+            update(COUNTER)
+            .where(COUNTER.c.current_ticket_id.in_(list(ticket_ids)))
+            .values(current_ticket_id=None)
+        )
+
+
+# --- staff and devices ------------------------------------------------------------
+
+
+async def staff_by_username(conn: AsyncConnection, username: str) -> Any:
+    s = t.Staff.__table__
+    return (await conn.execute(select(s).where(s.c.username == username))).first()
+
+
+async def staff_by_id(conn: AsyncConnection, staff_id: int) -> Any:
+    s = t.Staff.__table__
+    return (await conn.execute(select(s).where(s.c.id == staff_id))).first()
+
+
+async def staff_names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, str]:
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    s = t.Staff.__table__
+    rows = (await conn.execute(select(s.c.id, s.c.username).where(s.c.id.in_(ids)))).all()
+    return dict(rows)
+
+
+async def device_by_token_hash(conn: AsyncConnection, token_hash: str) -> Any:
+    d = t.Device.__table__
+    return (await conn.execute(select(d).where(d.c.token_hash == token_hash))).first()
+
+
+# --- idempotency and feedback ------------------------------------------------------
+
+
+async def idempotent_ticket(
+    conn: AsyncConnection, branch_id: str, scope: str, key: str
+) -> Any:
+    k = t.IdempotencyKey.__table__
+    return (
+        await conn.execute(
+            select(k).where(k.c.branch_id == branch_id, k.c.scope == scope, k.c.key == key)
+        )
+    ).first()
+
+
+async def claim_idempotency_key(
+    conn: AsyncConnection, values: dict[str, Any]
+) -> bool:
+    """Record the key; False when it was already there (waits for a concurrent holder on PostgreSQL)."""
+    table = t.IdempotencyKey.__table__
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    result = await conn.execute(
+        ins.values(**values).on_conflict_do_nothing(index_elements=["branch_id", "scope", "key"])
+    )
+    return result.rowcount == 1
+
+
+async def feedback_for(conn: AsyncConnection, ticket_id: int) -> Any:
+    f = t.Feedback.__table__
+    return (await conn.execute(select(f).where(f.c.ticket_id == ticket_id))).first()
+
+
+async def insert_feedback(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(t.Feedback).values(**values))

@@ -1,0 +1,249 @@
+"""SQLAlchemy tables: the branch's configuration, its tickets and their event log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite too (which keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every time is stored in UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Branch(Base):
+    __tablename__ = "branches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_zh_tw: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Weekday ("mon".."sun") → [["08:30", "17:00"], ...]; a missing day is closed."""
+    no_show_grace_s: Mapped[int] = mapped_column(Integer, default=600)
+    business_date: Mapped[date] = mapped_column(Date)
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("branch_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    code: Mapped[str] = mapped_column(String(2))
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_zh_tw: Mapped[str] = mapped_column(String(100))
+    target_wait_s: Mapped[int] = mapped_column(Integer, default=900)
+    max_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    target_service_s: Mapped[int] = mapped_column(Integer, default=300)
+    daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    green_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("branch_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_zh_tw: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(16), default="ordered")
+    green_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    green_ratio: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="closed")
+    state_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    recent_calls: Mapped[str] = mapped_column(String(16), default="")
+    """Classes of the last calls, oldest first ("g"/"n"): the green ratio's memory."""
+    # No foreign key: counters and tickets would reference each other.
+    current_ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CounterService(Base):
+    """A counter's work profile: the services it takes, in order."""
+
+    __tablename__ = "counter_services"
+
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), nullable=True)
+    counters: Mapped[list[Any]] = mapped_column(default=list)
+    """Counter numbers a teller may open; empty means any counter of the branch."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NumberSequence(Base):
+    """The last number given in each series on each business day (gapless)."""
+
+    __tablename__ = "number_sequences"
+
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    series: Mapped[str] = mapped_column(String(2), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "business_date", "series", "sequence"),
+        Index("ix_tickets_queue", "branch_id", "state", "service_id"),
+        Index("ix_tickets_day", "branch_id", "business_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    series: Mapped[str] = mapped_column(String(2))
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(12))
+    priority: Mapped[str] = mapped_column(String(8))
+    green_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    state: Mapped[str] = mapped_column(String(12))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_at: Mapped[datetime]
+    queued_at: Mapped[datetime]
+    head: Mapped[bool] = mapped_column(Boolean, default=False)
+    target_counter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counters.id"), nullable=True
+    )
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    called_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    ahead_at_issue: Mapped[int] = mapped_column(Integer, default=0)
+    estimated_wait_s: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketEvent(Base):
+    """Append-only log of every step; ``seq`` orders a branch's events everywhere."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (UniqueConstraint("branch_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime]
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]

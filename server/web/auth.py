@@ -1,0 +1,92 @@
+"""Who is calling: a device's bearer token, a staff session cookie, or nobody."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from server.domain.errors import Forbidden
+from server.services import auth
+from server.services.context import PUBLIC, Actor, Services
+from server.settings import Settings
+
+SESSION_COOKIE = "branchq_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The session key: from settings, else kept in a file so restarts keep sessions."""
+    if settings.secret_key:
+        return base64.urlsafe_b64decode(settings.secret_key)
+    path = Path(settings.secret_file)
+    if path.exists():
+        return base64.urlsafe_b64decode(path.read_bytes().strip())
+    key = os.urandom(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.urlsafe_b64encode(key))
+    path.chmod(0o600)
+    return key
+
+
+def setup_auth(app: web.Application, settings: Settings) -> None:
+    setup_session(
+        app,
+        EncryptedCookieStorage(
+            secret_key(settings),
+            cookie_name=SESSION_COOKIE,
+            httponly=True,
+            samesite="Strict",
+            secure=settings.cookie_secure,
+            max_age=settings.session_max_age_s,
+        ),
+    )
+
+
+async def actor_for(request: web.Request, services: Services) -> Actor:
+    """The actor behind the request; cookie-authenticated writes must come from our own origin."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return await auth.device_actor(services, header.removeprefix("Bearer ").strip())
+    session = await get_session(request)
+    staff_id = session.get("staff")
+    if staff_id is None:
+        return PUBLIC
+    actor = await auth.staff_actor(services, staff_id)
+    if actor is None:
+        session.invalidate()
+        return PUBLIC
+    if request.method in UNSAFE_METHODS:
+        check_origin(request)
+    return actor
+
+
+def check_origin(request: web.Request) -> None:
+    """Refuse cross-site writes riding on a staff cookie (CSRF)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            raise Forbidden("cross-site request refused", code="bad_origin")
+        return
+    own = f"{request.scheme}://{request.host}"
+    trusted = request.app.get(TRUSTED_ORIGINS, ())
+    if origin != own and origin not in trusted:
+        raise Forbidden("cross-site request refused", code="bad_origin")
+
+
+TRUSTED_ORIGINS = web.AppKey("trusted_origins", tuple)
+
+
+async def sign_in(request: web.Request, actor: Actor) -> None:
+    session = await new_session(request)
+    session["staff"] = actor.id
+
+
+async def sign_out(request: web.Request) -> None:
+    session = await get_session(request)
+    session.invalidate()

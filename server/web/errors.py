@@ -1,0 +1,84 @@
+"""Every failure leaves as ``{"error": {"code", "message"}}``; a 5xx only for a bug."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from server.domain.errors import (
+    BranchqError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[BranchqError], int]] = [
+    (NotFound, 404),
+    (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (RateLimited, 429),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        body=orjson.dumps({"error": {"code": code, "message": message}}),
+        content_type="application/json",
+    )
+
+
+def status_of(error: BranchqError) -> int:
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def describe_validation(error: ValidationError) -> str:
+    """A short, readable account of what was wrong: ``service: String should match …``."""
+    parts = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BranchqError as e:
+        return error_response(status_of(e), e.code, e.message)
+    except ValidationError as e:
+        return error_response(400, "invalid_input", describe_validation(e))
+    except web.HTTPException as e:
+        if e.status < 400 or request.path.startswith("/ws"):
+            raise
+        code = HTTP_CODES.get(e.status, "http_error")
+        message = e.reason if e.status != 413 else "request body too large"
+        return error_response(e.status, code, message)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; it has been logged")

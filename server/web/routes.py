@@ -1,0 +1,159 @@
+"""HTTP endpoints: each one reads the request, calls one service function, answers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from server import __version__
+from server.domain.errors import InvalidInput
+from server.protocol import (
+    CallTicket,
+    CounterResult,
+    Empty,
+    FeedbackAnswer,
+    FeedbackIn,
+    Health,
+    IssueTicket,
+    Login,
+    PauseCounter,
+    PublicTicket,
+    QueueAnswer,
+    Requeue,
+    ServiceAnswer,
+    StaffAnswer,
+    TicketAnswer,
+    TicketIssued,
+    Transfer,
+)
+from server.services import auth, counters, queries, tickets
+from server.services.context import Actor
+
+from .api import SERVICES, route
+from .auth import sign_in, sign_out
+
+B = "/branches/{branch}"
+N = "/counters/{number:[0-9]{1,4}}"
+MAX_IDEMPOTENCY_KEY = 128
+
+
+@route("GET", "/health", summary="Liveness and database reachability", answer=Health)
+async def health(request: web.Request, _actor: Actor, _body: None) -> Health:
+    services = request.app[SERVICES]
+    async with services.db.read() as conn:
+        await conn.execute(text("SELECT 1"))
+    return Health(status="ok", database=services.db.dialect, version=__version__)
+
+
+@route("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer)
+async def login(request: web.Request, _actor: Actor, body: Login) -> StaffAnswer:
+    actor = await auth.login(request.app[SERVICES], body.username, body.password)
+    await sign_in(request, actor)
+    return auth.staff_answer(actor)
+
+
+@route("POST", "/auth/logout", summary="Sign out", answer=dict)
+async def logout(request: web.Request, _actor: Actor, _body: None) -> dict:
+    await sign_out(request)
+    return {"signed_out": True}
+
+
+@route("GET", "/auth/me", summary="The signed-in staff member", answer=StaffAnswer, who="staff")
+async def me(request: web.Request, actor: Actor, _body: None) -> StaffAnswer:
+    from server.domain.errors import Unauthenticated
+
+    if not actor.is_staff:
+        raise Unauthenticated("sign in first")
+    return auth.staff_answer(actor)
+
+
+@route("GET", B + "/services", summary="Services with waiting count and estimated wait",
+       answer=list[ServiceAnswer])
+async def list_services(request: web.Request, actor: Actor, _body: None) -> list[ServiceAnswer]:
+    return await queries.list_services(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+@route("POST", B + "/tickets", summary="Issue a ticket (kiosk or staff); honours Idempotency-Key",
+       body=IssueTicket, answer=TicketIssued, status=201, who="device")
+async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) -> TicketIssued:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters")
+    return await tickets.issue_ticket(
+        request.app[SERVICES], actor, request.match_info["branch"], body, idempotency_key=key
+    )
+
+
+@route("GET", B + "/queue", summary="Waiting tickets in call order (?counter=n: that counter's order)",
+       answer=QueueAnswer, who="teller", query=("counter",))
+async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
+    counter = request.query.get("counter")
+    if counter is not None and not counter.isdigit():
+        raise InvalidInput("counter must be a counter number")
+    return await queries.queue(
+        request.app[SERVICES], actor, request.match_info["branch"],
+        counter=int(counter) if counter is not None else None,
+    )
+
+
+@route("GET", B + N, summary="A counter: state, teller, current ticket", answer=CounterResult, who="teller")
+async def counter_view(request: web.Request, actor: Actor, _body: None) -> CounterResult:
+    return await counters.counter_view(
+        request.app[SERVICES], actor, request.match_info["branch"], int(request.match_info["number"])
+    )
+
+
+def _counter_route(action: str, summary: str, body=Empty, optional: bool = True) -> None:
+    async def act(request: web.Request, actor: Actor, payload) -> CounterResult:
+        return await counters.counter_action(
+            request.app[SERVICES], actor, request.match_info["branch"],
+            int(request.match_info["number"]), action, payload,
+        )
+
+    act.__name__ = "counter_" + action.replace("-", "_")
+    route("POST", f"{B}{N}/{action}", summary=summary, body=body, body_optional=optional,
+          answer=CounterResult, who="teller")(act)
+
+
+for _action, _summary in [
+    ("open", "Open the counter under the signed-in teller (a manager takes it over)"),
+    ("close", "Close the counter (nothing may be called or serving)"),
+    ("call-next", "Finish the current ticket, then call the next by the counter's policy"),
+    ("recall", "Call the current ticket again"),
+    ("no-show", "The called customer did not come"),
+    ("start", "Service has started"),
+    ("finish", "Service is done"),
+]:
+    _counter_route(_action, _summary)
+_counter_route("pause", "Pause the counter, with an optional reason", PauseCounter)
+_counter_route("call", "Call a chosen waiting ticket (id or today's number)", CallTicket, optional=False)
+_counter_route("transfer", "Send the current ticket to a service or counter, first/last/original",
+               Transfer, optional=False)
+
+
+@route("POST", B + "/tickets/{ticket:[0-9]{1,18}}/requeue", summary="A no-show returns within the grace time",
+       body=Requeue, body_optional=True, answer=TicketAnswer, who="teller")
+async def requeue(request: web.Request, actor: Actor, body: Requeue | None) -> TicketAnswer:
+    return await tickets.requeue_ticket(
+        request.app[SERVICES], actor, request.match_info["branch"],
+        int(request.match_info["ticket"]), body or Requeue(),
+    )
+
+
+T = "/tickets/{token:[A-Za-z0-9_-]{8,64}}"
+
+
+@route("GET", T, summary="Public: one ticket by its unguessable token", answer=PublicTicket)
+async def public_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
+    return await tickets.public_ticket(request.app[SERVICES], request.match_info["token"])
+
+
+@route("POST", T + "/cancel", summary="Public: give up a waiting ticket", answer=PublicTicket)
+async def cancel_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
+    return await tickets.cancel_ticket(request.app[SERVICES], request.match_info["token"])
+
+
+@route("POST", T + "/feedback", summary="Public: rate the service once, after it", body=FeedbackIn,
+       answer=FeedbackAnswer, status=201)
+async def feedback(request: web.Request, _actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
+    return await tickets.give_feedback(request.app[SERVICES], request.match_info["token"], body)
