@@ -107,12 +107,14 @@ async def add_staff(
     role: str,
     branch_id: str | None,
     counters: list[int] | None = None,
+    password_hash: str | None = None,
 ) -> int:
+    """Create a staff account; pass ``password_hash`` to reuse one already computed."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
     if role != "admin" and branch_id is None:
         raise InvalidInput("tellers and managers belong to a branch")
-    password_hash = await hash_password(password)
+    password_hash = password_hash or await hash_password(password)
     async with app.db.write() as conn:
         if branch_id is not None and await repo.load_branch(conn, branch_id) is None:
             raise NotFound(f"no branch {branch_id!r}")

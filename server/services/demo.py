@@ -46,12 +46,20 @@ async def seed_demo(app: Services) -> bool:
         if await repo.load_branch(conn, "demo") is not None:
             return False
     await create_branch(app, DEMO_BRANCH)
-    await auth.add_staff(app, username="admin", password=DEMO_PASSWORD, role="admin", branch_id=None)
-    await auth.add_staff(app, username="manager", password=DEMO_PASSWORD, role="manager", branch_id="demo")
+    # One hash for the shared demo password: argon2 is slow on purpose.
+    hashed = await auth.hash_password(DEMO_PASSWORD)
+    await auth.add_staff(
+        app, username="admin", password=DEMO_PASSWORD, role="admin", branch_id=None,
+        password_hash=hashed,
+    )
+    await auth.add_staff(
+        app, username="manager", password=DEMO_PASSWORD, role="manager", branch_id="demo",
+        password_hash=hashed,
+    )
     for n in range(1, 7):
         await auth.add_staff(
             app, username=f"teller{n}", password=DEMO_PASSWORD, role="teller",
-            branch_id="demo", counters=[n],
+            branch_id="demo", counters=[n], password_hash=hashed,
         )
     for kind, token in DEMO_TOKENS.items():
         await auth.add_device(app, branch_id="demo", kind=kind, name=f"demo {kind}", token=token)
