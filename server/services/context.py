@@ -8,6 +8,7 @@ hands them to the subscribers after commit, never before.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,29 @@ class Services:
     clock: Clock = system_clock
     subscribers: list[Subscriber] = field(default_factory=list)
     _configs: dict[str, BranchConfig] = field(default_factory=dict)
+    _memo: dict[tuple, tuple[float, Any]] = field(default_factory=dict)
+
+    async def memo(self, key: tuple, ttl_s: float, load: Callable[[], Awaitable[Any]]) -> Any:
+        """``load()``'s value, kept ``ttl_s`` seconds (for inputs where a moment's age is harmless).
+
+        Changes made through this process drop the affected entries at once
+        (see :meth:`_forget`); other processes' changes show within ``ttl_s``.
+        """
+        now = time.monotonic()
+        hit = self._memo.get(key)
+        if hit is not None and now - hit[0] < ttl_s:
+            return hit[1]
+        value = await load()
+        self._memo[key] = (now, value)
+        return value
+
+    def _forget(self, branch_id: str, events: list[Event]) -> None:
+        kinds = {e["kind"] for e in events}
+        if any(k.startswith("counter.") for k in kinds):
+            self._memo.pop(("open_counters", branch_id), None)
+        if "ticket.finished" in kinds:
+            for key in [k for k in self._memo if k[:2] == ("service_times", branch_id)]:
+                del self._memo[key]
 
     async def config(self, conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
         """The branch's services and counters, reloaded when its config_version moves."""
@@ -129,6 +153,7 @@ class Services:
             if tx.events:
                 await repo.append_events(conn, branch_id, tx.events)
         if tx.events:
+            self._forget(branch_id, tx.events)
             await self.publish(branch_id, tx.events)
 
     @asynccontextmanager

@@ -22,7 +22,7 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
     now = app.clock()
     async with app.reading(branch_id) as (conn, branch, config):
         counts = await repo.waiting_counts(conn, branch_id)
-        open_n = await open_counters_for(conn, branch_id, config)
+        open_n = await open_counters_for(app, conn, branch_id, config)
         hours_open = is_open(branch.hours, now, branch.timezone)
         today = business_date(now, branch.timezone)
         answers = []
@@ -41,7 +41,7 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
                     code=code,
                     names=service.names,
                     waiting=green + normal,
-                    estimated_wait_s=await estimate(conn, branch_id, service, ahead, open_n[code]),
+                    estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n[code]),
                     open_counters=open_n[code],
                     target_wait_s=service.target_wait_s,
                     available=reason is None,

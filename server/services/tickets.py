@@ -72,18 +72,35 @@ UNAVAILABLE_MESSAGES = {
 }
 
 
-async def open_counters_for(tx_conn, branch_id: str, config: BranchConfig) -> dict[str, int]:
+#: Estimate inputs may be this old when another process changed them.
+ESTIMATE_INPUTS_TTL_S = 2.0
+
+
+async def open_counters_for(
+    app: Services, conn, branch_id: str, config: BranchConfig
+) -> dict[str, int]:
     """Service code → number of open counters whose profile takes it."""
-    counts = dict.fromkeys(config.services, 0)
-    for row in await repo.counter_rows(tx_conn, branch_id):
-        if row.state == CounterState.OPEN:
-            for code in config.counters[row.number].services:
-                counts[code] = counts.get(code, 0) + 1
-    return counts
+
+    async def load() -> dict[str, int]:
+        counts = dict.fromkeys(config.services, 0)
+        for row in await repo.counter_rows(conn, branch_id):
+            if row.state == CounterState.OPEN:
+                for code in config.counters[row.number].services:
+                    counts[code] = counts.get(code, 0) + 1
+        return counts
+
+    return await app.memo(("open_counters", branch_id), ESTIMATE_INPUTS_TTL_S, load)
 
 
-async def estimate(conn, branch_id: str, service: ServiceConf, ahead: int, open_n: int) -> int:
-    recent = await repo.recent_service_seconds(conn, branch_id, service.id, limit=RECENT_SERVICES)
+async def estimate(
+    app: Services, conn, branch_id: str, service: ServiceConf, ahead: int, open_n: int
+) -> int:
+    """Estimated wait in seconds for a ticket with ``ahead`` people before it."""
+    recent = await app.memo(
+        ("service_times", branch_id, service.id),
+        ESTIMATE_INPUTS_TTL_S,
+        lambda: repo.recent_service_seconds(conn, branch_id, service.id, limit=RECENT_SERVICES),
+    )
     typical = typical_service_seconds(recent, float(service.target_service_s))
     return estimate_wait_seconds(ahead, typical_service_s=typical, open_counters=open_n)
 
@@ -111,7 +128,7 @@ async def issue_ticket(
                 earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
                 if earlier is not None:
                     return await _replay(tx, earlier, cmd)
-            issued = await _issue(tx, actor, cmd)
+            issued = await _issue(app, tx, actor, cmd)
             if idempotency_key is not None:
                 claimed = await repo.claim_idempotency_key(
                     tx.conn,
@@ -157,7 +174,7 @@ async def _replay(tx: Tx, earlier, cmd: IssueTicket) -> TicketIssued:
     )
 
 
-async def _issue(tx: Tx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
+async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
     service = tx.config.service(cmd.service)
     if service is None:
         raise NotFound(f"no service {cmd.service!r} in branch {tx.branch.id!r}")
@@ -181,8 +198,8 @@ async def _issue(tx: Tx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
         waiting_green=counts.get((service.id, Priority.GREEN), 0),
         waiting_normal=counts.get((service.id, Priority.NORMAL), 0),
     )
-    open_n = (await open_counters_for(tx.conn, tx.branch.id, tx.config))[service.code]
-    wait_s = await estimate(tx.conn, tx.branch.id, service, ahead, open_n)
+    open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config))[service.code]
+    wait_s = await estimate(app, tx.conn, tx.branch.id, service, ahead, open_n)
 
     series = series_for(service.code, cmd.priority)
     sequence = await repo.next_sequence(tx.conn, tx.branch.id, today, series)
@@ -260,8 +277,8 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
             ahead = people_ahead(
                 me, [repo.to_candidate(w, config) for w in waiting], rules=config.rules(), now=app.clock()
             )
-            open_n = (await open_counters_for(conn, branch_id, config))[service.code]
-            wait_s = await estimate(conn, branch_id, service, ahead, open_n)
+            open_n = (await open_counters_for(app, conn, branch_id, config))[service.code]
+            wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None
     return PublicTicket(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -92,9 +93,20 @@ class BranchConfig:
 # --- branch and configuration ---------------------------------------------------
 
 
+# The hot statements are built once: building a statement costs more than running it.
+BRANCH = t.Branch.__table__
+_LOAD_BRANCH = select(BRANCH).where(BRANCH.c.id == bindparam("branch_id"))
+_BUMP_SEQ = (
+    update(BRANCH)
+    .where(BRANCH.c.id == bindparam("branch_id"))
+    .values(event_seq=BRANCH.c.event_seq + bindparam("n"))
+    .returning(BRANCH.c.event_seq)
+)
+_INSERT_EVENT = insert(t.TicketEvent.__table__)
+
+
 async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None:
-    b = t.Branch
-    row = (await conn.execute(select(b.__table__).where(b.id == branch_id))).first()
+    row = (await conn.execute(_LOAD_BRANCH, {"branch_id": branch_id})).first()
     if row is None:
         return None
     return BranchRow(
@@ -178,21 +190,12 @@ async def append_events(
     The branch row stays locked until commit, so seqs commit in order on every
     process and database.
     """
-    b = t.Branch
     last = (
-        await conn.execute(
-            update(b)
-            .where(b.id == branch_id)
-            .values(event_seq=b.event_seq + len(events))
-            .returning(b.event_seq)
-        )
+        await conn.execute(_BUMP_SEQ, {"branch_id": branch_id, "n": len(events)})
     ).scalar_one()
     for i, event in enumerate(events):
         event["seq"] = last - len(events) + 1 + i
-    await conn.execute(
-        insert(t.TicketEvent),
-        [{"branch_id": branch_id, **event} for event in events],
-    )
+    await conn.execute(_INSERT_EVENT, [{"branch_id": branch_id, **event} for event in events])
 
 
 async def events_since(
@@ -216,26 +219,38 @@ async def next_sequence(
     conn: AsyncConnection, branch_id: str, day: date, series: str
 ) -> int:
     """The next number in a series, gapless: the row stays locked until commit."""
+    params = {"branch_id": branch_id, "business_date": day, "series": series, "last_value": 1}
+    return (await conn.execute(_next_sequence_stmt(conn.dialect.name), params)).scalar_one()
+
+
+@cache
+def _next_sequence_stmt(dialect: str):
     table = t.NumberSequence.__table__
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    stmt = (
-        ins.values(branch_id=branch_id, business_date=day, series=series, last_value=1)
-        .on_conflict_do_update(
-            index_elements=["branch_id", "business_date", "series"],
-            set_={"last_value": table.c.last_value + 1},
-        )
-        .returning(table.c.last_value)
-    )
-    return (await conn.execute(stmt)).scalar_one()
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return ins.on_conflict_do_update(
+        index_elements=["branch_id", "business_date", "series"],
+        set_={"last_value": table.c.last_value + 1},
+    ).returning(table.c.last_value)
 
 
 # --- tickets --------------------------------------------------------------------
 
 TICKET = t.Ticket.__table__
+_INSERT_TICKET = insert(TICKET).returning(TICKET.c.id)
+_WAITING_COUNTS = (
+    select(TICKET.c.service_id, TICKET.c.priority, func.count())
+    .where(
+        TICKET.c.branch_id == bindparam("branch_id"),
+        TICKET.c.state == TicketState.WAITING.value,
+        TICKET.c.target_counter_id.is_(None),
+    )
+    .group_by(TICKET.c.service_id, TICKET.c.priority)
+)
+_WAITING_COUNTS_OF_SERVICE = _WAITING_COUNTS.where(TICKET.c.service_id == bindparam("service_id"))
 
 
 async def insert_ticket(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    return (await conn.execute(insert(TICKET).values(**values).returning(TICKET.c.id))).scalar_one()
+    return (await conn.execute(_INSERT_TICKET, values)).scalar_one()
 
 
 async def ticket_by_id(conn: AsyncConnection, ticket_id: int, *, lock: bool = False) -> Any:
@@ -288,18 +303,13 @@ async def waiting_counts(
     conn: AsyncConnection, branch_id: str, service_id: int | None = None
 ) -> dict[tuple[int, str], int]:
     """(service id, priority) → waiting tickets in the service queues (not sent to a counter)."""
-    stmt = (
-        select(TICKET.c.service_id, TICKET.c.priority, func.count())
-        .where(
-            TICKET.c.branch_id == branch_id,
-            TICKET.c.state == TicketState.WAITING,
-            TICKET.c.target_counter_id.is_(None),
+    if service_id is None:
+        result = await conn.execute(_WAITING_COUNTS, {"branch_id": branch_id})
+    else:
+        result = await conn.execute(
+            _WAITING_COUNTS_OF_SERVICE, {"branch_id": branch_id, "service_id": service_id}
         )
-        .group_by(TICKET.c.service_id, TICKET.c.priority)
-    )
-    if service_id is not None:
-        stmt = stmt.where(TICKET.c.service_id == service_id)
-    return {(sid, prio): n for sid, prio, n in (await conn.execute(stmt)).all()}
+    return {(sid, prio): n for sid, prio, n in result.all()}
 
 
 def to_candidate(row: Any, config: BranchConfig) -> Candidate:

@@ -174,7 +174,10 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("branch_id", "business_date", "series", "sequence"),
-        Index("ix_tickets_queue", "branch_id", "state", "service_id"),
+        # Covers the waiting counts of issuance: counted from the index alone.
+        Index(
+            "ix_tickets_queue", "branch_id", "state", "service_id", "priority", "target_counter_id"
+        ),
         Index("ix_tickets_day", "branch_id", "business_date"),
     )
 

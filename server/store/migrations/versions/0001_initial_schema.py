@@ -234,7 +234,9 @@ def upgrade() -> None:
             "ix_tickets_day", ["branch_id", "business_date"], unique=False
         )
         batch_op.create_index(
-            "ix_tickets_queue", ["branch_id", "state", "service_id"], unique=False
+            "ix_tickets_queue",
+            ["branch_id", "state", "service_id", "priority", "target_counter_id"],
+            unique=False,
         )
 
     op.create_table(
