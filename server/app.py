@@ -17,7 +17,12 @@ from server.store.engine import open_database
 
 
 from .web import routes as _routes  # noqa: F401  (registers the routes)
+from .bus.fanout import Fanout
+from .bus.pg import PgListener
+from .store import repository as repo
 from .web.api import SERVICES, add_routes
+from .web.hub import Hub
+from .web.ws import FANOUT, HUB, ws_handler
 from .web.auth import TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware
 from .web.openapi import openapi
@@ -38,10 +43,33 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/", _index)
 
+    app.router.add_get("/ws", ws_handler)
+    app[HUB] = hub = Hub()
+
     async def database(app: web.Application) -> AsyncIterator[None]:
         db = open_database(settings.database, pool_size=settings.pool_size)
-        app[SERVICES] = Services(db, clock or system_clock)
+        services = Services(db, clock or system_clock)
+        app[SERVICES] = services
+
+        async def load(branch_id: str, after: int, up_to: int) -> list[dict]:
+            async with db.read() as conn:
+                return await repo.events_between(conn, branch_id, after, up_to)
+
+        async def current_seqs(branch_ids: list[str]) -> dict[str, int]:
+            async with db.read() as conn:
+                return await repo.event_seqs(conn, branch_ids)
+
+        fanout = Fanout(load)
+        fanout.sinks.append(hub.sink)
+        app[FANOUT] = fanout
+        services.subscribers.append(fanout.offer)
+        listener = None
+        if db.dialect == "postgresql":
+            listener = PgListener(settings.database, fanout, current_seqs)
+            listener.start()
         yield
+        if listener is not None:
+            await listener.stop()
         await db.dispose()
 
     async def day_watch(app: web.Application) -> AsyncIterator[None]:
@@ -52,7 +80,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             await task
 
     app.cleanup_ctx.extend([database, day_watch])
+    app.on_shutdown.append(_close_sockets)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Every client gets 1001 (going away) and reconnects to wherever the server comes back."""
+    await app[HUB].close_all()
 
 
 async def _watch_days(services: Services) -> None:

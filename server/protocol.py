@@ -219,3 +219,81 @@ class FeedbackAnswer(Answer):
     tags: list[str]
     comment: str
     at: datetime
+
+
+# --- websocket messages (GET /ws) ----------------------------------------------------
+
+Role = Literal["kiosk", "counter", "display", "dashboard", "evaluator"]
+
+
+class Hello(Body):
+    """The client's first message; anything else first closes the socket."""
+
+    type: Literal["hello"]
+    role: Role
+    branch: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    token: Annotated[str, StringConstraints(max_length=200)] | None = None
+    since_seq: Annotated[int, Field(ge=0)] | None = None
+
+
+class Welcome(BaseModel):
+    type: Literal["welcome"] = "welcome"
+    role: Role
+    branch: str
+    server: str
+    heartbeat_s: float
+    device: int | None = None
+    staff: str | None = None
+
+
+class Snapshot(BaseModel):
+    type: Literal["snapshot"] = "snapshot"
+    seq: int
+    state: dict
+
+
+class EventMessage(BaseModel):
+    type: Literal["event"] = "event"
+    seq: int
+    kind: str
+    at: datetime
+    data: dict
+
+
+class CommandEnvelope(BaseModel):
+    """``{"id": 7, "type": "counter/call_next", …}``: the fields besides id and type are the arguments."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Annotated[int, Field(ge=1)]
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Result(BaseModel):
+    type: Literal["result"] = "result"
+    id: int | None
+    success: bool
+    result: dict | list | None = None
+    error: ErrorDetail | None = None
+
+
+class CounterCommand(Body):
+    counter: Annotated[int, Field(ge=1, le=9999)]
+
+
+class CounterPauseCommand(CounterCommand):
+    reason: ShortText | None = None
+
+
+class CounterCallCommand(CounterCommand):
+    ticket: int | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{3,5}$")]
+
+
+class CounterTransferCommand(CounterCommand):
+    service: ServiceCode | None = None
+    to_counter: Annotated[int, Field(ge=1, le=9999)] | None = None
+    position: TransferPosition = TransferPosition.LAST
+
+
+class IssueCommand(IssueTicket):
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None

@@ -60,24 +60,30 @@ async def queue(
     first, would call them in.
     """
     require_staff(actor, branch_id, "teller", "manager")
-    now = app.clock()
     async with app.reading(branch_id) as (conn, _branch, config):
-        rows = {r.id: r for r in await repo.waiting_tickets(conn, branch_id)}
-        pool = [repo.to_candidate(r, config) for r in rows.values()]
-        if counter is not None:
-            conf = config.counters.get(counter)
-            if conf is None:
-                raise NotFound(f"no counter {counter} in branch {branch_id!r}")
-            crow = await repo.counter_row(conn, conf.id)
-            recent = [Priority.GREEN if c == "g" else Priority.NORMAL for c in crow.recent_calls]
-            ordered = call_order(pool, Policy(conf.profile(), config.rules()), recent=recent, now=now)
-        else:
-            ordered = sorted(pool, key=_branch_key(config.rules(), now))
-        return QueueAnswer(
-            branch=branch_id,
-            counter=counter,
-            tickets=[_entry(rows[c.id], c, config, now) for c in ordered],
-        )
+        return await read_queue(conn, config, branch_id, counter=counter, now=app.clock())
+
+
+async def read_queue(
+    conn, config, branch_id: str, *, counter: int | None = None, now
+) -> QueueAnswer:
+    """The queue as :func:`queue` describes it, read on an open connection."""
+    rows = {r.id: r for r in await repo.waiting_tickets(conn, branch_id)}
+    pool = [repo.to_candidate(r, config) for r in rows.values()]
+    if counter is not None:
+        conf = config.counters.get(counter)
+        if conf is None:
+            raise NotFound(f"no counter {counter} in branch {branch_id!r}")
+        crow = await repo.counter_row(conn, conf.id)
+        recent = [Priority.GREEN if c == "g" else Priority.NORMAL for c in crow.recent_calls]
+        ordered = call_order(pool, Policy(conf.profile(), config.rules()), recent=recent, now=now)
+    else:
+        ordered = sorted(pool, key=_branch_key(config.rules(), now))
+    return QueueAnswer(
+        branch=branch_id,
+        counter=counter,
+        tickets=[_entry(rows[c.id], c, config, now) for c in ordered],
+    )
 
 
 def _branch_key(rules, now):

@@ -145,6 +145,14 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def snapshot_read(self) -> AsyncIterator[AsyncConnection]:
+        """A read transaction that sees one consistent moment across all its statements."""
+        async with self.read_engine.connect() as conn:
+            if self.dialect == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+
+    @asynccontextmanager
     async def slow_read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction for long queries, off the event loop on SQLite."""
         async with self.slow_read_engine.connect() as conn:

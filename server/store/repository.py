@@ -103,6 +103,7 @@ _BUMP_SEQ = (
     .returning(BRANCH.c.event_seq)
 )
 _INSERT_EVENT = insert(t.TicketEvent.__table__)
+_NOTIFY = select(func.pg_notify("branchq_events", bindparam("payload")))
 
 
 async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None:
@@ -196,20 +197,44 @@ async def append_events(
     for i, event in enumerate(events):
         event["seq"] = last - len(events) + 1 + i
     await conn.execute(_INSERT_EVENT, [{"branch_id": branch_id, **event} for event in events])
+    if conn.dialect.name == "postgresql":
+        # Delivered to every listening process at commit, in commit order.
+        await conn.execute(_NOTIFY, {"payload": f"{branch_id}:{last}"})
 
 
-async def events_since(
-    conn: AsyncConnection, branch_id: str, since_seq: int, *, limit: int = 1000
-) -> list[Any]:
-    e = t.TicketEvent
-    return (
+async def events_between(
+    conn: AsyncConnection, branch_id: str, after_seq: int, up_to_seq: int
+) -> list[dict[str, Any]]:
+    """A branch's events with after_seq < seq ≤ up_to_seq, in order, as event dicts."""
+    e = t.TicketEvent.__table__
+    rows = (
         await conn.execute(
-            select(e.__table__)
-            .where(e.branch_id == branch_id, e.seq > since_seq)
-            .order_by(e.seq)
-            .limit(limit)
+            select(e)
+            .where(e.c.branch_id == branch_id, e.c.seq > after_seq, e.c.seq <= up_to_seq)
+            .order_by(e.c.seq)
         )
     ).all()
+    return [
+        {
+            "seq": r.seq,
+            "kind": r.kind,
+            "at": r.at,
+            "ticket_id": r.ticket_id,
+            "counter_id": r.counter_id,
+            "staff_id": r.staff_id,
+            "data": r.data,
+        }
+        for r in rows
+    ]
+
+
+async def event_seqs(conn: AsyncConnection, branch_ids: Iterable[str]) -> dict[str, int]:
+    rows = (
+        await conn.execute(
+            select(BRANCH.c.id, BRANCH.c.event_seq).where(BRANCH.c.id.in_(list(branch_ids)))
+        )
+    ).all()
+    return dict(rows)
 
 
 # --- numbering ------------------------------------------------------------------
@@ -496,3 +521,23 @@ async def feedback_for(conn: AsyncConnection, ticket_id: int) -> Any:
 
 async def insert_feedback(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(t.Feedback).values(**values))
+
+
+async def recent_calls(conn: AsyncConnection, branch_id: str, *, limit: int) -> Sequence[Any]:
+    """The branch's latest call and recall events, newest first."""
+    e = t.TicketEvent.__table__
+    return (
+        await conn.execute(
+            select(e.c.seq, e.c.kind, e.c.at, e.c.data)
+            .where(e.c.branch_id == branch_id, e.c.kind.in_(["ticket.called", "ticket.recalled"]))
+            .order_by(e.c.seq.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def tickets_by_ids(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Any]:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    return {r.id: r for r in (await conn.execute(select(TICKET).where(TICKET.c.id.in_(ids)))).all()}

@@ -74,7 +74,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except ValidationError as e:
         return error_response(400, "invalid_input", describe_validation(e))
     except web.HTTPException as e:
-        if e.status < 400 or request.path.startswith("/ws"):
+        if e.status < 400:
             raise
         code = HTTP_CODES.get(e.status, "http_error")
         message = e.reason if e.status != 413 else "request body too large"

@@ -1,0 +1,104 @@
+"""What a screen needs to draw the branch from scratch, shaped by what its role may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.model import Priority
+from server.store import repository as repo
+
+from .context import Actor, Services
+from .queries import read_queue
+from .views import ticket_answer
+
+RECENT_CALLS = 10
+
+#: What each role's snapshot holds. Displays, kiosks and evaluators never see customer data.
+PARTS: dict[str, tuple[str, ...]] = {
+    "kiosk": ("services",),
+    "display": ("services", "counters", "calls"),
+    "evaluator": ("counters",),
+    "counter": ("services", "counters", "calls", "queue"),
+    "dashboard": ("services", "counters", "calls", "queue"),
+}
+STAFF_VIEWS = frozenset({"counter", "dashboard"})
+
+
+async def branch_snapshot(
+    app: Services, actor: Actor, branch_id: str, role: str
+) -> tuple[int, dict[str, Any]]:
+    """The branch state as of event ``seq``, read in one consistent transaction."""
+    parts = PARTS[role]
+    staff_view = role in STAFF_VIEWS
+    async with app.db.snapshot_read() as conn:
+        branch = await repo.load_branch(conn, branch_id)
+        config = await app.config(conn, branch)
+        state: dict[str, Any] = {
+            "branch": {
+                "id": branch.id,
+                "names": branch.names,
+                "language": branch.language,
+                "business_date": branch.business_date.isoformat(),
+            }
+        }
+        if "services" in parts:
+            counts = await repo.waiting_counts(conn, branch_id)
+            state["services"] = [
+                {
+                    "code": code,
+                    "names": s.names,
+                    "active": s.active,
+                    "waiting": counts.get((s.id, Priority.NORMAL), 0)
+                    + counts.get((s.id, Priority.GREEN), 0),
+                    "green_waiting": counts.get((s.id, Priority.GREEN), 0),
+                }
+                for code, s in config.services.items()
+            ]
+        if "counters" in parts:
+            rows = await repo.counter_rows(conn, branch_id)
+            current = await repo.tickets_by_ids(conn, [r.current_ticket_id for r in rows])
+            staff = await repo.staff_names(conn, [r.staff_id for r in rows]) if staff_view else {}
+            state["counters"] = [
+                _counter(row, config, current.get(row.current_ticket_id), staff, staff_view)
+                for row in rows
+            ]
+        if "calls" in parts:
+            state["calls"] = [
+                {
+                    "seq": r.seq,
+                    "kind": r.kind,
+                    "at": repo.aware(r.at).isoformat(),
+                    "number": r.data.get("number"),
+                    "service": r.data.get("service"),
+                    "counter": r.data.get("counter"),
+                }
+                for r in await repo.recent_calls(conn, branch_id, limit=RECENT_CALLS)
+            ]
+        if "queue" in parts:
+            waiting = await read_queue(conn, config, branch_id, now=app.clock())
+            state["queue"] = waiting.model_dump(mode="json")["tickets"]
+        return branch.event_seq, state
+
+
+def _counter(row, config, current, staff: dict[int, str], staff_view: bool) -> dict[str, Any]:
+    conf = config.counters[row.number]
+    out: dict[str, Any] = {
+        "number": row.number,
+        "names": conf.names,
+        "state": row.state,
+        "services": list(conf.services),
+        "pause_reason": row.pause_reason,
+        "current": None,
+    }
+    if current is not None:
+        if staff_view:
+            out["current"] = ticket_answer(current, config).model_dump(mode="json")
+        else:
+            out["current"] = {
+                "number": current.number,
+                "service": config.service_by_id(current.service_id).code,
+                "state": current.state,
+            }
+    if staff_view:
+        out["staff"] = staff.get(row.staff_id)
+    return out

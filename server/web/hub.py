@@ -1,0 +1,175 @@
+"""The websocket hub: who is connected to which branch, and getting events to them.
+
+Each connection has a bounded queue and one writer task (the pattern of Home
+Assistant's websocket API): broadcasting only ever puts into queues, so a client
+that cannot keep up fills its own queue and is closed with 1013, and never
+stalls anyone else. Each event is serialised once per view, not once per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from aiohttp import WSCloseCode, web
+
+from server.services.context import Actor
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 512
+CLOSE_TIMEOUT_S = 2.0
+
+#: Event data each device view may see; staff views see everything.
+DISPLAY_KEYS = frozenset(
+    {"id", "number", "service", "priority", "state", "counter", "from_counter", "to_counter",
+     "position", "reason"}
+)
+KIOSK_KEYS = frozenset({"service", "priority", "state", "counter"})
+KIOSK_OWN_KEYS = KIOSK_KEYS | {"id", "number", "ahead", "estimated_wait_s"}
+EVALUATOR_KINDS = frozenset(
+    {"ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
+     "ticket.transferred", "counter.opened", "counter.paused", "counter.closed"}
+)
+PRIVATE_KINDS = frozenset({"feedback.given"})
+
+
+def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -> dict | None:
+    """The event as ``role`` may see it, or None when it may not see it at all."""
+    kind, data = event["kind"], event["data"]
+    if role in ("counter", "dashboard"):
+        shown = data
+    elif kind in PRIVATE_KINDS:
+        return None
+    elif role == "display":
+        shown = {k: v for k, v in data.items() if k in DISPLAY_KEYS}
+    elif role == "kiosk":
+        own = kind == "ticket.issued" and device_id is not None and data.get("device") == device_id
+        keys = KIOSK_OWN_KEYS if own else KIOSK_KEYS
+        shown = {k: v for k, v in data.items() if k in keys}
+    elif role == "evaluator":
+        if kind not in EVALUATOR_KINDS:
+            return None
+        shown = {k: v for k, v in data.items() if k in ("number", "service", "counter", "state")}
+    else:
+        return None
+    return {"type": "event", "seq": event["seq"], "kind": kind, "at": event["at"], "data": shown}
+
+
+def _view_key(event: dict[str, Any], conn: Conn) -> tuple:
+    own = (
+        conn.role == "kiosk"
+        and event["kind"] == "ticket.issued"
+        and event["data"].get("device") == conn.actor.id
+    )
+    return (conn.role, conn.actor.id if own else None)
+
+
+class Conn:
+    """One websocket client: its identity, its queue and its writer."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, actor: Actor, role: str,
+                 branch_id: str, *, queue_size: int = QUEUE_SIZE) -> None:
+        self.request, self.ws, self.actor, self.role, self.branch_id = (
+            request, ws, actor, role, branch_id,
+        )
+        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(queue_size)
+        self.min_seq: int | None = None
+        self.closed = False
+        self._writer: asyncio.Task | None = None
+
+    def start(self, min_seq: int) -> None:
+        """Begin writing; queued events up to ``min_seq`` are already known to the client."""
+        self.min_seq = min_seq
+        self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{id(self)}")
+
+    def push(self, seq: int | None, message: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait((seq, message))
+        except asyncio.QueueFull:
+            self.drop(WSCloseCode.TRY_AGAIN_LATER, "too slow to keep up; reconnect and resync")
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.push(None, orjson.dumps(message).decode())
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                seq, message = await self.queue.get()
+                if seq is not None and self.min_seq is not None and seq <= self.min_seq:
+                    continue
+                if seq is not None:
+                    self.min_seq = seq
+                await self.ws.send_str(message)
+        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+            pass
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close this client without waiting for it (it may not be reading at all)."""
+        if self.closed:
+            return
+        self.closed = True
+        asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT_S)
+        except (TimeoutError, asyncio.TimeoutError, ConnectionResetError, RuntimeError):
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+
+    async def stop(self) -> None:
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.by_branch: dict[str, set[Conn]] = defaultdict(set)
+
+    def add(self, conn: Conn) -> None:
+        self.by_branch[conn.branch_id].add(conn)
+
+    def remove(self, conn: Conn) -> None:
+        conns = self.by_branch.get(conn.branch_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.by_branch[conn.branch_id]
+
+    def count(self) -> int:
+        return sum(len(c) for c in self.by_branch.values())
+
+    def sink(self, branch_id: str, events: list[dict[str, Any]]) -> None:
+        """Fan ``events`` out to every client of the branch (called by the Fanout, in seq order)."""
+        conns = self.by_branch.get(branch_id)
+        if not conns:
+            return
+        for event in events:
+            encoded: dict[tuple, str | None] = {}
+            for conn in list(conns):
+                key = _view_key(event, conn)
+                if key not in encoded:
+                    view = event_view(event, conn.role, conn.actor.id)
+                    encoded[key] = orjson.dumps(view).decode() if view is not None else None
+                message = encoded[key]
+                if message is not None:
+                    conn.push(event["seq"], message)
+
+    async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutting down") -> None:
+        conns = [c for cs in self.by_branch.values() for c in cs]
+        for conn in conns:
+            conn.drop(code, reason)
+        await asyncio.sleep(0)  # let the close tasks start

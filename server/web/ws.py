@@ -1,0 +1,274 @@
+"""``GET /ws``: the hello phase, the first sync, and commands in the result envelope.
+
+Protocol (DESIGN.md, "Realtime protocol"): the client says hello within 10 s,
+the server answers welcome, then a snapshot (or the missed events since
+``since_seq``), then events. Commands are ``{"id", "type", …}`` and get
+``{"id", "type": "result", "success", "result" | "error"}``; they call the same
+service functions as the HTTP routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+from pydantic import BaseModel, ValidationError
+
+from server import __version__
+from server.domain.errors import BranchqError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from server.protocol import (
+    CommandEnvelope,
+    CounterCallCommand,
+    CounterCommand,
+    CounterPauseCommand,
+    CounterTransferCommand,
+    Hello,
+    IssueCommand,
+    IssueTicket,
+    PauseCounter,
+    CallTicket,
+    Transfer,
+    Welcome,
+)
+from server.services import auth, counters, tickets
+from server.services.context import Actor, Services
+from server.services.snapshot import STAFF_VIEWS, branch_snapshot
+from server.store import repository as repo
+
+from .api import SERVICES
+from .auth import TRUSTED_ORIGINS
+from .errors import describe_validation
+from .hub import Conn, Hub, event_view
+
+log = logging.getLogger(__name__)
+
+HUB = web.AppKey("hub", Hub)
+FANOUT = web.AppKey("fanout", object)
+
+HELLO_TIMEOUT_S = 10.0
+HEARTBEAT_S = 20.0
+MAX_MESSAGE = 64 * 1024
+POLICY = WSCloseCode.POLICY_VIOLATION
+
+DEVICE_ROLES = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator"}
+STAFF_ROLE_NEEDS = {"counter": ("teller", "manager", "admin"), "dashboard": ("manager", "admin")}
+
+
+class Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def origin_allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: device clients authenticate with their token
+    return origin == f"{request.scheme}://{request.host}" or origin in request.app[TRUSTED_ORIGINS]
+
+
+async def ws_handler(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise Forbidden("websocket from a foreign origin refused", code="bad_origin")
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE, compress=False)
+    await ws.prepare(request)
+    services = request.app[SERVICES]
+    hub = request.app[HUB]
+    try:
+        hello = await _hello(ws)
+        actor = await _authenticate(request, services, hello)
+    except Refused as e:
+        await ws.close(code=POLICY, message=e.reason.encode()[:120])
+        return ws
+
+    conn = Conn(request, ws, actor, hello.role, hello.branch)
+    hub.add(conn)
+    try:
+        await _first_sync(request, services, conn, hello)
+        await _serve_commands(services, conn)
+    finally:
+        hub.remove(conn)
+        await conn.stop()
+    return ws
+
+
+async def _hello(ws: web.WebSocketResponse) -> Hello:
+    try:
+        msg = await ws.receive(timeout=HELLO_TIMEOUT_S)
+    except TimeoutError:
+        raise Refused("no hello within 10 s") from None
+    if msg.type != WSMsgType.TEXT:
+        raise Refused("expected a hello message first")
+    try:
+        return Hello.model_validate(orjson.loads(msg.data))
+    except (orjson.JSONDecodeError, ValidationError):
+        raise Refused("expected a valid hello message first") from None
+
+
+async def _authenticate(request: web.Request, services: Services, hello: Hello) -> Actor:
+    async with services.db.read() as conn:
+        if await repo.load_branch(conn, hello.branch) is None:
+            raise Refused(f"no branch {hello.branch!r}")
+    if hello.token:
+        try:
+            actor = await auth.device_actor(services, hello.token)
+        except Unauthenticated:
+            raise Refused("unknown or revoked device token") from None
+        if actor.branch_id != hello.branch:
+            raise Refused("this device belongs to another branch")
+        if DEVICE_ROLES.get(actor.role) != hello.role:
+            raise Refused(f"a {actor.role} device cannot connect as {hello.role}")
+        return actor
+    from aiohttp_session import get_session
+
+    staff_id = (await get_session(request)).get("staff")
+    actor = await auth.staff_actor(services, staff_id) if staff_id is not None else None
+    if actor is None:
+        raise Refused("sign in, or give a device token")
+    if not actor.may_see_branch(hello.branch):
+        raise Refused("not allowed for this branch")
+    allowed = STAFF_ROLE_NEEDS.get(hello.role)
+    if allowed is not None and actor.role not in allowed:
+        raise Refused(f"the {hello.role} view needs the role {' or '.join(allowed[:-1])}")
+    return actor
+
+
+async def _first_sync(request: web.Request, services: Services, conn: Conn, hello: Hello) -> None:
+    fanout = request.app[FANOUT]
+    await conn.ws.send_str(
+        Welcome(
+            role=hello.role,
+            branch=hello.branch,
+            server=__version__,
+            heartbeat_s=HEARTBEAT_S,
+            device=conn.actor.id if conn.actor.kind == "device" else None,
+            staff=conn.actor.name if conn.actor.is_staff else None,
+        ).model_dump_json()
+    )
+    if fanout.delivered(hello.branch) is None:
+        async with services.db.read() as c:
+            fanout.track(hello.branch, (await repo.event_seqs(c, [hello.branch]))[hello.branch])
+    if hello.since_seq is not None:
+        missed = fanout.buffered_since(hello.branch, hello.since_seq)
+        if missed is not None:
+            for event in missed:
+                view = event_view(event, conn.role, conn.actor.id)
+                if view is not None:
+                    await conn.ws.send_str(orjson.dumps(view).decode())
+            conn.start(missed[-1]["seq"] if missed else hello.since_seq)
+            return
+    seq, state = await branch_snapshot(services, conn.actor, hello.branch, conn.role)
+    await conn.ws.send_str(orjson.dumps({"type": "snapshot", "seq": seq, "state": state}).decode())
+    conn.start(seq)
+
+
+async def _serve_commands(services: Services, conn: Conn) -> None:
+    async for msg in conn.ws:
+        if msg.type == WSMsgType.TEXT:
+            conn.send(await _run_command(services, conn, msg.data))
+        elif msg.type == WSMsgType.BINARY:
+            conn.send(_error(None, InvalidInput("send JSON text frames", code="invalid_json")))
+        else:
+            break
+
+
+async def _run_command(services: Services, conn: Conn, raw: str) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _error(None, InvalidInput("the message is not valid JSON", code="invalid_json"))
+    if not isinstance(data, dict):
+        return _error(None, InvalidInput("the message must be a JSON object", code="invalid_json"))
+    try:
+        envelope = CommandEnvelope.model_validate(data)
+    except ValidationError as e:
+        return _error(data.get("id") if isinstance(data.get("id"), int) else None,
+                      InvalidInput(describe_validation(e)))
+    command = COMMANDS.get(envelope.type)
+    if command is None:
+        return _error(envelope.id, NotFound(f"unknown command {envelope.type!r}", code="unknown_command"))
+    model, run = command
+    try:
+        args = model.model_validate(envelope.model_extra or {})
+        result = await run(services, conn, args)
+    except ValidationError as e:
+        return _error(envelope.id, InvalidInput(describe_validation(e)))
+    except BranchqError as e:
+        return _error(envelope.id, e)
+    except Exception:
+        log.exception("command %s failed", envelope.type)
+        return _error(envelope.id, BranchqError("internal error; it has been logged", code="internal"))
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    return {"id": envelope.id, "type": "result", "success": True, "result": result}
+
+
+def _error(command_id: int | None, error: BranchqError) -> dict[str, Any]:
+    return {
+        "id": command_id,
+        "type": "result",
+        "success": False,
+        "error": {"code": error.code, "message": error.message},
+    }
+
+
+# --- commands ---------------------------------------------------------------------------
+
+Runner = Callable[[Services, Conn, Any], Awaitable[Any]]
+
+
+class NoArgs(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+async def _snapshot(services: Services, conn: Conn, _args: NoArgs) -> dict[str, Any]:
+    seq, state = await branch_snapshot(services, conn.actor, conn.branch_id, conn.role)
+    return {"seq": seq, "state": state}
+
+
+async def _ping(_services: Services, _conn: Conn, _args: NoArgs) -> dict[str, Any]:
+    return {"pong": True}
+
+
+async def _issue(services: Services, conn: Conn, args: IssueCommand) -> Any:
+    cmd = IssueTicket(service=args.service, priority=args.priority, green_reason=args.green_reason)
+    return await tickets.issue_ticket(
+        services, conn.actor, conn.branch_id, cmd, idempotency_key=args.idempotency_key
+    )
+
+
+def _counter(action: str, to_body: Callable[[Any], Any] = lambda _args: None) -> Runner:
+    async def run(services: Services, conn: Conn, args: CounterCommand) -> Any:
+        if not conn.actor.is_staff or conn.role not in STAFF_VIEWS:
+            raise Forbidden("counter commands are for signed-in staff")
+        return await counters.counter_action(
+            services, conn.actor, conn.branch_id, args.counter, action, to_body(args)
+        )
+
+    return run
+
+
+COMMANDS: dict[str, tuple[type[BaseModel], Runner]] = {
+    "snapshot": (NoArgs, _snapshot),
+    "ping": (NoArgs, _ping),
+    "ticket/issue": (IssueCommand, _issue),
+    "counter/open": (CounterCommand, _counter("open")),
+    "counter/close": (CounterCommand, _counter("close")),
+    "counter/pause": (CounterPauseCommand, _counter("pause", lambda a: PauseCounter(reason=a.reason))),
+    "counter/call_next": (CounterCommand, _counter("call-next")),
+    "counter/call": (CounterCallCommand, _counter("call", lambda a: CallTicket(ticket=a.ticket))),
+    "counter/recall": (CounterCommand, _counter("recall")),
+    "counter/no_show": (CounterCommand, _counter("no-show")),
+    "counter/start": (CounterCommand, _counter("start")),
+    "counter/finish": (CounterCommand, _counter("finish")),
+    "counter/transfer": (
+        CounterTransferCommand,
+        _counter(
+            "transfer",
+            lambda a: Transfer(service=a.service, counter=a.to_counter, position=a.position),
+        ),
+    ),
+}
