@@ -22,6 +22,7 @@ from .bus.pg import PgListener
 from .store import repository as repo
 from .web.api import SERVICES, add_routes
 from .web.hub import Hub
+from .web.pages import setup_pages
 from .web.ws import FANOUT, HUB, ws_handler
 from .web.auth import TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/", _index)
 
     app.router.add_get("/ws", ws_handler)
+    setup_pages(app)
     app[HUB] = hub = Hub()
 
     async def database(app: web.Application) -> AsyncIterator[None]:

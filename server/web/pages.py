@@ -1,0 +1,41 @@
+"""Static pages: vanilla ES modules served by the server itself (no build step, no CDN).
+
+Each client package (kiosk/, counter/, display/) ships its own ``static/`` folder;
+``/static/common/`` holds what they share (i18n table, websocket client).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC_PACKAGES = {
+    "common": "server",
+    "kiosk": "kiosk",
+    "counter": "counter",
+    "display": "display",
+}
+
+
+def static_dir(package: str) -> Path:
+    return Path(str(resources.files(package) / "static"))
+
+
+def page(package: str, filename: str):
+    """A handler answering every matching path with one HTML file of ``package``."""
+    path = static_dir(package) / filename
+
+    async def handler(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    return handler
+
+
+def setup_pages(app: web.Application) -> None:
+    for prefix, package in STATIC_PACKAGES.items():
+        folder = static_dir(package) / ("common" if prefix == "common" else "")
+        if folder.is_dir():
+            app.router.add_static(f"/static/{prefix}/", folder, append_version=False)
+    # Page routes of each client are added here as they are built.
