@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -78,6 +79,11 @@ class Tx:
     def today(self):
         """The branch's business date now."""
         return business_date(self.now, self.branch.timezone)
+
+    @property
+    def local_now(self) -> datetime:
+        """Now on the branch's wall clock."""
+        return self.now.astimezone(ZoneInfo(self.branch.timezone))
 
     def emit(
         self,

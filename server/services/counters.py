@@ -144,7 +144,14 @@ async def _finish_current(at: At) -> Any | None:
     if current is None:
         return None
     state = ticket_move(current.state, TicketAction.FINISH)
-    await repo.update_ticket(at.tx.conn, current.id, state=state, finished_at=at.tx.now)
+    began = current.started_at or current.called_at
+    await repo.update_ticket(
+        at.tx.conn,
+        current.id,
+        state=state,
+        finished_at=at.tx.now,
+        service_s=round((at.tx.now - began).total_seconds()),
+    )
     await at.set(current_ticket_id=None)
     row = await repo.ticket_by_id(at.tx.conn, current.id)
     at.emit_ticket("ticket.finished", row)
@@ -156,6 +163,11 @@ async def _take(at: At, ticket_id: int) -> Any:
     tx = at.tx
     row = await repo.ticket_by_id(tx.conn, ticket_id)
     state = ticket_move(row.state, TicketAction.CALL)
+    first_call = (
+        {"first_called_at": tx.now, "wait_s": round((tx.now - row.issued_at).total_seconds())}
+        if row.first_called_at is None
+        else {}
+    )
     await repo.update_ticket(
         tx.conn,
         ticket_id,
@@ -164,6 +176,7 @@ async def _take(at: At, ticket_id: int) -> Any:
         staff_id=at.actor.id,
         called_at=tx.now,
         head=False,
+        **first_call,
     )
     mark = "g" if row.priority == Priority.GREEN else "n"
     await at.set(

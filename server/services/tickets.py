@@ -225,6 +225,7 @@ async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> Ticke
             "device_id": actor.id if actor.kind == "device" else None,
             "ahead_at_issue": ahead,
             "estimated_wait_s": wait_s,
+            "issued_hour": tx.local_now.hour,
         },
     )
     tx.emit(

@@ -202,12 +202,20 @@ class Ticket(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
     called_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_called_at: Mapped[datetime | None] = mapped_column(nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     recalls: Mapped[int] = mapped_column(Integer, default=0)
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     ahead_at_issue: Mapped[int] = mapped_column(Integer, default=0)
     estimated_wait_s: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept at the moment they happen so that reports aggregate plain integers in SQL:
+    issued_hour: Mapped[int] = mapped_column(Integer, default=0)
+    """Hour of issue in the branch's time zone (0–23)."""
+    wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Seconds from issue to the first call."""
+    service_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Seconds from start (or call, when not started) to finish, for served tickets."""
 
 
 class TicketEvent(Base):

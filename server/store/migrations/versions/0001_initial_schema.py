@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:48:38.885211
+Create Date: 2026-11-28 17:08:58.458840
 """
 
 from __future__ import annotations
@@ -41,14 +41,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "last_seen_at",
-            sa.DateTime(timezone=True),
-            nullable=True,
-        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.JSON(), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -123,9 +117,7 @@ def upgrade() -> None:
         sa.Column("green_only", sa.Boolean(), nullable=False),
         sa.Column("green_ratio", sa.String(length=16), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column(
-            "state_since", sa.DateTime(timezone=True), nullable=True
-        ),
+        sa.Column("state_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("pause_reason", sa.String(length=200), nullable=True),
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("recent_calls", sa.String(length=16), nullable=False),
@@ -175,30 +167,24 @@ def upgrade() -> None:
         sa.Column("green_reason", sa.String(length=16), nullable=True),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("token", sa.String(length=32), nullable=False),
-        sa.Column(
-            "issued_at", sa.DateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "queued_at", sa.DateTime(timezone=True), nullable=False
-        ),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("head", sa.Boolean(), nullable=False),
         sa.Column("target_counter_id", sa.Integer(), nullable=True),
         sa.Column("counter_id", sa.Integer(), nullable=True),
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("device_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "called_at", sa.DateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "started_at", sa.DateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "finished_at", sa.DateTime(timezone=True), nullable=True
-        ),
+        sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("first_called_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recalls", sa.Integer(), nullable=False),
         sa.Column("transfers", sa.Integer(), nullable=False),
         sa.Column("ahead_at_issue", sa.Integer(), nullable=False),
         sa.Column("estimated_wait_s", sa.Integer(), nullable=False),
+        sa.Column("issued_hour", sa.Integer(), nullable=False),
+        sa.Column("wait_s", sa.Integer(), nullable=True),
+        sa.Column("service_s", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["branch_id"], ["branches.id"], name=op.f("fk_tickets_branch_id_branches")
         ),
@@ -282,9 +268,7 @@ def upgrade() -> None:
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             nullable=False,
         ),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["branch_id"],
             ["branches.id"],
