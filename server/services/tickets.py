@@ -221,7 +221,8 @@ async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> Ticke
             "issued_at": tx.now,
             "queued_at": tx.now,
             "head": False,
-            "staff_id": actor.id if actor.is_staff else None,
+            # staff_id is whoever calls it; an issuing staff member is in the event.
+            "staff_id": None,
             "device_id": actor.id if actor.kind == "device" else None,
             "ahead_at_issue": ahead,
             "estimated_wait_s": wait_s,

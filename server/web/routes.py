@@ -26,7 +26,8 @@ from server.protocol import (
     TicketIssued,
     Transfer,
 )
-from server.services import auth, counters, queries, tickets
+from server.reports import export
+from server.services import auth, counters, queries, reports, tickets
 from server.services.context import Actor
 
 from .api import SERVICES, route
@@ -157,3 +158,41 @@ async def cancel_ticket(request: web.Request, _actor: Actor, _body: None) -> Pub
        answer=FeedbackAnswer, status=201)
 async def feedback(request: web.Request, _actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
     return await tickets.give_feedback(request.app[SERVICES], request.match_info["token"], body)
+
+
+REPORT_QUERY = ("from", "to", "group")
+
+
+async def _summary(request: web.Request, actor: Actor) -> dict:
+    q = request.query
+    return await reports.summary_report(
+        request.app[SERVICES], actor, request.match_info["branch"],
+        first=q.get("from"), last=q.get("to"), group=q.get("group", "service"),
+    )
+
+
+@route("GET", B + "/reports/summary", summary="Manager: waits, service times, SLA, ratings over a period",
+       answer=dict, who="manager", query=REPORT_QUERY)
+async def report_summary(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await _summary(request, actor)
+
+
+@route("GET", B + "/reports/summary.csv", summary="The summary report as CSV", who="manager",
+       query=REPORT_QUERY)
+async def report_summary_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    report = await _summary(request, actor)
+    return web.Response(
+        text=export.to_csv(report), content_type="text/csv", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.csv"'},
+    )
+
+
+@route("GET", B + "/reports/summary.xlsx", summary="The summary report as an Excel workbook", who="manager",
+       query=REPORT_QUERY)
+async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    report = await _summary(request, actor)
+    return web.Response(
+        body=export.to_xlsx(report),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.xlsx"'},
+    )

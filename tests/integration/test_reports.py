@@ -1,0 +1,142 @@
+"""The summary report on a fixed day whose every figure is worked out by hand below."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+
+from tests.conftest import KIOSK, login
+
+B = "/api/v1/branches/demo"
+
+
+async def at(demo, second: int) -> None:
+    """Move the clock to ``second`` seconds after 09:30 on Monday 2 March 2026 (Shanghai)."""
+    from datetime import UTC, datetime, timedelta
+
+    demo.clock.now = datetime(2026, 3, 2, 1, 30, tzinfo=UTC) + timedelta(seconds=second)
+
+
+async def issue(demo, service: str, **extra) -> dict:
+    resp = await demo.client.post(f"{B}/tickets", json={"service": service, **extra}, headers=KIOSK)
+    assert resp.status == 201
+    return await resp.json()
+
+
+@pytest.fixture
+async def day(demo):
+    """One morning at counter 3:
+
+    t=0 counter 3 opens; A001 issued. t=60 A002. t=120 G001 (green, service A).
+    t=180 call-next → G001 (waited 60). t=480 call-next → G001 done (served 300), A001 called (waited 480).
+    t=600 start A001; t=840 finish (served 240). t=900 call-next → A002 (waited 840); t=960 no-show.
+    t=1000 B001 issued; t=1010 cancelled. Ratings: G001 5, A001 3. Report taken at t=1200.
+    """
+    c = demo.client
+    await login(c, "teller3")
+    await at(demo, 0)
+    await c.post(f"{B}/counters/3/open")
+    a1 = await issue(demo, "A")
+    await at(demo, 60)
+    await issue(demo, "A")
+    await at(demo, 120)
+    g1 = await issue(demo, "A", priority="green", green_reason="elderly")
+    await at(demo, 180)
+    assert (await (await c.post(f"{B}/counters/3/call-next")).json())["ticket"]["number"] == "G001"
+    await at(demo, 480)
+    assert (await (await c.post(f"{B}/counters/3/call-next")).json())["ticket"]["number"] == "A001"
+    await at(demo, 600)
+    await c.post(f"{B}/counters/3/start")
+    await at(demo, 840)
+    await c.post(f"{B}/counters/3/finish")
+    await at(demo, 900)
+    assert (await (await c.post(f"{B}/counters/3/call-next")).json())["ticket"]["number"] == "A002"
+    await at(demo, 960)
+    await c.post(f"{B}/counters/3/no-show")
+    await at(demo, 1000)
+    b1 = await issue(demo, "B")
+    await at(demo, 1010)
+    await c.post(f"/api/v1/tickets/{b1['token']}/cancel")
+    await c.post(f"/api/v1/tickets/{g1['token']}/feedback", json={"score": 5})
+    await c.post(f"/api/v1/tickets/{a1['token']}/feedback", json={"score": 3})
+    await at(demo, 1200)
+    await login(c, "manager")
+    return demo
+
+
+async def report(client, **query) -> dict:
+    resp = await client.get(f"{B}/reports/summary", params=query)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_every_total_equals_the_hand_worked_figure(day):
+    total = (await report(day.client))["total"]
+    assert total == {
+        "key": "all",
+        "issued": 4, "served": 2, "no_show": 1, "cancelled": 1, "expired": 0,
+        "wait_avg_s": 460.0,          # (60 + 480 + 840) / 3
+        "wait_median_s": 480,         # nearest rank: r ≥ 0.5·3 → r = 2
+        "wait_p90_s": 840,            # r ≥ 0.9·3 → r = 3
+        "wait_max_s": 840,
+        "service_avg_s": 270.0,       # (300 + 240) / 2
+        "service_median_s": 240,      # r ≥ 0.5·2 → r = 1
+        "service_p90_s": 300,         # r ≥ 0.9·2 → r = 2
+        "sla_share": 0.6667,          # 60 and 480 are within A's 600 s target; 840 is not
+        "green_wait_avg_s": 60.0,
+        "normal_wait_avg_s": 660.0,   # (480 + 840) / 2
+        "utilisation": None,          # only for teller and counter groups
+        "rating_mean": 4.0,
+        "rating_share_4_5": 0.5,
+        "rating_response_rate": 1.0,  # 2 ratings for 2 served
+        "estimate_mae_s": 380.0,      # estimates 0, 240, 0 against waits 480, 840, 60
+    }
+
+
+async def test_grouped_by_teller_shows_utilisation(day):
+    rows = {r["key"]: r for r in (await report(day.client, group="teller"))["rows"]}
+    assert rows["teller3"]["issued"] == 3 and rows["teller3"]["served"] == 2
+    assert rows["teller3"]["utilisation"] == pytest.approx(540 / 1200, abs=1e-4)  # served 540 s of 1200 s open
+    assert rows[None]["cancelled"] == 1, "B001 was never called by anyone"
+
+
+async def test_grouped_by_service_and_hour(day):
+    by_service = {r["key"]: r for r in (await report(day.client, group="service"))["rows"]}
+    assert (by_service["A"]["issued"], by_service["B"]["issued"]) == (3, 1)
+    assert by_service["B"]["cancelled"] == 1 and by_service["B"]["wait_avg_s"] is None
+    by_hour = (await report(day.client, group="hour"))["rows"]
+    assert [(r["key"], r["issued"]) for r in by_hour] == [(9, 4)]
+
+
+async def test_json_csv_and_xlsx_agree(day):
+    data = await report(day.client, group="service")
+    text = await (await day.client.get(f"{B}/reports/summary.csv", params={"group": "service"})).text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["service"] for r in rows] == ["A", "B", "total"]
+    assert float(rows[0]["wait_avg_s"]) == data["rows"][0]["wait_avg_s"]
+    assert rows[2]["issued"] == "4"
+    body = await (await day.client.get(f"{B}/reports/summary.xlsx", params={"group": "service"})).read()
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    table = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+    assert table[0][0] == "service" and [r[0] for r in table[1:]] == ["A", "B", "total"]
+    header = table[0]
+    assert table[3][header.index("sla_share")] == data["total"]["sla_share"]
+
+
+async def test_a_teller_may_not_read_reports(day):
+    await login(day.client, "teller3")
+    for suffix in ("", ".csv", ".xlsx"):
+        resp = await day.client.get(f"{B}/reports/summary{suffix}")
+        assert resp.status == 403
+        assert (await resp.json())["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("query", [{"from": "yesterday"}, {"from": "2026-03-05", "to": "2026-03-01"},
+                                   {"group": "weather"}])
+async def test_bad_report_parameters_are_refused_plainly(day, query):
+    resp = await day.client.get(f"{B}/reports/summary", params=query)
+    assert resp.status == 400
+    assert (await resp.json())["error"]["message"]
