@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.errors import InvalidInput, NotFound
 from server.domain.numbering import business_date
+from server.reports import advice, charts
 from server.reports.summary import Period, summary
 from server.store import repository as repo
 
@@ -18,11 +20,7 @@ async def summary_report(
     require_staff(actor, branch_id, "manager")
     now = app.clock()
     async with app.db.slow_read() as conn:
-        branch = await repo.load_branch(conn, branch_id)
-        if branch is None:
-            from server.domain.errors import NotFound
-
-            raise NotFound(f"no branch {branch_id!r}")
+        branch = await _branch(conn, branch_id)
         period = Period.parse(first, last, today=business_date(now, branch.timezone))
         report = await summary(conn, branch_id, branch.timezone, period, group, now=now)
     return {
@@ -33,3 +31,64 @@ async def summary_report(
         "group": group,
         **report,
     }
+
+
+async def _branch(conn, branch_id: str):
+    branch = await repo.load_branch(conn, branch_id)
+    if branch is None:
+        raise NotFound(f"no branch {branch_id!r}")
+    return branch
+
+
+async def staffing(
+    app: Services, actor: Actor, branch_id: str, *, weeks: int = 4, sla: float = 0.8
+) -> dict[str, Any]:
+    """Counters needed per weekday and hour (Erlang C) beside those open, over recent weeks."""
+    require_staff(actor, branch_id, "manager")
+    if not 1 <= weeks <= 26:
+        raise InvalidInput("weeks is between 1 and 26")
+    if not 0.5 <= sla < 1:
+        raise InvalidInput("sla is a share between 0.5 and 0.99")
+    now = app.clock()
+    async with app.db.slow_read() as conn:
+        branch = await _branch(conn, branch_id)
+        return await advice.staffing_advice(
+            conn, branch_id, branch.timezone, last_day=business_date(now, branch.timezone),
+            weeks=weeks, sla=sla, now=now,
+        )
+
+
+async def scorecard(
+    app: Services, actor: Actor, branch_id: str, *, first: str | None, last: str | None
+) -> dict[str, Any]:
+    """Per teller: served, service time against target, satisfaction, no-show share."""
+    require_staff(actor, branch_id, "manager")
+    now = app.clock()
+    async with app.db.slow_read() as conn:
+        branch = await _branch(conn, branch_id)
+        period = Period.parse(first, last, today=business_date(now, branch.timezone))
+        rows = await advice.teller_scorecard(conn, branch_id, period)
+    return {"from": period.first.isoformat(), "to": period.last.isoformat(), "tellers": rows}
+
+
+CHARTS = ("arrivals", "waits", "sla")
+
+
+async def chart(
+    app: Services, actor: Actor, branch_id: str, name: str, *, first: str | None, last: str | None
+) -> str:
+    """One report chart as SVG."""
+    if name not in CHARTS:
+        raise NotFound(f"no chart {name!r}; charts are {', '.join(CHARTS)}")
+    if name == "waits":
+        require_staff(actor, branch_id, "manager")
+        now = app.clock()
+        async with app.db.slow_read() as conn:
+            branch = await _branch(conn, branch_id)
+            period = Period.parse(first, last, today=business_date(now, branch.timezone))
+            return await charts.wait_distribution(conn, branch_id, period)
+    group = "hour" if name == "arrivals" else "service"
+    report = await summary_report(app, actor, branch_id, first=first, last=last, group=group)
+    if name == "arrivals":
+        return charts.arrivals_and_served_by_hour(report["rows"])
+    return charts.sla_by_service(report["rows"])

@@ -196,3 +196,31 @@ async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.xlsx"'},
     )
+
+
+@route("GET", B + "/reports/staffing", summary="Manager: counters needed per weekday and hour (Erlang C)",
+       answer=dict, who="manager", query=("weeks", "sla"))
+async def report_staffing(request: web.Request, actor: Actor, _body: None) -> dict:
+    try:
+        weeks = int(request.query.get("weeks", "4"))
+        sla = float(request.query.get("sla", "0.8"))
+    except ValueError:
+        raise InvalidInput("weeks is a whole number and sla a share such as 0.8") from None
+    return await reports.staffing(request.app[SERVICES], actor, request.match_info["branch"],
+                                  weeks=weeks, sla=sla)
+
+
+@route("GET", B + "/reports/tellers", summary="Manager: teller scorecard", answer=dict, who="manager",
+       query=("from", "to"))
+async def report_tellers(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await reports.scorecard(request.app[SERVICES], actor, request.match_info["branch"],
+                                   first=request.query.get("from"), last=request.query.get("to"))
+
+
+@route("GET", B + "/reports/charts/{chart:[a-z]+}.svg", summary="Manager: a report chart as SVG",
+       who="manager", query=("from", "to"))
+async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    svg = await reports.chart(request.app[SERVICES], actor, request.match_info["branch"],
+                              request.match_info["chart"], first=request.query.get("from"),
+                              last=request.query.get("to"))
+    return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-cache"})

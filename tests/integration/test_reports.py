@@ -140,3 +140,34 @@ async def test_bad_report_parameters_are_refused_plainly(day, query):
     resp = await day.client.get(f"{B}/reports/summary", params=query)
     assert resp.status == 400
     assert (await resp.json())["error"]["message"]
+
+
+async def test_teller_scorecard(day):
+    resp = await day.client.get(f"{B}/reports/tellers")
+    assert resp.status == 200
+    (teller3,) = (await resp.json())["tellers"]
+    assert teller3["teller"] == "teller3" and teller3["served"] == 2
+    assert teller3["service_avg_s"] == 270.0 and teller3["target_service_avg_s"] == 240.0
+    assert teller3["service_vs_target"] == 1.125
+    assert teller3["rating_mean"] == 4.0 and teller3["no_show_share"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+async def test_staffing_advice_puts_needed_beside_open_counters(day):
+    resp = await day.client.get(f"{B}/reports/staffing", params={"weeks": 1})
+    assert resp.status == 200, await resp.text()
+    (slot,) = (await resp.json())["rows"]
+    assert (slot["weekday"], slot["hour"]) == ("mon", 9)
+    assert slot["arrivals_per_hour"] == 4.0 and slot["aht_s"] == 270.0
+    assert slot["counters_needed"] == 1
+    assert slot["counters_open"] == pytest.approx(1200 / 3600, abs=0.01)
+    bad = await day.client.get(f"{B}/reports/staffing", params={"weeks": "many"})
+    assert bad.status == 400
+
+
+@pytest.mark.parametrize("chart", ["arrivals", "waits", "sla"])
+async def test_charts_are_self_contained_svg(day, chart):
+    resp = await day.client.get(f"{B}/reports/charts/{chart}.svg")
+    assert resp.status == 200 and resp.content_type == "image/svg+xml"
+    svg = await resp.text()
+    assert svg.lstrip().startswith("<svg") and "</svg>" in svg
+    assert 'src="http' not in svg and "kozea.github.io" not in svg, "no CDN in a closed branch network"

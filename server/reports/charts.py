@@ -1,0 +1,69 @@
+"""Report charts as SVG, drawn server-side by pygal (no script, no CDN: branches are offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygal
+from pygal.style import Style
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .summary import TICKET, Period
+
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    font_family="'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif",
+    colors=("#1f5fa8", "#2e9d5b", "#d9822b", "#c23b3b", "#7b4fa8"),
+)
+WAIT_BUCKETS_MIN = (5, 10, 15, 20, 30, 45, 60)
+
+
+def _chart(kind, title: str, **options: Any):
+    # js=[]: pygal would otherwise link its tooltip script from a CDN.
+    return kind(title=title, style=STYLE, js=[], disable_xml_declaration=True, width=800, height=400,
+                **options)
+
+
+def arrivals_and_served_by_hour(rows: list[dict[str, Any]]) -> str:
+    chart = _chart(pygal.Bar, "Arrivals and served per hour / 每小时到达与办结")
+    chart.x_labels = [f"{r['key']:02d}:00" for r in rows]
+    chart.add("issued / 取号", [r["issued"] for r in rows])
+    chart.add("served / 办结", [r["served"] for r in rows])
+    return chart.render(is_unicode=True)
+
+
+def sla_by_service(rows: list[dict[str, Any]]) -> str:
+    chart = _chart(pygal.Bar, "Served within target wait / 目标时间内叫号率", range=(0, 100))
+    chart.x_labels = [str(r["key"]) for r in rows]
+    chart.add("SLA %", [round(100 * r["sla_share"], 1) if r["sla_share"] is not None else None for r in rows])
+    return chart.render(is_unicode=True)
+
+
+async def wait_distribution(conn: AsyncConnection, branch_id: str, period: Period) -> str:
+    """How many waited 0–5 min, 5–10 min, …, over 60 min (counted in SQL)."""
+    wait = TICKET.c.wait_s
+    bucket = case(
+        *[(wait < m * 60, i) for i, m in enumerate(WAIT_BUCKETS_MIN)], else_=len(WAIT_BUCKETS_MIN)
+    )
+    counts = dict(
+        (
+            await conn.execute(
+                select(bucket, func.count())
+                .where(
+                    TICKET.c.branch_id == branch_id,
+                    TICKET.c.business_date >= period.first,
+                    TICKET.c.business_date <= period.last,
+                    wait.is_not(None),
+                )
+                .group_by(bucket)
+            )
+        ).all()
+    )
+    edges = (0, *WAIT_BUCKETS_MIN)
+    labels = [f"{a}–{b}" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]}+"]
+    chart = _chart(pygal.Bar, "Wait distribution (minutes) / 等候时长分布（分钟）")
+    chart.x_labels = labels
+    chart.add("tickets / 人次", [counts.get(i, 0) for i in range(len(labels))])
+    return chart.render(is_unicode=True)
