@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the demo server on SQLite (var/branchq.db), on http://127.0.0.1:8080
+## run: the demo server on SQLite (var/branchq.db), on http://127.0.0.1:8080, with four weeks of past days
 run: $(STAMP)
-	$(BIN)/branchq serve --demo
+	$(BIN)/branchq serve --demo --history-weeks 4
 
 ## test: the whole suite (PostgreSQL tests use BRANCHQ_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 test: $(STAMP)

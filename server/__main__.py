@@ -39,7 +39,7 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def _prepare(settings: Settings, *, migrate: bool) -> None:
+async def _prepare(settings: Settings, *, migrate: bool, history_weeks: int = 0) -> None:
     from server.services.context import Services
     from server.services.demo import seed_demo
     from server.store.engine import open_database
@@ -51,7 +51,12 @@ async def _prepare(settings: Settings, *, migrate: bool) -> None:
     if settings.demo:
         db = open_database(settings.database)
         try:
-            await seed_demo(Services(db))
+            created = await seed_demo(Services(db))
+            if created and history_weeks:
+                from server.services.history import generate_history
+
+                n = await generate_history(Services(db), "demo", weeks=history_weeks)
+                print(f"demo history: {n} tickets over the last {history_weeks} weeks")
         finally:
             await db.dispose()
 
@@ -62,7 +67,9 @@ def serve(args: argparse.Namespace) -> None:
     from server.app import create_app
 
     settings = _settings(args)
-    asyncio.run(_prepare(settings, migrate=settings.demo or args.migrate))
+    asyncio.run(
+        _prepare(settings, migrate=settings.demo or args.migrate, history_weeks=args.history_weeks)
+    )
     base = f"http://{settings.host}:{settings.port}"
     print(f"branchq serving on {base}  (database: {make_url(settings.database).render_as_string()})")
     print(f"  health:        {base}/api/v1/health")
@@ -130,6 +137,62 @@ def device_add(args: argparse.Namespace) -> None:
     print(token)
 
 
+REPORT_TABLE = (  # column, title, width, format
+    ("issued", "issued", 6, "{}"), ("served", "served", 6, "{}"), ("no_show", "no-show", 7, "{}"),
+    ("wait_avg_s", "wait avg", 8, "{:.0f}s"), ("wait_p90_s", "wait p90", 8, "{:.0f}s"),
+    ("service_avg_s", "svc avg", 7, "{:.0f}s"), ("sla_share", "SLA", 5, "{:.0%}"),
+    ("rating_mean", "rating", 6, "{:.2f}"), ("utilisation", "util", 5, "{:.0%}"),
+)
+
+
+def _cell(value, width: int, fmt: str) -> str:
+    return ("—" if value is None else fmt.format(value)).rjust(width)
+
+
+def report(args: argparse.Namespace) -> None:
+    from server.reports import export
+    from server.services import reports
+    from server.services.context import Actor
+
+    admin = Actor("staff", 0, "admin", None, (), "cli")
+    data = asyncio.run(
+        _with_services(
+            _settings(args),
+            lambda app: reports.summary_report(
+                app, admin, args.branch, first=args.first, last=args.last, group=args.group
+            ),
+        )
+    )
+    if args.format == "csv":
+        sys.stdout.write(export.to_csv(data))
+        return
+    if args.format == "xlsx":
+        path = args.output or f"summary-{data['from']}-{data['to']}.xlsx"
+        Path(path).write_bytes(export.to_xlsx(data))
+        print(f"wrote {path}")
+        return
+    print(f"branch {data['branch']}  {data['from']} – {data['to']}  ({data['timezone']}), by {args.group}")
+    print(f"{args.group:>10} " + " ".join(title.rjust(w) for _, title, w, _ in REPORT_TABLE))
+    for row in [*data["rows"], {**data["total"], "key": "total"}]:
+        key = "—" if row["key"] is None else str(row["key"])
+        print(f"{key:>10} " + " ".join(_cell(row[c], w, f) for c, _, w, f in REPORT_TABLE))
+
+
+def simulate_history(args: argparse.Namespace) -> None:
+    from server.services.history import generate_history
+
+    n = asyncio.run(
+        _with_services(
+            _settings(args),
+            lambda app: generate_history(
+                app, args.branch, weeks=args.weeks, daily_volume=args.daily,
+                with_events=not args.no_events,
+            ),
+        )
+    )
+    print(f"{n} tickets over {args.weeks} weeks")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="branchq", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -143,7 +206,30 @@ def parser() -> argparse.ArgumentParser:
     db_option(s)
     s.add_argument("--demo", action="store_true", help="migrate, seed the demo branch, print URLs")
     s.add_argument("--migrate", action="store_true", help="upgrade the database before serving")
+    s.add_argument("--history-weeks", type=int, default=0,
+                   help="with --demo: fill a new demo branch with this many weeks of past days")
     s.set_defaults(run=serve)
+
+    r = sub.add_parser("report", help="the summary report in the terminal, or as CSV / XLSX")
+    r.add_argument("--branch", required=True)
+    r.add_argument("--from", dest="first", help="first business day, YYYY-MM-DD (default today)")
+    r.add_argument("--to", dest="last", help="last business day (default: --from)")
+    r.add_argument("--group", default="service",
+                   choices=["service", "counter", "teller", "hour", "day", "priority"])
+    r.add_argument("--format", default="table", choices=["table", "csv", "xlsx"])
+    r.add_argument("--output", help="file for xlsx (default summary-FROM-TO.xlsx)")
+    db_option(r)
+    r.set_defaults(run=report)
+
+    sim = sub.add_parser("simulate", help="generate data for demos and benchmarks")
+    simsub = sim.add_subparsers(dest="simulate_command", required=True)
+    hist = simsub.add_parser("history", help="weeks of realistic past days for a branch with no activity")
+    hist.add_argument("--branch", required=True)
+    hist.add_argument("--weeks", type=int, default=4)
+    hist.add_argument("--daily", type=int, default=300, help="customers on an ordinary day")
+    hist.add_argument("--no-events", action="store_true", help="tickets only (faster, for benchmarks)")
+    db_option(hist)
+    hist.set_defaults(run=simulate_history)
 
     d = sub.add_parser("db", help="database maintenance")
     dsub = d.add_subparsers(dest="db_command", required=True)
