@@ -22,12 +22,15 @@ zone. Definitions, exactly as computed:
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.errors import InvalidInput
@@ -103,67 +106,97 @@ def _count_if(condition):
     return func.sum(case((condition, 1), else_=0))
 
 
-def _ratio(numerator, denominator):
-    return cast(numerator, Float) / func.nullif(denominator, 0)
+#: Additive parts of each group's figures; averages and shares are formed from them,
+#: so the total over all groups is their sum (one pass over the tickets, not two).
+SUMS = ("issued", "served", "no_show", "cancelled", "expired", "called", "wait_sum", "service_sum",
+        "within_target", "green_called", "green_wait_sum", "normal_called", "normal_wait_sum",
+        "estimate_error_sum", "served_s")
 
 
-async def _totals(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict:
+async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict:
     key, joins = _key(group)
-    src = _from(joins).outerjoin(FEEDBACK, FEEDBACK.c.ticket_id == TICKET.c.id)
-    state = TICKET.c.state
-    wait = TICKET.c.wait_s
-    served = _count_if(state == "done")
+    state, wait, green = TICKET.c.state, TICKET.c.wait_s, TICKET.c.priority == "green"
     stmt = (
         select(
             key.label("key"),
             func.count().label("issued"),
-            served.label("served"),
+            _count_if(state == "done").label("served"),
             _count_if(state == "no_show").label("no_show"),
             _count_if(state == "cancelled").label("cancelled"),
             _count_if(state == "expired").label("expired"),
-            func.avg(wait).label("wait_avg_s"),
+            func.count(wait).label("called"),
+            func.sum(wait).label("wait_sum"),
             func.max(wait).label("wait_max_s"),
-            func.avg(TICKET.c.service_s).label("service_avg_s"),
-            _ratio(_count_if(wait <= SERVICE.c.target_wait_s), func.count(wait)).label("sla_share"),
-            func.avg(case((TICKET.c.priority == "green", wait))).label("green_wait_avg_s"),
-            func.avg(case((TICKET.c.priority == "normal", wait))).label("normal_wait_avg_s"),
-            func.avg(FEEDBACK.c.score).label("rating_mean"),
-            _ratio(_count_if(FEEDBACK.c.score >= 4), func.count(FEEDBACK.c.id)).label("rating_share_4_5"),
-            _ratio(func.count(FEEDBACK.c.id), served).label("rating_response_rate"),
-            func.avg(func.abs(TICKET.c.estimated_wait_s - wait)).label("estimate_mae_s"),
-            func.sum(TICKET.c.service_s).label("serving_s"),
+            func.sum(TICKET.c.service_s).label("service_sum"),
+            _count_if(wait <= SERVICE.c.target_wait_s).label("within_target"),
+            _count_if(and_(green, wait.is_not(None))).label("green_called"),
+            func.sum(case((green, wait))).label("green_wait_sum"),
+            _count_if(and_(~green, wait.is_not(None))).label("normal_called"),
+            func.sum(case((~green, wait))).label("normal_wait_sum"),
+            func.sum(func.abs(TICKET.c.estimated_wait_s - wait)).label("estimate_error_sum"),
+            func.count(TICKET.c.service_s).label("served_s"),
         )
-        .select_from(src)
+        .select_from(_from(joins))
         .where(_where(branch_id, period))
         .group_by(key)
     )
     return {r.key: dict(r._mapping) for r in (await conn.execute(stmt)).all()}
 
 
-async def _percentiles(
-    conn: AsyncConnection, branch_id: str, period: Period, group: str, column, prefix: str
-) -> dict:
+async def _ratings(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict:
     key, joins = _key(group)
-    ranked = (
+    stmt = (
         select(
             key.label("key"),
-            column.label("v"),
-            func.row_number().over(partition_by=key, order_by=column).label("rn"),
-            func.count().over(partition_by=key).label("n"),
+            func.count().label("ratings"),
+            func.sum(FEEDBACK.c.score).label("score_sum"),
+            _count_if(FEEDBACK.c.score >= 4).label("good"),
         )
+        .select_from(_from(joins).join(FEEDBACK, FEEDBACK.c.ticket_id == TICKET.c.id))
+        .where(_where(branch_id, period))
+        .group_by(key)
+    )
+    return {r.key: dict(r._mapping) for r in (await conn.execute(stmt)).all()}
+
+
+async def _frequencies(
+    conn: AsyncConnection, branch_id: str, period: Period, group: str, column
+) -> dict[Any, list[tuple[int, int]]]:
+    """Per key, (value, how many) in ascending value order: counted in SQL, a few
+    thousand rows at most because the values are whole seconds."""
+    key, joins = _key(group)
+    stmt = (
+        select(key.label("key"), column.label("v"), func.count().label("n"))
         .select_from(_from(joins))
         .where(_where(branch_id, period), column.is_not(None))
-        .subquery()
+        .group_by(key, column)
+        .order_by(key, column)
     )
-    stmt = select(
-        ranked.c.key,
-        func.min(case((ranked.c.rn >= 0.5 * ranked.c.n, ranked.c.v))).label("median"),
-        func.min(case((ranked.c.rn >= 0.9 * ranked.c.n, ranked.c.v))).label("p90"),
-    ).group_by(ranked.c.key)
-    return {
-        r.key: {f"{prefix}_median_s": r.median, f"{prefix}_p90_s": r.p90}
-        for r in (await conn.execute(stmt)).all()
-    }
+    out: dict[Any, list[tuple[int, int]]] = {}
+    for r in (await conn.execute(stmt)).all():
+        out.setdefault(r.key, []).append((r.v, r.n))
+    return out
+
+
+def nearest_rank(frequencies: list[tuple[int, int]], p: float) -> int | None:
+    """The smallest value whose rank r (1-based, ascending) satisfies r ≥ p·n."""
+    n = sum(count for _, count in frequencies)
+    if n == 0:
+        return None
+    seen = 0
+    for value, count in frequencies:
+        seen += count
+        if seen >= p * n:
+            return value
+    return frequencies[-1][0]
+
+
+def _merge(tables: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    merged: dict[int, int] = {}
+    for table in tables:
+        for value, count in table:
+            merged[value] = merged.get(value, 0) + count
+    return sorted(merged.items())
 
 
 async def _open_seconds(
@@ -190,14 +223,13 @@ async def _open_seconds(
     opened: dict[int, tuple[datetime, Any]] = {}
     totals: dict[Any, float] = {}
     for r in rows:
-        at = r.at if r.at.tzinfo else r.at.replace(tzinfo=ZoneInfo("UTC"))
         if r.counter_id in opened:
             since, who = opened.pop(r.counter_id)
             begin = max(since, start)
-            if at > begin:
-                totals[who] = totals.get(who, 0.0) + (at - begin).total_seconds()
+            if r.at > begin:
+                totals[who] = totals.get(who, 0.0) + (r.at - begin).total_seconds()
         if r.kind == "counter.opened":
-            opened[r.counter_id] = (at, r.username if group == "teller" else r.number)
+            opened[r.counter_id] = (r.at, r.username if group == "teller" else r.number)
     for since, who in opened.values():
         begin = max(since, start)
         if end > begin:
@@ -205,36 +237,92 @@ async def _open_seconds(
     return totals
 
 
+def _figures(key: Any, sums: dict, ratings: dict, waits: list, services: list,
+             open_s: float | None) -> dict[str, Any]:
+    def div(a, b):
+        return a / b if a is not None and b else None
+
+    return {
+        "key": key,
+        **{k: sums.get(k) or 0 for k in ("issued", "served", "no_show", "cancelled", "expired")},
+        "wait_avg_s": div(sums.get("wait_sum"), sums.get("called")),
+        "wait_median_s": nearest_rank(waits, 0.5),
+        "wait_p90_s": nearest_rank(waits, 0.9),
+        "wait_max_s": sums.get("wait_max_s"),
+        "service_avg_s": div(sums.get("service_sum"), sums.get("served_s")),
+        "service_median_s": nearest_rank(services, 0.5),
+        "service_p90_s": nearest_rank(services, 0.9),
+        "sla_share": div(sums.get("within_target"), sums.get("called")),
+        "green_wait_avg_s": div(sums.get("green_wait_sum"), sums.get("green_called")),
+        "normal_wait_avg_s": div(sums.get("normal_wait_sum"), sums.get("normal_called")),
+        "utilisation": div(sums.get("service_sum") or 0, open_s) if open_s else None,
+        "rating_mean": div(ratings.get("score_sum"), ratings.get("ratings")),
+        "rating_share_4_5": div(ratings.get("good"), ratings.get("ratings")),
+        "rating_response_rate": div(ratings.get("ratings") or 0, sums.get("served")),
+        "estimate_mae_s": div(sums.get("estimate_error_sum"), sums.get("called")),
+    }
+
+
+def _total(groups: dict[Any, dict]) -> dict:
+    total: dict[str, Any] = {k: sum((g.get(k) or 0) for g in groups.values()) for k in SUMS}
+    maxima = [g["wait_max_s"] for g in groups.values() if g.get("wait_max_s") is not None]
+    total["wait_max_s"] = max(maxima) if maxima else None
+    for k in ("wait_sum", "service_sum", "green_wait_sum", "normal_wait_sum", "estimate_error_sum"):
+        if not any(g.get(k) is not None for g in groups.values()):
+            total[k] = None
+    return total
+
+
 async def summary(
-    conn: AsyncConnection, branch_id: str, timezone: str, period: Period, group: str, *, now: datetime
+    connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+    branch_id: str,
+    timezone: str,
+    period: Period,
+    group: str,
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
-    """The report as a dict: ``rows`` per group key, and ``total`` over all."""
+    """The report as a dict: ``rows`` per group key, and ``total`` over all.
+
+    Its passes over the tickets run at once, each on a connection from
+    ``connect()``: both databases then use every core (SQLite releases the GIL
+    while it scans). Past days never change, so separate snapshots only matter
+    for today's figures, which may then differ by the tickets of that instant.
+    """
     if group not in GROUPS:
         raise InvalidInput(f"group is one of {', '.join(GROUPS)}")
     tz = ZoneInfo(timezone)
     start = datetime.combine(period.first, time.min, tz)
     end = min(datetime.combine(period.last + timedelta(days=1), time.min, tz), now)
-    out: dict[str, Any] = {"rows": [], "total": None}
-    for grouping in (group, "all"):
-        totals = await _totals(conn, branch_id, period, grouping)
-        waits = await _percentiles(conn, branch_id, period, grouping, TICKET.c.wait_s, "wait")
-        services = await _percentiles(conn, branch_id, period, grouping, TICKET.c.service_s, "service")
-        open_s = (
-            await _open_seconds(conn, branch_id, start, end, grouping)
-            if grouping in ("teller", "counter")
-            else {}
-        )
-        rows = []
-        for key in sorted(totals, key=lambda k: (k is None, str(k) if not isinstance(k, int) else f"{k:08d}")):
-            row = {**totals[key], **waits.get(key, {}), **services.get(key, {})}
-            serving = row.pop("serving_s") or 0
-            row["utilisation"] = (serving / open_s[key]) if open_s.get(key) else None
-            rows.append(_clean(row))
-        if grouping == "all":
-            out["total"] = rows[0] if rows else _clean({"key": "all", "issued": 0})
-        else:
-            out["rows"] = rows
-    return out
+
+    async def run(query, *args):
+        async with connect() as conn:
+            return await query(conn, *args)
+
+    async def no_open_times() -> dict:
+        return {}
+
+    sums, ratings, waits, services, open_s = await asyncio.gather(
+        run(_sums, branch_id, period, group),
+        run(_ratings, branch_id, period, group),
+        run(_frequencies, branch_id, period, group, TICKET.c.wait_s),
+        run(_frequencies, branch_id, period, group, TICKET.c.service_s),
+        run(_open_seconds, branch_id, start, end, group)
+        if group in ("teller", "counter")
+        else no_open_times(),
+    )
+    order = sorted(sums, key=lambda k: (k is None, f"{k:08d}" if isinstance(k, int) else str(k)))
+    rows = [
+        _clean(_figures(k, sums[k], ratings.get(k, {}), waits.get(k, []), services.get(k, []),
+                        open_s.get(k)))
+        for k in order
+    ]
+    rating_total = {f: sum(r.get(f) or 0 for r in ratings.values()) for f in ("ratings", "score_sum", "good")}
+    total = _figures(
+        "all", _total(sums), rating_total if ratings else {}, _merge(list(waits.values())),
+        _merge(list(services.values())), None,
+    )
+    return {"rows": rows, "total": _clean(total)}
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

@@ -19,10 +19,10 @@ async def summary_report(
     """The summary of ``branch_id`` from ``first`` to ``last`` (business days; default today)."""
     require_staff(actor, branch_id, "manager")
     now = app.clock()
-    async with app.db.slow_read() as conn:
+    async with app.db.read() as conn:
         branch = await _branch(conn, branch_id)
-        period = Period.parse(first, last, today=business_date(now, branch.timezone))
-        report = await summary(conn, branch_id, branch.timezone, period, group, now=now)
+    period = Period.parse(first, last, today=business_date(now, branch.timezone))
+    report = await summary(app.db.slow_read, branch_id, branch.timezone, period, group, now=now)
     return {
         "branch": branch_id,
         "timezone": branch.timezone,

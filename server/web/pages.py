@@ -13,6 +13,7 @@ from aiohttp import web
 
 STATIC_PACKAGES = {
     "common": "server",
+    "manage": "server",
     "kiosk": "kiosk",
     "counter": "counter",
     "display": "display",
@@ -35,7 +36,13 @@ def page(package: str, filename: str):
 
 def setup_pages(app: web.Application) -> None:
     for prefix, package in STATIC_PACKAGES.items():
-        folder = static_dir(package) / ("common" if prefix == "common" else "")
+        folder = static_dir(package) / (prefix if package == "server" else "")
         if folder.is_dir():
             app.router.add_static(f"/static/{prefix}/", folder, append_version=False)
     # Page routes of each client are added here as they are built.
+    from .display_pages import setup_display
+
+    setup_display(app)
+    from .manage_pages import setup_manage
+
+    setup_manage(app)

@@ -217,7 +217,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_tickets_day", ["branch_id", "business_date"], unique=False
+            "ix_tickets_report",
+            [
+                "branch_id",
+                "business_date",
+                "service_id",
+                "priority",
+                "state",
+                "issued_hour",
+                "wait_s",
+                "service_s",
+                "estimated_wait_s",
+                "counter_id",
+                "staff_id",
+            ],
+            unique=False,
         )
         batch_op.create_index(
             "ix_tickets_queue",
@@ -341,7 +355,7 @@ def downgrade() -> None:
     op.drop_table("feedback")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_queue")
-        batch_op.drop_index("ix_tickets_day")
+        batch_op.drop_index("ix_tickets_report")
 
     op.drop_table("tickets")
     op.drop_table("counter_services")
