@@ -198,16 +198,23 @@ async def _call_next(at: At, _body: Any) -> Any | None:
     await _finish_current(at)
     tx = at.tx
     service_ids = [tx.config.services[code].id for code in at.conf.services]
-    rows = await repo.waiting_tickets(
-        tx.conn, tx.branch.id, service_ids=service_ids, counter_id=at.conf.id
-    )
-    pool = [repo.to_candidate(r, tx.config) for r in rows]
     policy = Policy(at.conf.profile(), tx.config.rules())
-    while (chosen := choose(pool, policy, recent=_recent(at), now=tx.now)) is not None:
-        if await repo.lock_if_waiting(tx.conn, chosen.id):
-            return await _take(at, chosen.id)
-        pool.remove(chosen)  # another counter is taking it right now
-    return None
+    tried: set[int] = set()
+    per_queue, seen = 3, -1
+    while True:
+        rows = await repo.call_candidates(
+            tx.conn, tx.branch.id, service_ids=service_ids, counter_id=at.conf.id, per_queue=per_queue
+        )
+        if not rows or len(rows) == seen:
+            return None  # nothing waits, or every ticket left is being taken by other counters
+        seen = len(rows)
+        pool = [repo.to_candidate(r, tx.config) for r in rows if r.id not in tried]
+        while (chosen := choose(pool, policy, recent=_recent(at), now=tx.now)) is not None:
+            if await repo.lock_if_waiting(tx.conn, chosen.id):
+                return await _take(at, chosen.id)
+            pool.remove(chosen)  # another counter is taking it right now
+            tried.add(chosen.id)
+        per_queue *= 4  # every ticket fetched is being taken by other counters: look further
 
 
 async def _call(at: At, body: CallTicket) -> Any:

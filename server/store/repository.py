@@ -366,6 +366,48 @@ async def waiting_tickets(
     return (await conn.execute(select(TICKET).where(and_(*where)))).all()
 
 
+async def call_candidates(
+    conn: AsyncConnection,
+    branch_id: str,
+    *,
+    service_ids: Iterable[int],
+    counter_id: int,
+    per_queue: int = 3,
+) -> Sequence[Any]:
+    """The few waiting tickets call-next can choose from, without loading the whole queue.
+
+    The policy only ever takes, within one queue (service × class × counter sent
+    to), either the first by queue key (head, then queued_at) or the longest
+    waiting (for the max-wait override). So the first ``per_queue`` of each queue
+    by both orders are enough, the rest standing in for them when another
+    counter holds the first ones locked. The ranking runs in SQL over the index.
+    """
+    queue = (TICKET.c.service_id, TICKET.c.priority, TICKET.c.target_counter_id)
+    ranked = (
+        select(
+            TICKET,
+            func.row_number()
+            .over(partition_by=queue, order_by=(TICKET.c.head.desc(), TICKET.c.queued_at, TICKET.c.id))
+            .label("by_key"),
+            func.row_number()
+            .over(partition_by=queue, order_by=(TICKET.c.queued_at, TICKET.c.id))
+            .label("by_age"),
+        )
+        .where(
+            TICKET.c.branch_id == branch_id,
+            TICKET.c.state == TicketState.WAITING.value,
+            (TICKET.c.service_id.in_(list(service_ids)) & TICKET.c.target_counter_id.is_(None))
+            | (TICKET.c.target_counter_id == counter_id),
+        )
+        .subquery()
+    )
+    return (
+        await conn.execute(
+            select(ranked).where((ranked.c.by_key <= per_queue) | (ranked.c.by_age <= per_queue))
+        )
+    ).all()
+
+
 async def lock_if_waiting(conn: AsyncConnection, ticket_id: int) -> bool:
     """Lock the ticket if it still waits; False if taken, or held by another counter right now.
 
