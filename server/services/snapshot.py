@@ -51,6 +51,15 @@ async def branch_snapshot(
                     "waiting": counts.get((s.id, Priority.NORMAL), 0)
                     + counts.get((s.id, Priority.GREEN), 0),
                     "green_waiting": counts.get((s.id, Priority.GREEN), 0),
+                    **(
+                        {
+                            "target_wait_s": s.target_wait_s,
+                            "max_wait_s": s.max_wait_s,
+                            "target_service_s": s.target_service_s,
+                        }
+                        if staff_view
+                        else {}
+                    ),
                 }
                 for code, s in config.services.items()
             ]

@@ -128,9 +128,11 @@ async def test_json_csv_and_xlsx_agree(day):
 
 async def test_a_teller_may_not_read_reports(day):
     await login(day.client, "teller3")
-    for suffix in ("", ".csv", ".xlsx"):
-        resp = await day.client.get(f"{B}/reports/summary{suffix}")
-        assert resp.status == 403
+    routes = ["summary", "summary.csv", "summary.xlsx", "tellers", "staffing",
+              "charts/arrivals.svg", "charts/waits.svg", "charts/sla.svg"]
+    for route in routes:
+        resp = await day.client.get(f"{B}/reports/{route}")
+        assert resp.status == 403, route
         assert (await resp.json())["error"]["code"] == "forbidden"
 
 

@@ -37,8 +37,15 @@ function table(element, headers, rows) {
   }
 }
 
-function today() {
-  return new Date().toISOString().slice(0, 10);
+async function branchToday() {
+  // The branch's business day, which is not the browser's (nor UTC's) date near midnight.
+  return (await api("GET", `${base}/reports/summary`)).to;
+}
+
+function daysBefore(isoDate, days) {
+  const d = new Date(`${isoDate}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - days);
+  return d.toISOString().slice(0, 10);
 }
 
 async function show(form) {
@@ -73,14 +80,17 @@ async function show(form) {
 }
 
 async function main() {
-  let me = await currentStaff();
-  if (!me) me = await signInForm($("app"), { title: "报表 Reports" }).then(() => location.reload());
+  if (!(await currentStaff())) {
+    await signInForm($("app"), { title: "报表 Reports" });
+    location.reload();
+    return;
+  }
   $("to-dashboard").href = `/manage/${encodeURIComponent(branch)}`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
   const form = $("query");
-  const start = new Date(Date.now() - 27 * 86400000).toISOString().slice(0, 10);
-  form.from.value = start;
-  form.to.value = today();
+  const today = await branchToday();
+  form.from.value = daysBefore(today, 27);
+  form.to.value = today;
   form.addEventListener("submit", (event) => { event.preventDefault(); show(form); });
   await show(form);
 }
