@@ -192,9 +192,27 @@ class CounterAnswer(Answer):
     current: TicketAnswer | None
 
 
+class TellerToday(Answer):
+    served: int
+    average_service_s: float | None
+
+
 class CounterResult(Answer):
     counter: CounterAnswer
     ticket: TicketAnswer | None
+    today: TellerToday | None = None
+    """The counter's teller's figures for today (in the counter view)."""
+
+
+class CounterListEntry(Answer):
+    number: int
+    names: dict[str, str]
+    state: CounterState
+    staff: str | None
+    services: list[str]
+    green_only: bool
+    mine: bool
+    """The asking teller may open it."""
 
 
 class PublicTicket(Answer):

@@ -16,7 +16,15 @@ from server.domain.model import (
     ticket_move,
 )
 from server.domain.policy import Policy, candidates, choose
-from server.protocol import CallTicket, CounterResult, PauseCounter, Transfer
+from server.domain.numbering import business_date
+from server.protocol import (
+    CallTicket,
+    CounterListEntry,
+    CounterResult,
+    PauseCounter,
+    TellerToday,
+    Transfer,
+)
 from server.store import repository as repo
 from server.store.repository import CounterConf
 
@@ -344,7 +352,7 @@ BODIES: dict[str, type | None] = {
 
 
 async def counter_view(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
-    """A counter as its teller sees it: state, holder, current ticket."""
+    """A counter as its teller sees it: state, holder, current ticket, the teller's day so far."""
     require_staff(actor, branch_id, "teller", "manager")
     async with app.reading(branch_id) as (conn, _branch, config):
         conf = config.counters.get(number)
@@ -355,7 +363,34 @@ async def counter_view(app: Services, actor: Actor, branch_id: str, number: int)
             await repo.ticket_by_id(conn, row.current_ticket_id) if row.current_ticket_id else None
         )
         staff = await repo.staff_names(conn, [row.staff_id])
+        today = None
+        if row.staff_id is not None:
+            served, average = await repo.staff_today(
+                conn, row.staff_id, branch_id, business_date(app.clock(), _branch.timezone)
+            )
+            today = TellerToday(served=served, average_service_s=average)
         return CounterResult(
             counter=counter_answer(row, config, staff=staff.get(row.staff_id), current=current),
             ticket=None,
+            today=today,
         )
+
+
+async def list_counters(app: Services, actor: Actor, branch_id: str) -> list[CounterListEntry]:
+    """Every counter of the branch, and which ones the asking teller may open."""
+    require_staff(actor, branch_id, "teller", "manager")
+    async with app.reading(branch_id) as (conn, _branch, config):
+        rows = await repo.counter_rows(conn, branch_id)
+        staff = await repo.staff_names(conn, [r.staff_id for r in rows])
+    return [
+        CounterListEntry(
+            number=row.number,
+            names=config.counters[row.number].names,
+            state=row.state,
+            staff=staff.get(row.staff_id),
+            services=list(config.counters[row.number].services),
+            green_only=config.counters[row.number].green_only,
+            mine=actor.role != "teller" or not actor.counters or row.number in actor.counters,
+        )
+        for row in rows
+    ]

@@ -6,7 +6,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from server.domain.errors import Conflict, IdempotencyMismatch, NotFound
+from server.domain.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyMismatch,
+    NotFound,
+    Unauthenticated,
+)
 from server.domain.estimation import (
     RECENT_SERVICES,
     ahead_of_new_ticket,
@@ -388,3 +394,26 @@ async def requeue_ticket(
         )
         return ticket_answer(row, tx.config)
 
+
+
+#: How long after finishing the customer may still rate at the counter's evaluator.
+EVALUATOR_WINDOW = timedelta(minutes=10)
+
+
+async def rate_at_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, body: FeedbackIn
+) -> FeedbackAnswer:
+    """The evaluator facing the customer rates the ticket just finished at its counter."""
+    if actor.kind == "public":
+        raise Unauthenticated("an evaluator device token is needed")
+    if actor.kind != "device" or actor.role != "evaluator" or actor.branch_id != branch_id:
+        raise Forbidden("only an evaluator of this branch rates at a counter")
+    async with app.transaction(branch_id) as tx:
+        conf = tx.config.counters.get(number)
+        if conf is None:
+            raise NotFound(f"no counter {number} in branch {branch_id!r}")
+        row = await repo.last_finished_at_counter(tx.conn, conf.id, tx.now - EVALUATOR_WINDOW)
+        if row is None:
+            raise Conflict(f"no customer was served at counter {number} just now", code="nothing_to_rate")
+        token = row.token
+    return await give_feedback(app, token, body)

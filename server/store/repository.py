@@ -583,3 +583,34 @@ async def tickets_by_ids(conn: AsyncConnection, ids: Iterable[int]) -> dict[int,
     if not ids:
         return {}
     return {r.id: r for r in (await conn.execute(select(TICKET).where(TICKET.c.id.in_(ids)))).all()}
+
+
+async def staff_today(conn: AsyncConnection, staff_id: int, branch_id: str, day: date) -> tuple[int, float | None]:
+    """(served, average service seconds) of one staff member on one business day."""
+    row = (
+        await conn.execute(
+            select(func.count(), func.avg(TICKET.c.service_s)).where(
+                TICKET.c.branch_id == branch_id,
+                TICKET.c.business_date == day,
+                TICKET.c.staff_id == staff_id,
+                TICKET.c.state == TicketState.DONE.value,
+            )
+        )
+    ).one()
+    return row[0], (float(row[1]) if row[1] is not None else None)
+
+
+async def last_finished_at_counter(conn: AsyncConnection, counter_id: int, since: datetime) -> Any:
+    """The ticket most recently finished at a counter, if after ``since``."""
+    return (
+        await conn.execute(
+            select(TICKET)
+            .where(
+                TICKET.c.counter_id == counter_id,
+                TICKET.c.state == TicketState.DONE.value,
+                TICKET.c.finished_at >= since,
+            )
+            .order_by(TICKET.c.finished_at.desc())
+            .limit(1)
+        )
+    ).first()

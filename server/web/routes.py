@@ -9,6 +9,7 @@ from server import __version__
 from server.domain.errors import InvalidInput
 from server.protocol import (
     CallTicket,
+    CounterListEntry,
     CounterResult,
     Empty,
     FeedbackAnswer,
@@ -94,6 +95,20 @@ async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
     return await queries.queue(
         request.app[SERVICES], actor, request.match_info["branch"],
         counter=int(counter) if counter is not None else None,
+    )
+
+
+@route("GET", B + "/counters", summary="Counters of the branch, and which the teller may open",
+       answer=list[CounterListEntry], who="teller")
+async def list_counters(request: web.Request, actor: Actor, _body: None) -> list[CounterListEntry]:
+    return await counters.list_counters(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+@route("POST", B + N + "/feedback", summary="Evaluator device: rate the ticket just finished at the counter",
+       body=FeedbackIn, answer=FeedbackAnswer, status=201, who="device")
+async def rate_at_counter(request: web.Request, actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
+    return await tickets.rate_at_counter(
+        request.app[SERVICES], actor, request.match_info["branch"], int(request.match_info["number"]), body
     )
 
 
