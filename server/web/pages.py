@@ -46,3 +46,6 @@ def setup_pages(app: web.Application) -> None:
     from .manage_pages import setup_manage
 
     setup_manage(app)
+    from .counter_pages import setup_counter
+
+    setup_counter(app)
