@@ -210,6 +210,19 @@ def parser() -> argparse.ArgumentParser:
                    help="with --demo: fill a new demo branch with this many weeks of past days")
     s.set_defaults(run=serve)
 
+    def counter_terminal(args: argparse.Namespace) -> None:
+        from counter.cli import run
+
+        run(args)
+
+    ct = sub.add_parser("counter", help="the teller's terminal at a counter (keys, plain screen)")
+    ct.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
+    ct.add_argument("--branch", required=True, help="branch id")
+    ct.add_argument("--counter", type=int, required=True, help="counter number")
+    ct.add_argument("--user", required=True, help="teller's user name (password: asked, or BRANCHQ_PASSWORD)")
+    ct.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="screen language (default: the branch's)")
+    ct.set_defaults(run=counter_terminal)
+
     r = sub.add_parser("report", help="the summary report in the terminal, or as CSV / XLSX")
     r.add_argument("--branch", required=True)
     r.add_argument("--from", dest="first", help="first business day, YYYY-MM-DD (default today)")

@@ -315,3 +315,35 @@ class CounterTransferCommand(CounterCommand):
 
 class IssueCommand(IssueTicket):
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+
+# --- devices ------------------------------------------------------------------------------
+
+
+class PrinterStatus(Body):
+    online: bool
+    paper: Literal["ok", "near_end", "out", "unknown"] = "unknown"
+    message: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class DeviceStatusIn(Body):
+    printer: PrinterStatus | None = None
+    last_printed: Annotated[int, Field(ge=0)] | None = None
+    """Id of the last ticket printed (kiosk agents)."""
+
+
+class TicketToPrint(Answer):
+    """Everything a kiosk prints on a ticket it issued (its own tickets only)."""
+
+    id: int
+    token: str
+    number: str
+    service: str
+    service_names: dict[str, str]
+    branch: str
+    branch_names: dict[str, str]
+    priority: Priority
+    issued_at: datetime
+    ahead: int
+    estimated_wait_s: int

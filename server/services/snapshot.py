@@ -83,6 +83,15 @@ async def branch_snapshot(
                 }
                 for r in await repo.recent_calls(conn, branch_id, limit=RECENT_CALLS)
             ]
+        if staff_view:
+            state["devices"] = [
+                {"id": d.id, "name": d.name, "kind": d.kind, "status": d.status or {},
+                 "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None}
+                for d in await repo.devices_of_branch(conn, branch_id)
+            ]
+        elif role == "kiosk" and actor.kind == "device":
+            own = await repo.device_by_id(conn, actor.id)
+            state["device"] = {"id": own.id, "name": own.name, "status": own.status or {}}
         if "queue" in parts:
             waiting = await read_queue(conn, config, branch_id, now=app.clock())
             state["queue"] = waiting.model_dump(mode="json")["tickets"]

@@ -525,6 +525,11 @@ async def staff_names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, st
     return dict(rows)
 
 
+async def device_by_id(conn: AsyncConnection, device_id: int) -> Any:
+    d = t.Device.__table__
+    return (await conn.execute(select(d).where(d.c.id == device_id))).first()
+
+
 async def device_by_token_hash(conn: AsyncConnection, token_hash: str) -> Any:
     d = t.Device.__table__
     return (await conn.execute(select(d).where(d.c.token_hash == token_hash))).first()
@@ -614,3 +619,26 @@ async def last_finished_at_counter(conn: AsyncConnection, counter_id: int, since
             .limit(1)
         )
     ).first()
+
+
+async def tickets_of_device(conn: AsyncConnection, device_id: int, *, after_id: int, limit: int) -> Sequence[Any]:
+    return (
+        await conn.execute(
+            select(TICKET)
+            .where(TICKET.c.device_id == device_id, TICKET.c.id > after_id)
+            .order_by(TICKET.c.id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def set_device_status(conn: AsyncConnection, device_id: int, status: dict[str, Any], at: datetime) -> None:
+    d = t.Device.__table__
+    await conn.execute(update(d).where(d.c.id == device_id).values(status=status, last_seen_at=at))
+
+
+async def devices_of_branch(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    d = t.Device.__table__
+    return (
+        await conn.execute(select(d).where(d.c.branch_id == branch_id, d.c.revoked.is_(False)).order_by(d.c.id))
+    ).all()

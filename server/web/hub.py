@@ -43,6 +43,11 @@ def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -
     kind, data = event["kind"], event["data"]
     if role in ("counter", "dashboard"):
         shown = data
+    elif kind == "device.status":
+        # A kiosk hears about its own printer (to tell the customer); other devices never.
+        if role != "kiosk" or data.get("device") != device_id:
+            return None
+        shown = data
     elif kind in PRIVATE_KINDS:
         return None
     elif role == "display":
@@ -63,7 +68,7 @@ def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -
 def _view_key(event: dict[str, Any], conn: Conn) -> tuple:
     own = (
         conn.role == "kiosk"
-        and event["kind"] == "ticket.issued"
+        and event["kind"] in ("ticket.issued", "device.status")
         and event["data"].get("device") == conn.actor.id
     )
     return (conn.role, conn.actor.id if own else None)

@@ -11,6 +11,7 @@ from server.protocol import (
     CallTicket,
     CounterListEntry,
     CounterResult,
+    DeviceStatusIn,
     Empty,
     FeedbackAnswer,
     FeedbackIn,
@@ -25,10 +26,11 @@ from server.protocol import (
     StaffAnswer,
     TicketAnswer,
     TicketIssued,
+    TicketToPrint,
     Transfer,
 )
 from server.reports import export
-from server.services import auth, counters, queries, reports, tickets
+from server.services import auth, counters, devices, queries, reports, tickets
 from server.services.context import Actor
 
 from .api import SERVICES, route
@@ -239,3 +241,19 @@ async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.R
                               request.match_info["chart"], first=request.query.get("from"),
                               last=request.query.get("to"))
     return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+
+
+
+@route("GET", "/devices/me/tickets", summary="Kiosk: tickets it issued after ?after_id= (to print)",
+       answer=list[TicketToPrint], who="device", query=("after_id",))
+async def device_tickets(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
+    after = request.query.get("after_id", "0")
+    if not after.isdigit():
+        raise InvalidInput("after_id is a ticket id")
+    return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=int(after))
+
+
+@route("POST", "/devices/me/status", summary="Device: report health (printer online, paper)",
+       body=DeviceStatusIn, answer=dict, who="device")
+async def device_status(request: web.Request, actor: Actor, body: DeviceStatusIn) -> dict:
+    return await devices.report_status(request.app[SERVICES], actor, body)

@@ -48,7 +48,11 @@ function alertsOf(state) {
     }
   }
   for (const d of state.devices ?? []) {
-    if (d.status && d.status.ok === false) alerts.push(`🖨 ${d.name}: ${d.status.message ?? "problem"}`);
+    const p = d.status?.printer;
+    if (p && (!p.online || p.paper === "out" || p.paper === "near_end")) {
+      const what = !p.online ? "打印机离线 printer offline" : p.paper === "out" ? "缺纸 paper out" : "纸将用完 paper low";
+      alerts.push(`🖨 ${d.name}: ${what}${p.message ? ` (${p.message})` : ""}`);
+    }
   }
   for (const r of lowRatings) alerts.push(`☹ ${r.number} 评分 rated ${r.score}（${r.counter} 号窗口 counter ${r.counter}）`);
   return alerts;
@@ -123,6 +127,10 @@ async function main() {
       if (change.kind === "event") {
         const e = change.event;
         if (e.kind === "feedback.given" && e.data.score <= 2) lowRatings.push(e.data);
+        if (e.kind === "device.status") {
+          const device = state.devices?.find((d) => d.id === e.data.device);
+          if (device) device.status = e.data.status;
+        }
         if (e.kind.startsWith("ticket.") || e.kind === "feedback.given") scheduleKpis();
       }
       draw(state);
