@@ -22,6 +22,7 @@ from .bus.pg import PgListener
 from .store import repository as repo
 from .web.api import SERVICES, add_routes
 from .web.hub import Hub
+from .web.limits import LIMITER, Limiter
 from .web.pages import setup_pages
 from .web.ws import FANOUT, HUB, ws_handler
 from .web.auth import TRUSTED_ORIGINS, setup_auth
@@ -39,6 +40,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         client_max_size=settings.max_body_bytes, middlewares=[error_middleware]
     )
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
+    app[LIMITER] = Limiter(settings)
     setup_auth(app, settings)
     add_routes(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)

@@ -26,3 +26,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     pool_size: int = 10
     trusted_origins: list[str] = Field(default_factory=list)
+    issue_rate_limit: str = Field(
+        default="10/second;60/minute",
+        description="per kiosk: a burst, then a steady rate (never applies to signed-in staff)",
+    )
+    public_rate_limit: str = Field(
+        default="20/second;300/minute", description="per client address, on public endpoints"
+    )

@@ -18,6 +18,7 @@ from server.domain.errors import InvalidInput
 from server.services.context import Actor, Services
 
 from .auth import actor_for
+from .limits import LIMITER
 
 SERVICES = web.AppKey("services", Services)
 
@@ -37,6 +38,8 @@ class Route:
     who: str = "public"
     """public, device, staff, teller, manager: for the docs; services enforce it."""
     query: tuple[str, ...] = ()
+    limit: str | None = None
+    """Rate-limit class: "issue" (per kiosk) or "public" (per address); staff are exempt."""
 
 
 ROUTES: list[Route] = []
@@ -81,6 +84,8 @@ def wrap(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def view(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         actor: Actor = await actor_for(request, services)
+        if r.limit is not None:
+            request.app[LIMITER].check(r.limit, request, actor)
         body = await read_body(request, r.body, optional=r.body_optional)
         answer = await r.handler(request, actor, body)
         if isinstance(answer, web.StreamResponse):

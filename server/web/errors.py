@@ -70,7 +70,10 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BranchqError as e:
-        return error_response(status_of(e), e.code, e.message)
+        response = error_response(status_of(e), e.code, e.message)
+        if isinstance(e, RateLimited):
+            response.headers["Retry-After"] = "1"
+        return response
     except ValidationError as e:
         return error_response(400, "invalid_input", describe_validation(e))
     except web.HTTPException as e:

@@ -49,7 +49,8 @@ async def health(request: web.Request, _actor: Actor, _body: None) -> Health:
     return Health(status="ok", database=services.db.dialect, version=__version__)
 
 
-@route("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer)
+@route("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer,
+       limit="public")
 async def login(request: web.Request, _actor: Actor, body: Login) -> StaffAnswer:
     actor = await auth.login(request.app[SERVICES], body.username, body.password)
     await sign_in(request, actor)
@@ -78,7 +79,7 @@ async def list_services(request: web.Request, actor: Actor, _body: None) -> list
 
 
 @route("POST", B + "/tickets", summary="Issue a ticket (kiosk or staff); honours Idempotency-Key",
-       body=IssueTicket, answer=TicketIssued, status=201, who="device")
+       body=IssueTicket, answer=TicketIssued, status=201, who="device", limit="issue")
 async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) -> TicketIssued:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
@@ -161,18 +162,18 @@ async def requeue(request: web.Request, actor: Actor, body: Requeue | None) -> T
 T = "/tickets/{token:[A-Za-z0-9_-]{8,64}}"
 
 
-@route("GET", T, summary="Public: one ticket by its unguessable token", answer=PublicTicket)
+@route("GET", T, summary="Public: one ticket by its unguessable token", answer=PublicTicket, limit="public")
 async def public_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
     return await tickets.public_ticket(request.app[SERVICES], request.match_info["token"])
 
 
-@route("POST", T + "/cancel", summary="Public: give up a waiting ticket", answer=PublicTicket)
+@route("POST", T + "/cancel", summary="Public: give up a waiting ticket", answer=PublicTicket, limit="public")
 async def cancel_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
     return await tickets.cancel_ticket(request.app[SERVICES], request.match_info["token"])
 
 
 @route("POST", T + "/feedback", summary="Public: rate the service once, after it", body=FeedbackIn,
-       answer=FeedbackAnswer, status=201)
+       answer=FeedbackAnswer, status=201, limit="public")
 async def feedback(request: web.Request, _actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
     return await tickets.give_feedback(request.app[SERVICES], request.match_info["token"], body)
 
