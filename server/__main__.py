@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import BranchqError
 from server.settings import Settings
@@ -77,6 +78,12 @@ def serve(args: argparse.Namespace) -> None:
     if settings.demo:
         from server.services.demo import DEMO_PASSWORD, DEMO_TOKENS
 
+        print(f"  kiosk:         {base}/kiosk/demo?token={DEMO_TOKENS['kiosk']}")
+        print(f"  display board: {base}/display/demo?token={DEMO_TOKENS['display']}")
+        print(f"  counter-top:   {base}/display/demo/counter/3?token={DEMO_TOKENS['display']}")
+        print(f"  evaluator:     {base}/evaluator/demo/3?token={DEMO_TOKENS['evaluator']}")
+        print(f"  teller:        {base}/counter   (teller1 … teller6)")
+        print(f"  dashboard:     {base}/manage/demo   reports: {base}/manage/demo/reports   (manager)")
         print(f"  demo branch:   {base}/api/v1/branches/demo/services")
         print(f"  staff:         admin, manager, teller1 … teller6 (password {DEMO_PASSWORD})")
         print(f"  device tokens: {', '.join(f'{k}={v}' for k, v in DEMO_TOKENS.items())}")
@@ -280,6 +287,12 @@ def main(argv: list[str] | None = None) -> None:
         args.run(args)
     except BranchqError as e:
         print(f"branchq: {e.message}", file=sys.stderr)
+        sys.exit(2)
+    except (DBAPIError, OSError) as e:
+        reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
+        hint = " (has it been set up with `branchq db upgrade`?)" if "no such table" in reason \
+            or "does not exist" in reason else ""
+        print(f"branchq: the database cannot be used: {reason}{hint}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         pass

@@ -128,6 +128,7 @@ class ServiceAnswer(Answer):
     estimated_wait_s: int
     open_counters: int
     target_wait_s: int
+    green_allowed: bool
     available: bool
     unavailable_reason: str | None = None
 

@@ -44,6 +44,7 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
                     estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n[code]),
                     open_counters=open_n[code],
                     target_wait_s=service.target_wait_s,
+                    green_allowed=service.green_allowed,
                     available=reason is None,
                     unavailable_reason=reason,
                 )

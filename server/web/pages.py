@@ -49,3 +49,6 @@ def setup_pages(app: web.Application) -> None:
     from .counter_pages import setup_counter
 
     setup_counter(app)
+    from .kiosk_pages import setup_kiosk
+
+    setup_kiosk(app)

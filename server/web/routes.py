@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import segno
 from aiohttp import web
 from sqlalchemy import text
 
@@ -258,3 +261,15 @@ async def device_tickets(request: web.Request, actor: Actor, _body: None) -> lis
        body=DeviceStatusIn, answer=dict, who="device")
 async def device_status(request: web.Request, actor: Actor, body: DeviceStatusIn) -> dict:
     return await devices.report_status(request.app[SERVICES], actor, body)
+
+
+
+@route("GET", T + "/qr.svg", summary="Public: QR code of the ticket's phone page", limit="public")
+async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Response:
+    token = request.match_info["token"]
+    await tickets.public_ticket(request.app[SERVICES], token)  # 404 for unknown tokens
+    url = f"{request.scheme}://{request.host}/t/{token}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
+    return web.Response(body=buffer.getvalue(), content_type="image/svg+xml",
+                        headers={"Cache-Control": "private, max-age=86400"})

@@ -12,7 +12,11 @@
  *   live.status    // as given to onStatus; live.connected === (status === 'connected')
  *   live.refused   // with status 'refused': the server's reason (bad token, unknown branch); it keeps retrying
  *   await live.command('counter/call_next', { counter: 3 })   // the result, or throws {code, message}
+ *   live.resync()  // fetch a fresh snapshot now; events meanwhile are held and replayed after it
  *   live.close()
+ *
+ * Also exported: applyEvent(state, event), the reducer (pure apart from mutating `state`), and
+ * backoff(), the reconnect delays as a generator.
  *
  * change is {kind: 'snapshot', resync, previous} (resync: a state was already shown, previous is
  * that state) or {kind: 'event', event} with event = {seq, kind, at, data}, already applied.
@@ -36,7 +40,7 @@ const POLICY_VIOLATION = 1008;
  * Reconnect delays in ms: exponential from `base` up to `max`, each drawn at random from
  * its upper half ("equal jitter"), so a whole branch's screens do not return at one instant.
  */
-export function* backoff({ base = 500, factor = 2, max = 8000, random = Math.random } = {}) {
+export function* backoff({ base = 500, factor = 2, max = 5000, random = Math.random } = {}) {
   for (let attempt = 0; ; attempt += 1) {
     const ceiling = Math.min(max, base * factor ** attempt);
     yield Math.round(ceiling / 2 + (random() * ceiling) / 2);
