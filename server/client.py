@@ -74,6 +74,7 @@ class BranchClient:
         self.reconnect_delays = reconnect_delays
         self.seq: int | None = None
         self.state: dict[str, Any] | None = None
+        """The latest snapshot; events after it come through ``on_event`` / ``next_event``."""
         self.welcome: Welcome | None = None
         self.connected = asyncio.Event()
         self.synced = asyncio.Event()
@@ -90,14 +91,24 @@ class BranchClient:
         await self.wait_synced()
         return self
 
+    async def wait_synced(self, timeout: float = 10.0) -> None:
+        """Wait for the first snapshot; a refusal (bad token, branch, role) is raised here."""
+        synced = asyncio.ensure_future(self.synced.wait())
+        try:
+            done, _ = await asyncio.wait({synced, self._task}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            synced.cancel()
+        if self._task in done:
+            self._task.result()  # raises Refused, or whatever ended the client
+        if not self.synced.is_set():
+            raise TimeoutError(f"no snapshot within {timeout} s")
+
     async def __aexit__(self, *_exc) -> None:
         await self.close()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"branch-client-{self.role}")
-
-    async def wait_synced(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self.synced.wait(), timeout)
 
     async def close(self) -> None:
         if self._task is not None:
