@@ -230,6 +230,27 @@ def parser() -> argparse.ArgumentParser:
     ct.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="screen language (default: the branch's)")
     ct.set_defaults(run=counter_terminal)
 
+    def kiosk_agent(args: argparse.Namespace) -> None:
+        from kiosk.agent import run
+
+        run(args)
+
+    ka = sub.add_parser("kiosk-agent", help="print the tickets issued at a kiosk on its ESC/POS printer")
+    ka.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
+    ka.add_argument("--token", help="the kiosk's device token (or env BRANCHQ_KIOSK_TOKEN)")
+    ka.add_argument("--printer", required=True,
+                    help="usb:VID:PID, net:HOST[:PORT], serial:DEVICE, file:PATH, dummy or preview:DIR")
+    ka.add_argument("--state-dir", default="var/kiosk-agent", help="journal of printed tickets (default %(default)s)")
+    ka.add_argument("--mode", choices=["raster", "gbk", "gb18030"], default="raster",
+                    help="Chinese as an image (any printer), or the printer's GBK/GB18030 mode (default %(default)s)")
+    ka.add_argument("--paper", type=int, choices=[58, 80], default=80, help="paper width in mm (default %(default)s)")
+    ka.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="ticket language (default: the branch's)")
+    ka.add_argument("--branch", help="branch id (default: learned from the kiosk's tickets)")
+    ka.add_argument("--timezone", help="branch time zone for the issue time (default: this PC's)")
+    ka.add_argument("--public-url", help="base URL of the phone page in the QR code (default: --server)")
+    ka.add_argument("--footer", help="last line of every ticket (default: a polite reminder)")
+    ka.set_defaults(run=kiosk_agent)
+
     r = sub.add_parser("report", help="the summary report in the terminal, or as CSV / XLSX")
     r.add_argument("--branch", required=True)
     r.add_argument("--from", dest="first", help="first business day, YYYY-MM-DD (default today)")

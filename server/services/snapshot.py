@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.domain.model import Priority
 from server.store import repository as repo
@@ -38,6 +40,7 @@ async def branch_snapshot(
                 "id": branch.id,
                 "names": branch.names,
                 "language": branch.language,
+                "timezone": branch.timezone,
                 "business_date": branch.business_date.isoformat(),
             }
         }
@@ -81,7 +84,9 @@ async def branch_snapshot(
                     "service": r.data.get("service"),
                     "counter": r.data.get("counter"),
                 }
-                for r in await repo.recent_calls(conn, branch_id, limit=RECENT_CALLS)
+                for r in await repo.recent_calls(
+                    conn, branch_id, limit=RECENT_CALLS, since=_day_start(app.clock(), branch.timezone)
+                )
             ]
         if staff_view:
             state["devices"] = [
@@ -96,6 +101,11 @@ async def branch_snapshot(
             waiting = await read_queue(conn, config, branch_id, now=app.clock())
             state["queue"] = waiting.model_dump(mode="json")["tickets"]
         return branch.event_seq, state
+
+
+def _day_start(now: datetime, timezone: str) -> datetime:
+    local = now.astimezone(ZoneInfo(timezone))
+    return datetime.combine(local.date(), time.min, ZoneInfo(timezone))
 
 
 def _counter(row, config, current, staff: dict[int, str], staff_view: bool) -> dict[str, Any]:

@@ -570,13 +570,19 @@ async def insert_feedback(conn: AsyncConnection, values: dict[str, Any]) -> None
     await conn.execute(insert(t.Feedback).values(**values))
 
 
-async def recent_calls(conn: AsyncConnection, branch_id: str, *, limit: int) -> Sequence[Any]:
-    """The branch's latest call and recall events, newest first."""
+async def recent_calls(
+    conn: AsyncConnection, branch_id: str, *, limit: int, since: datetime
+) -> Sequence[Any]:
+    """The branch's latest call and recall events since ``since``, newest first."""
     e = t.TicketEvent.__table__
     return (
         await conn.execute(
             select(e.c.seq, e.c.kind, e.c.at, e.c.data)
-            .where(e.c.branch_id == branch_id, e.c.kind.in_(["ticket.called", "ticket.recalled"]))
+            .where(
+                e.c.branch_id == branch_id,
+                e.c.kind.in_(["ticket.called", "ticket.recalled"]),
+                e.c.at >= since,
+            )
             .order_by(e.c.seq.desc())
             .limit(limit)
         )

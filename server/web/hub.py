@@ -65,6 +65,11 @@ def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -
     return {"type": "event", "seq": event["seq"], "kind": kind, "at": event["at"], "data": shown}
 
 
+def placeholder(event: dict[str, Any]) -> dict[str, Any]:
+    """What a client gets for an event it may not see: the seq only, so it sees no gap."""
+    return {"type": "event", "seq": event["seq"], "kind": "other", "at": event["at"], "data": {}}
+
+
 def _view_key(event: dict[str, Any], conn: Conn) -> tuple:
     own = (
         conn.role == "kiosk"
@@ -167,11 +172,9 @@ class Hub:
             for conn in list(conns):
                 key = _view_key(event, conn)
                 if key not in encoded:
-                    view = event_view(event, conn.role, conn.actor.id)
-                    encoded[key] = orjson.dumps(view).decode() if view is not None else None
-                message = encoded[key]
-                if message is not None:
-                    conn.push(event["seq"], message)
+                    view = event_view(event, conn.role, conn.actor.id) or placeholder(event)
+                    encoded[key] = orjson.dumps(view).decode()
+                conn.push(event["seq"], encoded[key])
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutting down") -> None:
         conns = [c for cs in self.by_branch.values() for c in cs]

@@ -42,7 +42,7 @@ from server.store import repository as repo
 from .api import SERVICES
 from .auth import TRUSTED_ORIGINS
 from .errors import describe_validation
-from .hub import Conn, Hub, event_view
+from .hub import Conn, Hub, event_view, placeholder
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,8 @@ async def _first_sync(request: web.Request, services: Services, conn: Conn, hell
         missed = fanout.buffered_since(hello.branch, hello.since_seq)
         if missed is not None:
             for event in missed:
-                view = event_view(event, conn.role, conn.actor.id)
-                if view is not None:
-                    await conn.ws.send_str(orjson.dumps(view).decode())
+                view = event_view(event, conn.role, conn.actor.id) or placeholder(event)
+                await conn.ws.send_str(orjson.dumps(view).decode())
             conn.start(missed[-1]["seq"] if missed else hello.since_seq)
             return
     seq, state = await branch_snapshot(services, conn.actor, hello.branch, conn.role)

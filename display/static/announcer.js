@@ -1,0 +1,291 @@
+/**
+ * The announcement queue of one display: chime, then the call in each of the branch's
+ * languages, `repeats` times. A new call never interrupts the one being spoken; a burst
+ * is spoken in the order it came.
+ *
+ *   const announcer = new Announcer({ branch: 'demo', languages: ['zh-CN', 'en'] });
+ *   announcer.announce({ number: 'A023', counter: 3 });
+ *
+ * Each language is spoken by the browser (speechSynthesis) when it has a voice for it
+ * (cmn…/zh… for Chinese, en… for English); otherwise by the server's WAV
+ * (GET /api/v1/branches/{b}/announcements/{number}/{counter}.wav?lang=…) through an
+ * audio element; when the server has no speech engine either (503 no_tts), the chime alone.
+ * Nothing here can stop the board: every failure is logged and the queue moves on.
+ *
+ * `log` (also window.__announcer.log on the board) holds one entry per announcement:
+ * {number, counter, kind, text, startedAt, endedAt, parts: [{lang, via, outcome, startedAt, endedAt}]},
+ * times from performance.now(); via is speech|wav|none, outcome ended|error|timeout|blocked.
+ * `fast: true` (the board's ?announce=fast) plays everything quicker for tests and demos;
+ * the queue behaves exactly the same.
+ */
+
+import { t } from '/static/common/i18n.js';
+
+const MAX_QUEUE = 20;
+const VOICE_WAIT_MS = 1500;
+const NO_TTS_RETRY_MS = 5 * 60 * 1000;
+const LOG_KEEP = 200;
+
+const VOICE_PREFIXES = {
+  'zh-CN': [/^(zh|cmn)[-_](cn|hans)/i, /^(zh|cmn)\b/i],
+  'zh-TW': [/^(zh|cmn)[-_](tw|hant)/i, /^(zh|cmn)\b/i],
+  en: [/^en[-_](gb|us)/i, /^en\b/i],
+};
+
+/** How a speech engine should read a call: the ticket's digits one by one. */
+export function spokenText(number, counter, lang) {
+  const [, letter, digits] = /^([A-Z]*)(\d*)$/.exec(number) ?? [null, number, ''];
+  if (lang === 'en') {
+    return t('en', 'announce.call', { number: [letter, ...digits].join(' '), counter });
+  }
+  const hanzi = '零一二三四五六七八九';
+  const spelled = letter + [...digits].map((d) => hanzi[Number(d)]).join('');
+  return t(lang, 'announce.call', { number: spelled, counter }).replace(/ /g, '');
+}
+
+export class Announcer {
+  constructor({ branch, languages = ['zh-CN', 'en'], repeats = 1, fast = false, onBlocked = () => {} }) {
+    Object.assign(this, { branch, languages, repeats, fast, onBlocked });
+    this.log = [];
+    this.queue = [];
+    this.current = null;
+    this.soundBlocked = false;
+    this._noTtsUntil = 0;
+    this._canSpeak = false; // the server has sent a WAV
+    this._probe = null; // the request that will tell whether it can
+    this._audioContext = null;
+    this._voices = loadVoices();
+  }
+
+  /** Queue a call. Returns false when it was already waiting in the queue, or the queue is full. */
+  announce({ number, counter, kind = 'ticket.called' }) {
+    if (this.queue.some((item) => item.number === number && item.counter === counter)) return false;
+    if (this.queue.length >= MAX_QUEUE) {
+      console.warn('announcement queue full; not announcing', number);
+      return false;
+    }
+    const item = { number, counter, kind, audio: new Map() };
+    this.queue.push(item);
+    this._prefetch(item);
+    if (!this.current) this._run();
+    return true;
+  }
+
+  /** Resume sound after a tap when the browser blocked autoplay. */
+  unlock() {
+    this._context()?.resume?.();
+    this.soundBlocked = false;
+  }
+
+  get busy() {
+    return this.current !== null || this.queue.length > 0;
+  }
+
+  async _run() {
+    while (this.queue.length) {
+      const item = this.queue.shift();
+      const entry = {
+        number: item.number,
+        counter: item.counter,
+        kind: item.kind,
+        text: this.languages.map((lang) => t(lang, 'announce.call', item)).join(' / '),
+        startedAt: performance.now(),
+        endedAt: null,
+        parts: [],
+      };
+      this.current = entry;
+      this.log.push(entry);
+      if (this.log.length > LOG_KEEP) this.log.splice(0, this.log.length - LOG_KEEP);
+      try {
+        await this._chime();
+        for (let round = 0; round < this.repeats; round += 1) {
+          for (const lang of this.languages) entry.parts.push(await this._say(item, lang));
+        }
+      } catch (error) {
+        console.error('announcement failed', error);
+      }
+      entry.endedAt = performance.now();
+      for (const url of item.audio.values()) url.then((u) => u && URL.revokeObjectURL(u));
+    }
+    this.current = null;
+  }
+
+  // --- speaking one language -------------------------------------------------------------
+
+  async _say(item, lang) {
+    const part = { lang, via: 'none', outcome: 'ended', startedAt: performance.now(), endedAt: null };
+    const voice = pickVoice(await this._voices, lang);
+    if (voice) {
+      part.via = 'speech';
+      part.outcome = await this._speak(spokenText(item.number, item.counter, lang), voice, lang);
+    } else {
+      if (!item.audio.has(lang)) item.audio.set(lang, this._fetchWav(item, lang));
+      const url = await item.audio.get(lang);
+      if (url) {
+        part.via = 'wav';
+        part.outcome = await this._play(url);
+      }
+    }
+    part.endedAt = performance.now();
+    return part;
+  }
+
+  async _prefetch(item) {
+    const voices = await this._voices;
+    for (const lang of this.languages) {
+      if (!pickVoice(voices, lang)) item.audio.set(lang, this._fetchWav(item, lang));
+    }
+  }
+
+  /** A blob URL of the server's WAV for this call, or null (no speech engine, network trouble). */
+  async _fetchWav({ number, counter }, lang) {
+    // Until the server has shown it can speak, one request at a time: a burst of calls to a
+    // server without espeak-ng then costs one 503, not one per call and language.
+    while (this._probe) await this._probe;
+    if (Date.now() < this._noTtsUntil) return null;
+    const path = `/api/v1/branches/${encodeURIComponent(this.branch)}/announcements/`
+      + `${encodeURIComponent(number)}/${encodeURIComponent(counter)}.wav?lang=${encodeURIComponent(lang)}`;
+    const download = this._download(path);
+    if (!this._canSpeak) {
+      const probe = download.then(() => {
+        if (this._probe === probe) this._probe = null;
+      });
+      this._probe = probe;
+    }
+    return download;
+  }
+
+  async _download(path) {
+    try {
+      const response = await fetch(path);
+      if (!response.ok) {
+        if (response.status === 503) {
+          this._canSpeak = false;
+          this._noTtsUntil = Date.now() + NO_TTS_RETRY_MS;
+        }
+        return null;
+      }
+      this._canSpeak = true;
+      return URL.createObjectURL(await response.blob());
+    } catch {
+      return null;
+    }
+  }
+
+  _play(url) {
+    return new Promise((resolve) => {
+      const audio = new Audio();
+      let timer = null;
+      const done = (outcome) => {
+        clearTimeout(timer);
+        audio.onended = audio.onerror = audio.onloadedmetadata = null;
+        audio.pause();
+        resolve(outcome);
+      };
+      audio.onended = () => done('ended');
+      audio.onerror = () => done('error');
+      audio.onloadedmetadata = () => {
+        // A safety net, never reached when the audio plays: a stuck element must not stop the queue.
+        clearTimeout(timer);
+        timer = setTimeout(() => done('timeout'), (audio.duration / audio.playbackRate) * 1000 + 3000);
+      };
+      timer = setTimeout(() => done('timeout'), 20000);
+      audio.src = url;
+      audio.playbackRate = this.fast ? 8 : 1;
+      audio.play().catch((error) => {
+        if (error?.name === 'NotAllowedError') this._blocked();
+        done(error?.name === 'NotAllowedError' ? 'blocked' : 'error');
+      });
+    });
+  }
+
+  _speak(text, voice, lang) {
+    return new Promise((resolve) => {
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.voice = voice;
+      utterance.lang = voice.lang || lang;
+      utterance.rate = this.fast ? 3 : 0.9;
+      const timer = setTimeout(() => done('timeout'), 15000);
+      const done = (outcome) => {
+        clearTimeout(timer);
+        utterance.onend = utterance.onerror = null;
+        if (outcome === 'timeout') speechSynthesis.cancel(); // a stuck engine must not hold the next call
+        resolve(outcome);
+      };
+      utterance.onend = () => done('ended');
+      utterance.onerror = (e) => {
+        if (e.error === 'not-allowed') this._blocked();
+        done(e.error === 'not-allowed' ? 'blocked' : 'error');
+      };
+      speechSynthesis.speak(utterance);
+    });
+  }
+
+  // --- the chime -------------------------------------------------------------------------
+
+  _context() {
+    if (!this._audioContext && typeof AudioContext === 'function') {
+      try {
+        this._audioContext = new AudioContext();
+      } catch {
+        return null;
+      }
+    }
+    return this._audioContext;
+  }
+
+  /** Two falling tones ("ding-dong"), made with WebAudio: no file to ship or load. */
+  async _chime() {
+    const context = this._context();
+    const step = this.fast ? 0.08 : 0.45;
+    const ring = this.fast ? 0.15 : 0.9;
+    if (context) {
+      if (context.state === 'suspended') context.resume().catch(() => {});
+      if (context.state === 'suspended') this._blocked();
+      const start = context.currentTime + 0.02;
+      [659.25, 523.25].forEach((frequency, i) => {
+        const at = start + i * step;
+        const oscillator = context.createOscillator();
+        const gain = context.createGain();
+        oscillator.type = 'sine';
+        oscillator.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.4, at + 0.01);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + ring);
+        oscillator.connect(gain).connect(context.destination);
+        oscillator.start(at);
+        oscillator.stop(at + ring + 0.05);
+      });
+    }
+    // Wait out the chime by the clock: a suspended context must not hold the queue forever.
+    await new Promise((resolve) => setTimeout(resolve, (step + ring) * 1000));
+  }
+
+  _blocked() {
+    if (this.soundBlocked) return;
+    this.soundBlocked = true;
+    this.onBlocked();
+  }
+}
+
+/** The voices the browser has, once it has told (Chrome fills the list late), or none after a while. */
+function loadVoices() {
+  if (typeof speechSynthesis === 'undefined') return Promise.resolve([]);
+  const now = speechSynthesis.getVoices();
+  if (now.length) return Promise.resolve(now);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(speechSynthesis.getVoices()), VOICE_WAIT_MS);
+    speechSynthesis.addEventListener('voiceschanged', () => {
+      clearTimeout(timer);
+      resolve(speechSynthesis.getVoices());
+    }, { once: true });
+  });
+}
+
+function pickVoice(voices, lang) {
+  for (const pattern of VOICE_PREFIXES[lang] ?? []) {
+    const voice = voices.find((v) => pattern.test(v.lang));
+    if (voice) return voice;
+  }
+  return null;
+}
