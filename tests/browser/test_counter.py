@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from playwright.sync_api import expect
 from websockets.sync.client import connect as ws_connect
@@ -18,12 +19,13 @@ def sign_in(page, username: str) -> None:
     page.get_by_role("button", name="登录 Sign in").click()
 
 
+@contextmanager
 def display_socket(server):
-    ws = ws_connect(server.base_url.replace("http", "ws") + "/ws", proxy=None)
-    ws.send(json.dumps({"type": "hello", "role": "display", "branch": "demo", "token": "demo-display"}))
-    assert json.loads(ws.recv(timeout=seconds(5)))["type"] == "welcome"
-    assert json.loads(ws.recv(timeout=seconds(5)))["type"] == "snapshot"
-    return ws
+    with ws_connect(server.base_url.replace("http", "ws") + "/ws", proxy=None) as ws:
+        ws.send(json.dumps({"type": "hello", "role": "display", "branch": "demo", "token": "demo-display"}))
+        assert json.loads(ws.recv(timeout=seconds(5)))["type"] == "welcome"
+        assert json.loads(ws.recv(timeout=seconds(5)))["type"] == "snapshot"
+        yield ws
 
 
 def next_event(ws, kind: str) -> dict:
@@ -35,7 +37,12 @@ def next_event(ws, kind: str) -> dict:
 
 def test_teller_calls_with_one_key_and_every_screen_hears_it(server, branch, new_page):
     ticket = branch.issue("B")
-    display = display_socket(server)
+    with display_socket(server) as display:
+        called = watch_and_call(display, server, ticket, new_page)
+    assert called["data"]["number"] == ticket["number"] and called["data"]["counter"] == 2
+
+
+def watch_and_call(display, server, ticket, new_page) -> dict:
     page = new_page(f"{server.base_url}/counter?branch=demo&counter=2")
     sign_in(page, "teller2")
     expect(page.locator("#status")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
@@ -45,13 +52,12 @@ def test_teller_calls_with_one_key_and_every_screen_hears_it(server, branch, new
     page.keyboard.press("Space")
     expect(page.locator("#current-number")).to_have_text(ticket["number"], timeout=seconds(5) * MS)
     called = next_event(display, "ticket.called")
-    assert called["data"]["number"] == ticket["number"] and called["data"]["counter"] == 2
     expect(page.locator("#service-timer")).not_to_have_text("—")
     expect(page.locator("#waited")).not_to_have_text("—")
     page.keyboard.press("s")
     expect(page.locator("#current-service")).to_contain_text("serving", timeout=seconds(5) * MS)
-    display.close()
     assert page.errors == []
+    return called
 
 
 def test_transfer_lands_the_ticket_in_the_other_queue_at_the_chosen_place(server, branch, new_page):
