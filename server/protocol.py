@@ -344,7 +344,20 @@ class TicketToPrint(Answer):
     service_names: dict[str, str]
     branch: str
     branch_names: dict[str, str]
+    timezone: str | None = None
     priority: Priority
     issued_at: datetime
     ahead: int
     estimated_wait_s: int
+
+
+
+class DeviceAnswer(Answer):
+    """A device's own identity, for agents that start with only a token."""
+
+    id: int
+    kind: str
+    name: str
+    branch: str
+    timezone: str
+    language: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.errors import Forbidden, Unauthenticated
-from server.protocol import DeviceStatusIn, TicketToPrint
+from server.protocol import DeviceAnswer, DeviceStatusIn, TicketToPrint
 from server.store import repository as repo
 
 from .context import Actor, Services
@@ -34,6 +34,7 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
                 service_names=config.service_by_id(r.service_id).names,
                 branch=branch.id,
                 branch_names=branch.names,
+                timezone=branch.timezone,
                 priority=r.priority,
                 issued_at=r.issued_at,
                 ahead=r.ahead_at_issue,
@@ -56,3 +57,13 @@ async def report_status(app: Services, actor: Actor, body: DeviceStatusIn) -> di
                 {"device": actor.id, "name": actor.name, "kind": actor.role, "status": status},
             )
     return {"device": actor.id, "status": status}
+
+
+async def whoami(app: Services, actor: Actor) -> DeviceAnswer:
+    """The calling device: its kind, name and branch (with the branch's zone and language)."""
+    _require_device(actor)
+    async with app.reading(actor.branch_id) as (_conn, branch, _config):
+        return DeviceAnswer(
+            id=actor.id, kind=actor.role, name=actor.name, branch=branch.id,
+            timezone=branch.timezone, language=branch.language,
+        )

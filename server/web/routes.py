@@ -14,6 +14,7 @@ from server.protocol import (
     CallTicket,
     CounterListEntry,
     CounterResult,
+    DeviceAnswer,
     DeviceStatusIn,
     Empty,
     FeedbackAnswer,
@@ -246,6 +247,12 @@ async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.R
                               last=request.query.get("to"))
     return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
+
+
+@route("GET", "/devices/me", summary="Device: who am I (kind, name, branch, time zone, language)",
+       answer=DeviceAnswer, who="device")
+async def device_me(request: web.Request, actor: Actor, _body: None) -> DeviceAnswer:
+    return await devices.whoami(request.app[SERVICES], actor)
 
 
 @route("GET", "/devices/me/tickets", summary="Kiosk: tickets it issued after ?after_id= (to print)",
