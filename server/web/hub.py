@@ -83,11 +83,11 @@ class Conn:
     """One websocket client: its identity, its queue and its writer."""
 
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, actor: Actor, role: str,
-                 branch_id: str, *, queue_size: int = QUEUE_SIZE) -> None:
+                 branch_id: str, *, queue_size: int | None = None) -> None:
         self.request, self.ws, self.actor, self.role, self.branch_id = (
             request, ws, actor, role, branch_id,
         )
-        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(queue_size or QUEUE_SIZE)
         self.min_seq: int | None = None
         self.closed = False
         self._writer: asyncio.Task | None = None

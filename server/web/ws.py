@@ -43,6 +43,7 @@ from .api import SERVICES
 from .auth import TRUSTED_ORIGINS
 from .errors import describe_validation
 from .hub import Conn, Hub, event_view, placeholder
+from .limits import LIMITER
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,7 @@ async def _ping(_services: Services, _conn: Conn, _args: NoArgs) -> dict[str, An
 
 
 async def _issue(services: Services, conn: Conn, args: IssueCommand) -> Any:
+    conn.request.app[LIMITER].check("issue", conn.request, conn.actor)
     cmd = IssueTicket(service=args.service, priority=args.priority, green_reason=args.green_reason)
     return await tickets.issue_ticket(
         services, conn.actor, conn.branch_id, cmd, idempotency_key=args.idempotency_key

@@ -1,0 +1,48 @@
+"""The whole database as plain Python values, to prove a refused request changed nothing.
+
+``await snapshot(services)`` reads every row of every table in the schema
+(``server.store.tables.Base.metadata``), each table ordered by its primary key,
+in one consistent read. Values are made plain and exact: datetimes and dates
+become ISO strings (so an instant stored with another zone or precision shows as
+different), JSON columns stay dicts and lists, enums become their values.
+Two snapshots compare equal only when every stored value is the same.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from server.store.tables import Base
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
+
+
+async def snapshot(services) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table: ``{table name: [{column: value}, …] ordered by primary key}``."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    async with services.db.snapshot_read() as conn:
+        for table in Base.metadata.sorted_tables:
+            key = list(table.primary_key.columns)
+            assert key, f"table {table.name} has no primary key to order by"
+            rows = (await conn.execute(select(table).order_by(*key))).mappings().all()
+            tables[table.name] = [{name: _plain(value) for name, value in row.items()} for row in rows]
+    return tables
