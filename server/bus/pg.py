@@ -85,7 +85,8 @@ class PgListener:
                     await asyncio.sleep(CHECK_EVERY_S)
                     # Doubles as the liveness check of this connection, and as a sweep
                     # in case a doorbell was ever lost.
-                    await asyncio.wait_for(self._catch_up(), timeout=5)
+                    # Generous: a saturated event loop is slow, not disconnected.
+                    await asyncio.wait_for(self._catch_up(), timeout=30)
             except asyncio.CancelledError:
                 raise
             except Exception as e:

@@ -8,6 +8,7 @@ hands them to the subscribers after commit, never before.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -115,6 +116,7 @@ class Services:
     subscribers: list[Subscriber] = field(default_factory=list)
     _configs: dict[str, BranchConfig] = field(default_factory=dict)
     _memo: dict[tuple, tuple[float, Any]] = field(default_factory=dict)
+    _publishing: set = field(default_factory=set)
 
     async def memo(self, key: tuple, ttl_s: float, load: Callable[[], Awaitable[Any]]) -> Any:
         """``load()``'s value, kept ``ttl_s`` seconds (for inputs where a moment's age is harmless).
@@ -172,8 +174,16 @@ class Services:
             yield conn, branch, await self.config(conn, branch)
 
     async def publish(self, branch_id: str, events: list[Event]) -> None:
+        """Hand committed events to the subscribers without making the caller wait for them.
+
+        Tasks start in the order they are created and the fan-out keeps each branch
+        in seq order, so a teller's call-next answers at once however many screens
+        there are.
+        """
         for subscriber in self.subscribers:
-            await subscriber(branch_id, events)
+            task = asyncio.get_running_loop().create_task(subscriber(branch_id, events))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
 
 
 async def roll_over_day(tx: Tx) -> None:

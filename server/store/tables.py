@@ -174,10 +174,14 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("branch_id", "business_date", "series", "sequence"),
-        # Covers the waiting counts of issuance: counted from the index alone.
+        # Each queue (service × class, or sent to a counter) in queue order: call-next reads
+        # its first few straight off the index, and issuance counts waiting from it alone.
         Index(
-            "ix_tickets_queue", "branch_id", "state", "service_id", "priority", "target_counter_id"
+            "ix_tickets_queue", "branch_id", "state", "service_id", "priority", "target_counter_id",
+            "queued_at", "id",
         ),
+        # Tickets a transfer placed at the head of a queue: rare, found without a scan.
+        Index("ix_tickets_head", "branch_id", "state", "head"),
         # Covers every column the reports aggregate: a report scans this index, not the table.
         Index(
             "ix_tickets_report", "branch_id", "business_date", "service_id", "priority", "state",

@@ -84,12 +84,20 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     except Refused as e:
         await ws.close(code=POLICY, message=e.reason.encode()[:120])
         return ws
+    except Exception:
+        log.exception("websocket hello failed")
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error; reconnect")
+        return ws
 
     conn = Conn(request, ws, actor, hello.role, hello.branch)
     hub.add(conn)
     try:
         await _first_sync(request, services, conn, hello)
         await _serve_commands(services, conn)
+    except Exception:
+        # Past the upgrade there is no HTTP answer to give: close the socket instead.
+        log.exception("websocket of %s failed", hello.role)
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error; reconnect")
     finally:
         hub.remove(conn)
         await conn.stop()

@@ -233,9 +233,13 @@ def upgrade() -> None:
             ],
             unique=False,
         )
+        batch_op.create_index("ix_tickets_head", ["branch_id", "state", "head"], unique=False)
         batch_op.create_index(
             "ix_tickets_queue",
-            ["branch_id", "state", "service_id", "priority", "target_counter_id"],
+            [
+                "branch_id", "state", "service_id", "priority", "target_counter_id",
+                "queued_at", "id",
+            ],
             unique=False,
         )
 
@@ -356,6 +360,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_queue")
         batch_op.drop_index("ix_tickets_report")
+        batch_op.drop_index("ix_tickets_head")
 
     op.drop_table("tickets")
     op.drop_table("counter_services")
