@@ -22,9 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-## bench: issuance and call-next throughput/latency on SQLite and PostgreSQL
+## bench: issuance and call-next (SQLite, PostgreSQL), call-to-display latency, reports over 1M tickets
 bench: $(STAMP)
 	$(BIN)/python -m bench.issuance
+	$(BIN)/python -m bench.displays
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
