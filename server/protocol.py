@@ -24,10 +24,30 @@ ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Body(BaseModel):
-    """A request body: unknown fields are refused, so typos never pass silently."""
+    """A request body: unknown fields are refused, so typos never pass silently.
+
+    Text may not hold NUL characters, which PostgreSQL cannot store.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if _has_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        return data
 
 
 class Answer(BaseModel):
@@ -60,8 +80,11 @@ class PauseCounter(Body):
     reason: ShortText | None = None
 
 
+TicketId = Annotated[int, Field(ge=-(2**62), le=2**62)]  # beyond any database id: refused, not a crash
+
+
 class CallTicket(Body):
-    ticket: int | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{3,5}$")]
+    ticket: TicketId | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{3,5}$")]
     """The ticket's id, or its number today (``A023``)."""
 
 
@@ -305,7 +328,7 @@ class CounterPauseCommand(CounterCommand):
 
 
 class CounterCallCommand(CounterCommand):
-    ticket: int | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{3,5}$")]
+    ticket: TicketId | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{3,5}$")]
 
 
 class CounterTransferCommand(CounterCommand):

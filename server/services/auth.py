@@ -92,6 +92,8 @@ async def device_actor(app: Services, token: str) -> Actor:
     Raises:
         Unauthenticated: unknown or revoked token.
     """
+    if not (token.isascii() and token.isprintable()) or len(token) > 200:
+        raise Unauthenticated("unknown or revoked device token", code="bad_token")
     async with app.db.read() as conn:
         row = await repo.device_by_token_hash(conn, token_hash(token))
     if row is None or row.revoked:

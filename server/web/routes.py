@@ -86,8 +86,12 @@ async def list_services(request: web.Request, actor: Actor, _body: None) -> list
        body=IssueTicket, answer=TicketIssued, status=201, who="device", limit="issue")
 async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) -> TicketIssued:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters")
+    if key is not None and not (
+        1 <= len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()
+    ):
+        raise InvalidInput(
+            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters (a UUID will do)"
+        )
     return await tickets.issue_ticket(
         request.app[SERVICES], actor, request.match_info["branch"], body, idempotency_key=key
     )
@@ -97,7 +101,7 @@ async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) ->
        answer=QueueAnswer, who="teller", query=("counter",))
 async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
     counter = request.query.get("counter")
-    if counter is not None and not counter.isdigit():
+    if counter is not None and not (counter.isascii() and counter.isdigit() and len(counter) <= 4):
         raise InvalidInput("counter must be a counter number")
     return await queries.queue(
         request.app[SERVICES], actor, request.match_info["branch"],
@@ -259,7 +263,7 @@ async def device_me(request: web.Request, actor: Actor, _body: None) -> DeviceAn
        answer=list[TicketToPrint], who="device", query=("after_id",))
 async def device_tickets(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
     after = request.query.get("after_id", "0")
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
         raise InvalidInput("after_id is a ticket id")
     return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=int(after))
 
