@@ -384,3 +384,26 @@ class DeviceAnswer(Answer):
     branch: str
     timezone: str
     language: str
+
+
+
+class NoticeIn(Body):
+    texts: dict[Literal["zh-CN", "en", "zh-TW"], Annotated[str, StringConstraints(min_length=1, max_length=500)]]
+    """At least the zh-CN text; en and zh-TW are shown where given."""
+    level: Literal["info", "emergency"] = "info"
+    minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    """Shown for this long; until cleared when not given."""
+
+    @model_validator(mode="after")
+    def _chinese_first(self) -> NoticeIn:
+        if "zh-CN" not in self.texts:
+            raise ValueError("a notice needs its zh-CN text")
+        return self
+
+
+class NoticeAnswer(Answer):
+    id: int
+    texts: dict[str, str]
+    level: str
+    posted_at: datetime
+    expires_at: datetime | None

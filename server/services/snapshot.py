@@ -17,11 +17,11 @@ RECENT_CALLS = 10
 
 #: What each role's snapshot holds. Displays, kiosks and evaluators never see customer data.
 PARTS: dict[str, tuple[str, ...]] = {
-    "kiosk": ("services",),
-    "display": ("services", "counters", "calls"),
+    "kiosk": ("services", "notices"),
+    "display": ("services", "counters", "calls", "notices"),
     "evaluator": ("counters",),
-    "counter": ("services", "counters", "calls", "queue"),
-    "dashboard": ("services", "counters", "calls", "queue"),
+    "counter": ("services", "counters", "calls", "queue", "notices"),
+    "dashboard": ("services", "counters", "calls", "queue", "notices"),
 }
 STAFF_VIEWS = frozenset({"counter", "dashboard"})
 
@@ -87,6 +87,11 @@ async def branch_snapshot(
                 for r in await repo.recent_calls(
                     conn, branch_id, limit=RECENT_CALLS, since=_day_start(app.clock(), branch.timezone)
                 )
+            ]
+        if "notices" in parts:
+            state["notices"] = [
+                {"id": n.id, "texts": n.texts, "level": n.level}
+                for n in await repo.active_notices(conn, branch_id, app.clock())
             ]
         if staff_view:
             state["devices"] = [

@@ -652,3 +652,33 @@ async def devices_of_branch(conn: AsyncConnection, branch_id: str) -> Sequence[A
     return (
         await conn.execute(select(d).where(d.c.branch_id == branch_id, d.c.revoked.is_(False)).order_by(d.c.id))
     ).all()
+
+
+NOTICE = t.Notice.__table__
+
+
+async def active_notices(conn: AsyncConnection, branch_id: str, now: datetime) -> Sequence[Any]:
+    return (
+        await conn.execute(
+            select(NOTICE)
+            .where(
+                NOTICE.c.branch_id == branch_id,
+                NOTICE.c.cleared_at.is_(None),
+                (NOTICE.c.expires_at.is_(None)) | (NOTICE.c.expires_at > now),
+            )
+            .order_by(NOTICE.c.id)
+        )
+    ).all()
+
+
+async def insert_notice(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    return (await conn.execute(insert(NOTICE).values(**values).returning(NOTICE.c.id))).scalar_one()
+
+
+async def clear_notice(conn: AsyncConnection, branch_id: str, notice_id: int, now: datetime) -> bool:
+    result = await conn.execute(
+        update(NOTICE)
+        .where(NOTICE.c.id == notice_id, NOTICE.c.branch_id == branch_id, NOTICE.c.cleared_at.is_(None))
+        .values(cleared_at=now)
+    )
+    return result.rowcount == 1

@@ -266,3 +266,20 @@ class Feedback(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+
+
+class Notice(Base):
+    """Text for every display and kiosk of a branch; an emergency one takes the whole screen."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_branch", "branch_id", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Language tag → text (zh-CN always, en and zh-TW when given)."""
+    level: Mapped[str] = mapped_column(String(16), default="info")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    posted_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(nullable=True)

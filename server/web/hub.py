@@ -27,9 +27,9 @@ CLOSE_TIMEOUT_S = 2.0
 #: Event data each device view may see; staff views see everything.
 DISPLAY_KEYS = frozenset(
     {"id", "number", "service", "priority", "state", "counter", "from_counter", "to_counter",
-     "position", "reason"}
+     "position", "reason", "level"}
 )
-KIOSK_KEYS = frozenset({"service", "priority", "state", "counter"})
+KIOSK_KEYS = frozenset({"service", "priority", "state", "counter", "level"})
 KIOSK_OWN_KEYS = KIOSK_KEYS | {"id", "number", "ahead", "estimated_wait_s"}
 EVALUATOR_KINDS = frozenset(
     {"ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",

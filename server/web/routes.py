@@ -22,6 +22,8 @@ from server.protocol import (
     Health,
     IssueTicket,
     Login,
+    NoticeAnswer,
+    NoticeIn,
     PauseCounter,
     PublicTicket,
     QueueAnswer,
@@ -34,7 +36,7 @@ from server.protocol import (
     Transfer,
 )
 from server.reports import export
-from server.services import auth, counters, devices, queries, reports, tickets
+from server.services import auth, counters, devices, notices, queries, reports, tickets
 from server.services.context import Actor
 
 from .api import SERVICES, route
@@ -284,3 +286,22 @@ async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Res
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
     return web.Response(body=buffer.getvalue(), content_type="image/svg+xml",
                         headers={"Cache-Control": "private, max-age=86400"})
+
+
+
+@route("POST", B + "/notices", summary="Manager: a notice on every display and kiosk (emergency: full screen)",
+       body=NoticeIn, answer=NoticeAnswer, status=201, who="manager")
+async def post_notice(request: web.Request, actor: Actor, body: NoticeIn) -> NoticeAnswer:
+    return await notices.post_notice(request.app[SERVICES], actor, request.match_info["branch"], body)
+
+
+@route("GET", B + "/notices", summary="Notices showing now", answer=list[NoticeAnswer], who="teller")
+async def list_notices(request: web.Request, actor: Actor, _body: None) -> list[NoticeAnswer]:
+    return await notices.list_notices(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+@route("POST", B + "/notices/{notice:[0-9]{1,9}}/clear", summary="Manager: take a notice down",
+       answer=dict, who="manager")
+async def clear_notice(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await notices.clear_notice(request.app[SERVICES], actor, request.match_info["branch"],
+                                      int(request.match_info["notice"]))

@@ -233,12 +233,19 @@ def upgrade() -> None:
             ],
             unique=False,
         )
-        batch_op.create_index("ix_tickets_head", ["branch_id", "state", "head"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_head", ["branch_id", "state", "head"], unique=False
+        )
         batch_op.create_index(
             "ix_tickets_queue",
             [
-                "branch_id", "state", "service_id", "priority", "target_counter_id",
-                "queued_at", "id",
+                "branch_id",
+                "state",
+                "service_id",
+                "priority",
+                "target_counter_id",
+                "queued_at",
+                "id",
             ],
             unique=False,
         )
