@@ -14,7 +14,7 @@ from server.domain.hours import WEEKDAYS
 from server.domain.staffing import counters_needed, evaluate
 from server.store import tables as t
 
-from .summary import EVENT, SERVICE, STAFF, TICKET, Period
+from .summary import SERVICE, STAFF, TICKET, Period, open_spans
 
 
 async def staffing_advice(
@@ -98,25 +98,7 @@ async def _open_counter_hours(
     tz = ZoneInfo(timezone)
     start = datetime.combine(first, time.min, tz)
     end = min(datetime.combine(last + timedelta(days=1), time.min, tz), now)
-    rows = (
-        await conn.execute(
-            select(EVENT.c.kind, EVENT.c.at, EVENT.c.counter_id)
-            .where(
-                EVENT.c.branch_id == branch_id,
-                EVENT.c.kind.in_(["counter.opened", "counter.paused", "counter.closed"]),
-                EVENT.c.at < end,
-            )
-            .order_by(EVENT.c.seq)
-        )
-    ).all()
-    opened: dict[int, datetime] = {}
-    spans: list[tuple[datetime, datetime]] = []
-    for r in rows:
-        if r.counter_id in opened:
-            spans.append((opened.pop(r.counter_id), r.at))
-        if r.kind == "counter.opened":
-            opened[r.counter_id] = r.at
-    spans += [(since, end) for since in opened.values()]
+    spans = [(span.begin, span.end) for span in await open_spans(conn, branch_id, start, end)]
     hours: dict[tuple[int, int], float] = defaultdict(float)
     for a, b in spans:
         a, b = max(a, start).astimezone(tz), min(b, end).astimezone(tz)

@@ -199,14 +199,23 @@ def _merge(tables: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
     return sorted(merged.items())
 
 
-async def _open_seconds(
-    conn: AsyncConnection, branch_id: str, start: datetime, end: datetime, group: str
-) -> dict:
-    """Seconds each teller / counter was open in [start, end), from the counter events."""
+@dataclass(frozen=True)
+class OpenSpan:
+    """A period a counter was open, clipped to [start, end), with whom it was open under."""
+
+    counter: int
+    teller: str | None
+    begin: datetime
+    end: datetime
+
+
+async def open_spans(
+    conn: AsyncConnection, branch_id: str, start: datetime, end: datetime
+) -> list[OpenSpan]:
+    """Every period from ``counter.opened`` to the next pause or close (or ``end``)."""
     rows = (
         await conn.execute(
-            select(EVENT.c.kind, EVENT.c.at, EVENT.c.counter_id, EVENT.c.staff_id,
-                   COUNTER.c.number, STAFF.c.username)
+            select(EVENT.c.kind, EVENT.c.at, EVENT.c.counter_id, COUNTER.c.number, STAFF.c.username)
             .select_from(
                 EVENT.join(COUNTER, COUNTER.c.id == EVENT.c.counter_id).outerjoin(
                     STAFF, STAFF.c.id == EVENT.c.staff_id
@@ -220,20 +229,32 @@ async def _open_seconds(
             .order_by(EVENT.c.seq)
         )
     ).all()
-    opened: dict[int, tuple[datetime, Any]] = {}
-    totals: dict[Any, float] = {}
+    opened: dict[int, Any] = {}
+    spans: list[OpenSpan] = []
+
+    def close(row, until: datetime) -> None:
+        begin = max(row.at, start)
+        if until > begin:
+            spans.append(OpenSpan(row.number, row.username, begin, until))
+
     for r in rows:
         if r.counter_id in opened:
-            since, who = opened.pop(r.counter_id)
-            begin = max(since, start)
-            if r.at > begin:
-                totals[who] = totals.get(who, 0.0) + (r.at - begin).total_seconds()
+            close(opened.pop(r.counter_id), r.at)
         if r.kind == "counter.opened":
-            opened[r.counter_id] = (r.at, r.username if group == "teller" else r.number)
-    for since, who in opened.values():
-        begin = max(since, start)
-        if end > begin:
-            totals[who] = totals.get(who, 0.0) + (end - begin).total_seconds()
+            opened[r.counter_id] = r
+    for row in opened.values():
+        close(row, end)
+    return spans
+
+
+async def _open_seconds(
+    conn: AsyncConnection, branch_id: str, start: datetime, end: datetime, group: str
+) -> dict:
+    """Seconds each teller / counter was open in [start, end)."""
+    totals: dict[Any, float] = {}
+    for span in await open_spans(conn, branch_id, start, end):
+        who = span.teller if group == "teller" else span.counter
+        totals[who] = totals.get(who, 0.0) + (span.end - span.begin).total_seconds()
     return totals
 
 
