@@ -225,3 +225,27 @@ async def test_services_list_counts_waiting_and_open_counters(demo):
     assert services["A"]["waiting"] == 2 and services["A"]["open_counters"] == 1
     assert services["A"]["estimated_wait_s"] == 2 * 240, "two ahead × target service time ÷ 1 counter"
     assert services["D"]["waiting"] == 0 and services["D"]["available"]
+
+
+async def test_a_second_teller_at_a_held_counter_is_refused_by_name_and_a_manager_takes_over(demo):
+    from aiohttp.test_utils import TestClient
+
+    from server.services import auth
+
+    await auth.add_staff(demo.services, username="float1", password="demo-pass", role="teller",
+                         branch_id="demo", counters=[1, 2])
+    await login(demo.client, "teller1")
+    await act(demo.client, 1, "open")
+    other = TestClient(demo.client.server)
+    await other.start_server()
+    try:
+        await login(other, "float1")
+        refused = await act(other, 1, "open", status=409)
+        assert refused["error"]["code"] == "counter_held"
+        assert refused["error"]["message"] == "counter 1 is held by teller1"
+        await login(other, "manager")
+        taken = await act(other, 1, "open")
+        assert taken["counter"]["staff"] == "manager"
+        await act(demo.client, 1, "call-next", status=403)
+    finally:
+        await other.close()
