@@ -212,7 +212,9 @@ async def test_display_gets_welcome_then_a_token_free_snapshot_then_ticket_calle
         assert isinstance(welcome["device"], int) and welcome["staff"] is None
 
         state = snapshot["state"]
-        assert set(state) == {"branch", "services", "counters", "calls"}, "a display never sees the queue"
+        assert set(state) == {"branch", "services", "counters", "calls", "notices"}, \
+            "a display never sees the queue"
+        assert all("token" not in n for n in state["notices"])
         assert {s["code"] for s in state["services"]} == {"A", "B", "C", "D", "E"}
         counter3 = next(c for c in state["counters"] if c["number"] == 3)
         assert counter3["state"] == "open"
@@ -514,7 +516,7 @@ async def test_a_kiosk_sees_services_only_and_numbers_only_of_its_own_tickets(de
     ws, welcome, snapshot = await synced_socket(demo.client, role="kiosk", token=KIOSK_TOKEN)
     try:
         state = snapshot["state"]
-        assert set(state) - {"device"} == {"branch", "services"}, "no counters, calls or queue"
+        assert set(state) - {"device"} == {"branch", "services", "notices"}, "no counters, calls or queue"
         if "device" in state:  # the kiosk's own device record (its printer status), nobody else's
             assert state["device"]["id"] == welcome["device"]
         assert "token" not in all_keys(snapshot)
