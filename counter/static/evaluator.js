@@ -1,11 +1,12 @@
 // The evaluator facing the customer: after each finish at its counter it asks for a rating
 // (1–5 and optional tags) for a limited time, then goes back to the welcome screen.
 import { connect } from "/static/common/live.js";
-import { deviceToken } from "/static/common/device.js";
+import { deviceTokenOrEnroll } from "/static/common/device.js";
 
 const [, , branch, counterText] = location.pathname.split("/");
 const counter = Number(counterText);
-const token = deviceToken("evaluator");
+let enrollProblem = null; // a refused ?code=…, shown with the other problems
+const token = await deviceTokenOrEnroll("evaluator", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
 const ASK_FOR_S = Number(new URLSearchParams(location.search).get("ask_s") || 30);
 let timer = null;
@@ -56,7 +57,7 @@ for (const button of document.querySelectorAll(".stars button")) {
 
 $("counter-name").textContent = `${counter} 号窗口 Counter ${counter}`;
 if (!token) {
-  $("problem").textContent = "本设备未登记 This device has no token: open the page once with ?token=…";
+  $("problem").textContent = enrollProblem ?? "本设备未登记 This device has no token: open the page once with ?token=…";
   $("problem").hidden = false;
 } else {
   connect({
@@ -69,7 +70,7 @@ if (!token) {
     },
     onStatus(status, live) {
       if (status === "refused") {
-        $("problem").textContent = live.refused;
+        $("problem").textContent = [enrollProblem, live.refused].filter(Boolean).join(" · ");
         $("problem").hidden = false;
       }
     },

@@ -2,14 +2,14 @@
  * The waiting-area board, /display/{branch}: the newest call large, the calls before it,
  * how many wait for each service, notices, the clock; and the announcements.
  *
- * URL options: ?token=… (once; kept by device.js), ?lang=zh-CN|en|zh-TW (else the branch's),
+ * URL options: ?token=… or ?code=… (once; kept by device.js), ?lang=zh-CN|en|zh-TW (else the branch's),
  * ?langs=zh-CN,en (announcement languages; else the branch's and English), ?repeats=1–3,
  * ?announce=off|fast (silent, or quick for tests and demos).
  * Test hooks: window.__announcer (its .log), window.__board ({live, render}).
  */
 
 import { connect } from '/static/common/live.js';
-import { deviceToken } from '/static/common/device.js';
+import { deviceTokenOrEnroll } from '/static/common/device.js';
 import { languageOf, nameOf, t } from '/static/common/i18n.js';
 import { Announcer } from './announcer.js';
 
@@ -19,7 +19,8 @@ const MISSED_CALLS_ANNOUNCED = 3;
 
 const params = new URL(location.href).searchParams;
 const branchId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
-const token = deviceToken('display');
+let enrollProblem = null; // a refused ?code=…, shown as the reason of the refusal
+const token = await deviceTokenOrEnroll('display', { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
 
 let lang = languageOf(params.get('lang') ?? document.documentElement.lang);
@@ -82,7 +83,7 @@ function onStatus(status) {
   const text = {
     connecting: t(lang, 'common.connecting'),
     reconnecting: t(lang, 'common.reconnecting'),
-    refused: t(lang, 'common.refused', { reason: live.refused ?? '' }),
+    refused: t(lang, 'common.refused', { reason: [enrollProblem, live.refused].filter(Boolean).join(' · ') }),
   }[status] ?? '';
   $('status').textContent = text;
 }

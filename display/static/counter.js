@@ -4,12 +4,12 @@
  * "next customer please wait". It uses the display's device token and stays silent
  * (the board announces).
  *
- * URL options: ?token=… (once), ?lang=zh-CN|en|zh-TW (else the branch's).
+ * URL options: ?token=… or ?code=… (once), ?lang=zh-CN|en|zh-TW (else the branch's).
  * The state is on #serving as data-state: called | serving | idle | paused | closed | unknown.
  */
 
 import { connect } from '/static/common/live.js';
-import { deviceToken } from '/static/common/device.js';
+import { deviceTokenOrEnroll } from '/static/common/device.js';
 import { languageOf, nameOf, t } from '/static/common/i18n.js';
 
 const params = new URL(location.href).searchParams;
@@ -17,11 +17,13 @@ const [, , branchId, , numberText] = location.pathname.split('/');
 const counterNumber = Number(numberText);
 const $ = (id) => document.getElementById(id);
 let lang = languageOf(params.get('lang') ?? document.documentElement.lang);
+let enrollProblem = null; // a refused ?code=…, shown as the reason of the refusal
+const token = await deviceTokenOrEnroll('display', { onProblem: (message) => { enrollProblem = message; } });
 
 const live = connect({
   role: 'display',
   branch: decodeURIComponent(branchId ?? ''),
-  token: deviceToken('display'),
+  token,
   onChange: render,
   onStatus,
 });
@@ -74,7 +76,7 @@ function onStatus(status) {
   $('status').textContent = {
     connecting: t(lang, 'common.connecting'),
     reconnecting: t(lang, 'common.reconnecting'),
-    refused: t(lang, 'common.refused', { reason: live?.refused ?? '' }),
+    refused: t(lang, 'common.refused', { reason: [enrollProblem, live?.refused].filter(Boolean).join(' · ') }),
   }[status] ?? '';
 }
 

@@ -2,10 +2,11 @@
 // languages, the green channel, and a result with the number, people ahead, the wait and
 // a QR code for the phone page. Greyed services say why; idle screens go back to start.
 import { connect } from "/static/common/live.js";
-import { deviceToken } from "/static/common/device.js";
+import { deviceTokenOrEnroll } from "/static/common/device.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
-const token = deviceToken("kiosk");
+let enrollProblem = null; // a refused ?code=…, shown in the banner
+const token = await deviceTokenOrEnroll("kiosk", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
 const IDLE_MS = { start: null, "green-reasons": 30000, result: 20000 };
 
@@ -154,7 +155,7 @@ function main() {
   for (const b of document.querySelectorAll(".back")) b.addEventListener("click", () => { greenReason = null; show("start"); draw(); });
   document.addEventListener("pointerdown", () => { const open = ["green-reasons", "result"].find((s) => !$(s).hidden); if (open) show(open); });
   if (!token) {
-    $("banner").textContent = "本机未登记 This kiosk has no device token: open it once with ?token=…";
+    $("banner").textContent = enrollProblem ?? "本机未登记 This kiosk has no device token: open it once with ?token=…";
     $("banner").hidden = false;
     return;
   }
@@ -179,7 +180,7 @@ function main() {
     onStatus(status) {
       banner();
       if (status === "refused") {
-        $("banner").textContent = live.refused;
+        $("banner").textContent = [enrollProblem, live.refused].filter(Boolean).join(" · ");
         $("banner").hidden = false;
       }
     },

@@ -7,6 +7,11 @@
  *   const token = deviceToken('display');   // null when the device was never given one
  *
  * Tokens are kept per kind, so one browser can hold a kiosk's and a display's token.
+ *
+ * A new device is enrolled with a one-time code from the admin page instead: opened once with
+ * ?code=XXXX-XXXX, the page trades the code for a token and keeps that in the same way:
+ *
+ *   const token = await deviceTokenOrEnroll('display', { onProblem: (message) => show(message) });
  */
 
 const PREFIX = 'branchq.token.';
@@ -26,11 +31,64 @@ export function deviceToken(kind, location = window.location) {
   const store = storage();
   if (given) {
     store?.setItem(PREFIX + kind, given);
-    url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    dropParam(url, 'token');
     return given;
   }
   return store?.getItem(PREFIX + kind) ?? null;
+}
+
+/**
+ * The device token for `kind`, enrolling first when the URL carries ?code=… (a one-time code
+ * from the admin page): the code is exchanged at POST /api/v1/devices/enroll, the token kept
+ * like a ?token= one, and the code taken out of the address bar. A refused code (used, expired,
+ * unknown, or for another kind of device) is given to `onProblem` with the server's message;
+ * the result is then the token stored before, if any, else null.
+ */
+export async function deviceTokenOrEnroll(kind, { onProblem = () => {}, location = window.location } = {}) {
+  const url = new URL(location.href);
+  const code = url.searchParams.get('code');
+  if (!code) return deviceToken(kind, location);
+  let answer;
+  try {
+    answer = await enroll(code);
+  } catch (problem) {
+    // Not refused, just not answered: the code stays in the URL, so a reload tries it again.
+    if (!problem.retry) dropParam(url, 'code');
+    onProblem(problem.message);
+    return deviceToken(kind, location);
+  }
+  dropParam(url, 'code');
+  storage()?.setItem(PREFIX + answer.device.kind, answer.token);
+  if (answer.device.kind !== kind) {
+    const other = answer.device.kind;
+    onProblem(`此代码登记的是 ${other}，不是 ${kind} · This code enrolled a ${other}, not a ${kind}: open the ${other} page with it`);
+    return deviceToken(kind, location);
+  }
+  return answer.token;
+}
+
+async function enroll(code) {
+  let response;
+  try {
+    response = await fetch('/api/v1/devices/enroll', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+  } catch {
+    throw { retry: true, message: 'the server cannot be reached to enroll this device' };
+  }
+  const answer = await response.json().catch(() => null);
+  if (!response.ok || !answer?.token) {
+    const retry = response.status >= 500 || response.status === 429;
+    throw { retry, message: answer?.error?.message ?? `enrollment refused (${response.status})` };
+  }
+  return answer;
+}
+
+function dropParam(url, name) {
+  url.searchParams.delete(name);
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
 }
 
 /** Forget the stored token of `kind` (a revoked device shows the refusal and waits for a new URL). */
