@@ -144,6 +144,47 @@ def device_add(args: argparse.Namespace) -> None:
     print(token)
 
 
+def config_apply(args: argparse.Namespace) -> None:
+    from server.domain.errors import InvalidConfig
+    from server.services import branches
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        print(f"branchq: {args.file} is not UTF-8 text", file=sys.stderr)
+        sys.exit(2)
+    try:
+        spec = branches.load_yaml(text)
+    except InvalidConfig as e:
+        print(f"{args.file}: {len(e.problems)} problem(s); nothing applied", file=sys.stderr)
+        for path, message in e.problems:
+            print(f"  {path or '(document)'}: {message}", file=sys.stderr)
+        sys.exit(2)
+    changes = asyncio.run(
+        _with_services(_settings(args), lambda app: branches.apply_config(app, spec, dry_run=args.dry_run))
+    )
+    if not changes:
+        print(f"branch {spec.id}: already as the file says; nothing to change")
+        return
+    print(f"branch {spec.id}: {len(changes)} change(s)" + (" (dry run: nothing applied)" if args.dry_run else ""))
+    for change in changes:
+        print(f"  {change}")
+    if not args.dry_run:
+        print("applied")
+
+
+def config_export(args: argparse.Namespace) -> None:
+    from server.services import branches
+
+    spec = asyncio.run(_with_services(_settings(args), lambda app: branches.export_config(app, args.branch)))
+    text = branches.dump_yaml(spec)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+
+
 REPORT_TABLE = (  # column, title, width, format
     ("issued", "issued", 6, "{}"), ("served", "served", 6, "{}"), ("no_show", "no-show", 7, "{}"),
     ("wait_avg_s", "wait avg", 8, "{:.0f}s"), ("wait_p90_s", "wait p90", 8, "{:.0f}s"),
@@ -271,6 +312,19 @@ def parser() -> argparse.ArgumentParser:
     hist.add_argument("--no-events", action="store_true", help="tickets only (faster, for benchmarks)")
     db_option(hist)
     hist.set_defaults(run=simulate_history)
+
+    cf = sub.add_parser("config", help="a branch's configuration as a YAML file")
+    cfsub = cf.add_subparsers(dest="config_command", required=True)
+    ap = cfsub.add_parser("apply", help="validate a file, show its changes, apply them in one transaction")
+    ap.add_argument("file", help="YAML file, e.g. deploy/branch.example.yaml")
+    ap.add_argument("--dry-run", action="store_true", help="only show what would change")
+    db_option(ap)
+    ap.set_defaults(run=config_apply)
+    ex = cfsub.add_parser("export", help="write a branch's configuration as YAML")
+    ex.add_argument("branch")
+    ex.add_argument("-o", "--output", help="file to write (default: standard output)")
+    db_option(ex)
+    ex.set_defaults(run=config_export)
 
     d = sub.add_parser("db", help="database maintenance")
     dsub = d.add_subparsers(dest="db_command", required=True)

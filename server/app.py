@@ -17,6 +17,7 @@ from server.store.engine import open_database
 
 
 from .web import routes as _routes  # noqa: F401  (registers the routes)
+from .web import admin_routes as _admin_routes  # noqa: F401
 from .bus.fanout import Fanout
 from .bus.pg import PgListener
 from .store import repository as repo

@@ -407,3 +407,78 @@ class NoticeAnswer(Answer):
     level: str
     posted_at: datetime
     expires_at: datetime | None
+
+
+# --- administration ----------------------------------------------------------------
+# Fields of the patches are checked against the whole branch configuration when they
+# are applied (server/services/branches.py), which reports each problem with its path.
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+StaffRole = Literal["teller", "manager", "admin"]
+
+
+class BranchPatch(Body):
+    """Branch fields to change; those absent stay as they are."""
+
+    names: dict[str, str] | None = None
+    timezone: str | None = None
+    language: str | None = None
+    languages: list[str] | None = None
+    hours: dict[str, list[list[str]]] | None = None
+    holidays: list[str] | None = None
+    no_show_grace_s: int | None = None
+    announcements: dict[str, object] | None = None
+
+
+class ServicePatch(Body):
+    names: dict[str, str] | None = None
+    target_wait_s: int | None = None
+    max_wait_s: int | None = None
+    target_service_s: int | None = None
+    daily_cap: int | None = None
+    green_allowed: bool | None = None
+    hours: dict[str, list[list[str]]] | None = None
+
+
+class CounterPatch(Body):
+    names: dict[str, str] | None = None
+    services: list[ServiceCode] | None = None
+    mode: Literal["ordered", "longest_wait"] | None = None
+    green_only: bool | None = None
+    green_ratio: str | None = None
+
+
+class StaffIn(Body):
+    username: Username
+    password: Password
+    role: StaffRole
+    branch: str | None = None
+    branches: list[str] = []
+    """Further branches a regional manager oversees."""
+    counters: list[Annotated[int, Field(ge=1, le=9999)]] = []
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class StaffPatch(Body):
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    role: StaffRole | None = None
+    branch: str | None = None
+    branches: list[str] | None = None
+    counters: list[Annotated[int, Field(ge=1, le=9999)]] | None = None
+    active: bool | None = None
+
+
+class PasswordReset(Body):
+    password: Password
+
+
+class EnrollmentIn(Body):
+    kind: Literal["kiosk", "display", "evaluator"]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    valid_s: int = Field(900, ge=60, le=7 * 86400)
+    """How long the code may be used, in seconds (15 minutes unless said)."""
+
+
+class EnrollIn(Body):
+    code: Annotated[str, StringConstraints(min_length=4, max_length=20)]

@@ -3,6 +3,7 @@
     BranchqError                 base; never raised itself
     ├── NotFound                 unknown branch, service, counter, ticket        → 404
     ├── InvalidInput             a request that can never succeed as sent        → 400
+    │   └── InvalidConfig        a branch configuration file, with every problem → 422
     ├── Unauthenticated          no or bad credentials                           → 401
     ├── Forbidden                credentials fine, not allowed to do this        → 403
     ├── Conflict                 refused because of the current state            → 409
@@ -36,6 +37,18 @@ class NotFound(BranchqError):
 
 class InvalidInput(BranchqError):
     code = "invalid_input"
+
+
+class InvalidConfig(InvalidInput):
+    """A branch configuration with problems, each as (path in the document, message)."""
+
+    code = "invalid_config"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        first = ": ".join(p for p in problems[0] if p) if problems else "invalid"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"the configuration has {len(problems)} problem(s): {first}{more}")
 
 
 class Unauthenticated(BranchqError):

@@ -1,8 +1,12 @@
-"""Opening hours: may a branch issue tickets at a given instant?"""
+"""Opening hours: may a branch (or one of its services) issue tickets at a given instant?
+
+Hours are a mapping of weekday (``mon`` … ``sun``) to ``[open, close)`` periods as
+``"HH:MM"`` strings (``"24:00"`` closes at midnight); holidays are ISO dates closed all day.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -15,15 +19,71 @@ def _parse(hhmm: str) -> time:
     return time.fromisoformat(hhmm)
 
 
-def is_open(hours: Mapping[str, Sequence[Sequence[str]]], now: datetime, timezone: str) -> bool:
-    """True when ``now`` falls in one of the day's ``[open, close)`` periods.
+def is_open(
+    hours: Mapping[str, Sequence[Sequence[str]]],
+    now: datetime,
+    timezone: str,
+    holidays: Iterable[str] = (),
+) -> bool:
+    """True when ``now`` falls in one of the day's ``[open, close)`` periods and is no holiday.
 
     An empty ``hours`` mapping means always open (a branch not yet configured
     should not refuse customers); a weekday missing from a non-empty mapping is closed.
     """
+    local = now.astimezone(ZoneInfo(timezone))
+    if local.date().isoformat() in holidays:
+        return False
     if not hours:
         return True
-    local = now.astimezone(ZoneInfo(timezone))
     periods = hours.get(WEEKDAYS[local.weekday()], [])
     t = local.time()
     return any(_parse(start) <= t < _parse(end) for start, end in periods)
+
+
+def _clock(value: object) -> time | None:
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return None
+    if value == "24:00":
+        return time.max
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def hours_problems(hours: object, path: str = "hours") -> list[tuple[str, str]]:
+    """Every problem with an hours mapping, each as (path, message); [] when it is sound.
+
+    Checks the weekday names, the ``"HH:MM"`` form, that each period opens before it
+    closes, and that no two periods of a day overlap.
+    """
+    if not isinstance(hours, Mapping):
+        return [(path, "opening hours are a mapping of weekday (mon … sun) to periods")]
+    problems: list[tuple[str, str]] = []
+    for day, periods in hours.items():
+        where = f"{path}.{day}"
+        if day not in WEEKDAYS:
+            problems.append((where, f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}"))
+            continue
+        if not isinstance(periods, Sequence) or isinstance(periods, str):
+            problems.append((where, 'periods are a list of ["HH:MM", "HH:MM"] pairs'))
+            continue
+        spans: list[tuple[time, time, int]] = []
+        for i, period in enumerate(periods):
+            at = f"{where}[{i}]"
+            if not isinstance(period, Sequence) or isinstance(period, str) or len(period) != 2:
+                problems.append((at, 'a period is a pair ["HH:MM", "HH:MM"]'))
+                continue
+            start, end = _clock(period[0]), _clock(period[1])
+            if start is None or end is None or period[0] == "24:00":
+                problems.append((at, f"times are HH:MM from 00:00 to 24:00, not {list(period)}"))
+                continue
+            if start >= end:
+                problems.append((at, f"opens at {period[0]} but closes at {period[1]}"))
+                continue
+            spans.append((start, end, i))
+        spans.sort()
+        for (_s1, e1, i1), (s2, _e2, i2) in zip(spans, spans[1:]):
+            if s2 < e1:
+                problems.append((f"{where}[{i2}]", f"overlaps {where}[{i1}]"))
+    return problems

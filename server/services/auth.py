@@ -49,6 +49,7 @@ def _staff_actor(row) -> Actor:
         row.branch_id,
         tuple(row.counters or ()),
         row.username,
+        tuple(row.branches or ()),
     )
 
 
@@ -109,6 +110,8 @@ async def add_staff(
     role: str,
     branch_id: str | None,
     counters: list[int] | None = None,
+    branches: list[str] | None = None,
+    display_name: str | None = None,
     password_hash: str | None = None,
 ) -> int:
     """Create a staff account; pass ``password_hash`` to reuse one already computed."""
@@ -118,8 +121,9 @@ async def add_staff(
         raise InvalidInput("tellers and managers belong to a branch")
     password_hash = password_hash or await hash_password(password)
     async with app.db.write() as conn:
-        if branch_id is not None and await repo.load_branch(conn, branch_id) is None:
-            raise NotFound(f"no branch {branch_id!r}")
+        for b in [branch_id, *(branches or [])]:
+            if b is not None and await repo.load_branch(conn, b) is None:
+                raise NotFound(f"no branch {b!r}")
         if await repo.staff_by_username(conn, username) is not None:
             raise Conflict(f"user {username!r} exists already", code="exists")
         result = await conn.execute(
@@ -127,10 +131,11 @@ async def add_staff(
             .values(
                 username=username,
                 password_hash=password_hash,
-                display_name=username,
+                display_name=display_name or username,
                 role=role,
                 branch_id=branch_id,
                 counters=counters or [],
+                branches=branches or [],
                 active=True,
             )
             .returning(t.Staff.id)

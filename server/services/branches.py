@@ -1,147 +1,646 @@
-"""Setting up a branch: its services and counters with their work profiles."""
+"""A branch's configuration as one document: validate it, show what it changes, apply it, export it.
+
+The document (YAML in files, see ``deploy/branch.example.yaml``) holds the branch's names,
+time zone, languages, opening hours and holidays, announcement settings, its services and
+its counters with their work profiles. :func:`parse_config` reports every problem with its
+path in the document; :func:`plan` lists the changes; :func:`apply_config` makes them in one
+transaction (or none); :func:`export_config` writes the current configuration back out.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from sqlalchemy import insert
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import model_validator
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.domain.errors import Conflict
-from server.domain.model import CounterMode, GreenRatio
+from server.domain.errors import Conflict, InvalidConfig, NotFound
+from server.domain.hours import hours_problems
+from server.domain.model import CounterMode, CounterState, GreenRatio
 from server.domain.numbering import business_date
 from server.store import repository as repo
 from server.store import tables as t
 
-from .context import Services
+from .context import Actor, Services
+
+Language = Literal["zh-CN", "en", "zh-TW"]
+LANGUAGES: tuple[str, ...] = ("zh-CN", "en", "zh-TW")
+Hours = dict[str, list[list[str]]]
+BranchId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-FH-Z]{1,2}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class Names(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """A name in the three languages; zh-TW defaults to the zh-CN text."""
 
-    zh: str = Field(alias="zh-CN")
-    en: str
-    zh_tw: str | None = Field(default=None, alias="zh-TW")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+    zh: Text = Field(alias="zh-CN")
+    en: Text
+    zh_tw: Text | None = Field(default=None, alias="zh-TW")
+
+    @model_validator(mode="after")
+    def _zh_tw(self) -> Names:
+        if self.zh_tw is None:
+            self.zh_tw = self.zh
+        return self
+
+    def columns(self) -> dict[str, str]:
+        return {"name_zh": self.zh, "name_en": self.en, "name_zh_tw": self.zh_tw or self.zh}
+
+    def text(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+class Announcements(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    chime: bool = True
+    """A chime before each call."""
+    repeat: int = Field(1, ge=1, le=3)
+    """How many times each call is spoken."""
+    languages: list[Language] = Field(default_factory=lambda: ["zh-CN", "en"], min_length=1)
+    """Languages each call is spoken in, in order."""
 
 
 class ServiceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    code: Annotated[str, StringConstraints(pattern=r"^[A-FH-Z]{1,2}$")]
-    """G is the green channel's series."""
+    code: ServiceCode
+    """One or two capital letters; G is the green channel's series."""
     names: Names
-    target_wait_s: int = Field(900, gt=0)
-    max_wait_s: int | None = Field(None, gt=0)
-    target_service_s: int = Field(300, gt=0)
-    daily_cap: int | None = Field(None, gt=0)
+    target_wait_s: int = Field(900, gt=0, le=86400)
+    max_wait_s: int | None = Field(None, gt=0, le=86400)
+    target_service_s: int = Field(300, gt=0, le=86400)
+    daily_cap: int | None = Field(None, gt=0, le=100000)
     green_allowed: bool = True
+    hours: Hours | None = None
+    """Own hours within the branch's (e.g. wealth advice only in the morning); None: the branch's."""
 
 
 class CounterSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     number: int = Field(ge=1, le=9999)
     names: Names | None = None
-    services: list[str] = Field(min_length=1)
+    services: list[ServiceCode] = Field(min_length=1)
+    """The work profile: services in the order this counter takes them."""
     mode: CounterMode = CounterMode.ORDERED
     green_only: bool = False
     green_ratio: str | None = None
+    """None: the green channel strictly first; "1:2": one green call to two normal ones."""
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return CounterMode(value) if isinstance(value, str) and value in CounterMode._value2member_map_ else value
+
+    @field_validator("green_ratio")
+    @classmethod
+    def _ratio(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(GreenRatio.parse(value))
+        except ValueError:
+            raise ValueError('a green ratio is "green:normal" with whole numbers ≥ 1, e.g. "1:2"') from None
 
     @model_validator(mode="after")
-    def _ratio(self) -> CounterSpec:
-        if self.green_ratio is not None:
-            GreenRatio.parse(self.green_ratio)
+    def _label(self) -> CounterSpec:
+        if self.names is None:
+            self.names = Names.model_validate(
+                {"zh-CN": f"{self.number}号窗口", "en": f"Counter {self.number}", "zh-TW": f"{self.number}號櫃檯"}
+            )
         return self
 
 
 class BranchSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+    id: BranchId
     names: Names
     timezone: str = "Asia/Shanghai"
-    language: str = "zh-CN"
-    hours: dict[str, list[tuple[str, str]]] = {}
-    no_show_grace_s: int = 600
-    services: list[ServiceSpec]
-    counters: list[CounterSpec]
+    language: Language = "zh-CN"
+    """The branch's own language: screens start in it."""
+    languages: list[Language] = Field(default_factory=lambda: list(LANGUAGES), min_length=1)
+    """What the kiosk offers to switch to."""
+    hours: Hours = Field(default_factory=dict)
+    holidays: list[Annotated[date, Field(strict=False)]] = Field(default_factory=list)
+    no_show_grace_s: int = Field(600, ge=0, le=86400)
+    announcements: Announcements = Field(default_factory=Announcements)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    counters: list[CounterSpec] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _profiles_name_services(self) -> BranchSpec:
-        codes = [s.code for s in self.services]
-        if len(set(codes)) != len(codes):
-            raise ValueError("service codes must be unique")
-        for c in self.counters:
-            unknown = set(c.services) - set(codes)
-            if unknown:
-                raise ValueError(f"counter {c.number} names unknown services {sorted(unknown)}")
-        return self
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _sorted(cls, value: list[date]) -> list[date]:
+        return sorted(set(value))
+
+    def service(self, code: str) -> ServiceSpec | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> CounterSpec | None:
+        return next((c for c in self.counters if c.number == number), None)
 
 
-def _name_columns(names: Names) -> dict[str, str]:
-    return {"name_zh": names.zh, "name_en": names.en, "name_zh_tw": names.zh_tw or names.zh}
+# --- validation -----------------------------------------------------------------
 
 
-async def create_branch(app: Services, spec: BranchSpec) -> None:
-    """Create a branch with its services and counters in one transaction."""
-    async with app.db.write() as conn:
-        if await repo.load_branch(conn, spec.id) is not None:
-            raise Conflict(f"branch {spec.id!r} exists already", code="exists")
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _nul_problems(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, "text may not contain NUL characters")] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_problems(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_problems(v, f"{path}[{i}]")]
+    return []
+
+
+def _cross_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the fields' own types cannot see: duplicates, unknown services, hours."""
+    problems: list[tuple[str, str]] = _nul_problems(data, "")
+    services = data.get("services") if isinstance(data.get("services"), list) else []
+    counters = data.get("counters") if isinstance(data.get("counters"), list) else []
+    codes: dict[str, int] = {}
+    for i, s in enumerate(services):
+        if not isinstance(s, dict):
+            continue
+        code = s.get("code")
+        if isinstance(code, str):
+            if code in codes:
+                problems.append((f"services[{i}].code", f"duplicate service code {code!r} (also services[{codes[code]}])"))
+            else:
+                codes[code] = i
+        if s.get("hours") is not None:
+            problems += hours_problems(s["hours"], f"services[{i}].hours")
+    numbers: dict[int, int] = {}
+    for i, c in enumerate(counters):
+        if not isinstance(c, dict):
+            continue
+        number = c.get("number")
+        if isinstance(number, int):
+            if number in numbers:
+                problems.append((f"counters[{i}].number", f"duplicate counter number {number} (also counters[{numbers[number]}])"))
+            else:
+                numbers[number] = i
+        profile = c.get("services")
+        if isinstance(profile, list):
+            seen: set[str] = set()
+            for k, code in enumerate(profile):
+                if not isinstance(code, str):
+                    continue
+                if code not in codes:
+                    problems.append((f"counters[{i}].services[{k}]", f"unknown service {code!r}; the services are {', '.join(codes) or 'none'}"))
+                elif code in seen:
+                    problems.append((f"counters[{i}].services[{k}]", f"service {code!r} is in the profile twice"))
+                seen.add(code)
+    if "hours" in data:
+        problems += hours_problems(data["hours"], "hours")
+    language, languages = data.get("language", "zh-CN"), data.get("languages")
+    if isinstance(languages, list) and isinstance(language, str) and language in LANGUAGES and language not in languages:
+        problems.append(("languages", f"the branch's own language {language!r} must be one of its languages"))
+    return problems
+
+
+def parse_config(data: Any) -> BranchSpec:
+    """The configuration in ``data`` (a parsed document).
+
+    Raises:
+        InvalidConfig: every problem found, each with its path in the document.
+    """
+    if not isinstance(data, dict):
+        raise InvalidConfig([("", "a branch configuration is a mapping with id, names, services, counters, …")])
+    problems: list[tuple[str, str]] = []
+    spec = None
+    try:
+        spec = BranchSpec.model_validate(data)
+    except ValidationError as e:
+        for error in e.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append((_path(error["loc"]), message))
+    for problem in _cross_problems(data):
+        # The type errors have said it already where both look at the same place.
+        if not any(path == problem[0] for path, _ in problems):
+            problems.append(problem)
+    if problems:
+        raise InvalidConfig(problems)
+    assert spec is not None
+    return spec
+
+
+def load_yaml(text: str) -> BranchSpec:
+    """Parse and validate a YAML (or JSON) document."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InvalidConfig([(where, f"not valid YAML: {getattr(e, 'problem', None) or e}")]) from None
+    return parse_config(data)
+
+
+def dump_yaml(spec: BranchSpec) -> str:
+    """The document for ``spec``, in the order and form the sample uses."""
+    return yaml.safe_dump(
+        document(spec), allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+    )
+
+
+def document(spec: BranchSpec) -> dict[str, Any]:
+    return spec.model_dump(mode="json", by_alias=True)
+
+
+# --- reading the current configuration ------------------------------------------
+
+
+async def current_spec(conn: AsyncConnection, branch_id: str) -> BranchSpec | None:
+    """The branch's configuration as stored, or None when there is no such branch."""
+    branch = (await conn.execute(select(t.Branch.__table__).where(t.Branch.id == branch_id))).first()
+    if branch is None:
+        return None
+    services = (
+        await conn.execute(
+            select(t.Service.__table__)
+            .where(t.Service.branch_id == branch_id, t.Service.retired.is_(False))
+            .order_by(t.Service.position, t.Service.code)
+        )
+    ).all()
+    codes = {s.id: s.code for s in services}
+    counters = (
+        await conn.execute(
+            select(t.Counter.__table__)
+            .where(t.Counter.branch_id == branch_id, t.Counter.retired.is_(False))
+            .order_by(t.Counter.number)
+        )
+    ).all()
+    profiles: dict[int, list[str]] = {}
+    for row in (
+        await conn.execute(
+            select(t.CounterService.counter_id, t.CounterService.service_id)
+            .where(t.CounterService.counter_id.in_([c.id for c in counters]))
+            .order_by(t.CounterService.counter_id, t.CounterService.rank)
+        )
+    ).all():
+        if row.service_id in codes:
+            profiles.setdefault(row.counter_id, []).append(codes[row.service_id])
+
+    def names(row) -> dict[str, str]:
+        return {"zh-CN": row.name_zh, "en": row.name_en, "zh-TW": row.name_zh_tw}
+
+    return BranchSpec.model_validate(
+        {
+            "id": branch.id,
+            "names": names(branch),
+            "timezone": branch.timezone,
+            "language": branch.language,
+            "languages": list(branch.languages or LANGUAGES),
+            "hours": branch.hours or {},
+            "holidays": list(branch.holidays or []),
+            "no_show_grace_s": branch.no_show_grace_s,
+            "announcements": branch.announcements or {},
+            "services": [
+                {
+                    "code": s.code, "names": names(s), "target_wait_s": s.target_wait_s,
+                    "max_wait_s": s.max_wait_s, "target_service_s": s.target_service_s,
+                    "daily_cap": s.daily_cap, "green_allowed": s.green_allowed, "hours": s.hours,
+                }
+                for s in services
+            ],
+            "counters": [
+                {
+                    "number": c.number, "names": names(c), "services": profiles.get(c.id, []),
+                    "mode": c.mode, "green_only": c.green_only, "green_ratio": c.green_ratio,
+                }
+                for c in counters
+            ],
+        },
+        strict=False,
+    )
+
+
+# --- the plan --------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, dict) and set(value) <= {"zh-CN", "en", "zh-TW"}:
+        return " / ".join(str(v) for v in value.values())
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _field_changes(before: BaseModel, after: BaseModel, skip: tuple[str, ...] = ()) -> list[str]:
+    a, b = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return [
+        f"{name} {_show(a[name])} → {_show(b[name])}"
+        for name in type(after).model_fields
+        if name not in skip and a[name] != b[name]
+    ]
+
+
+def plan(current: BranchSpec | None, new: BranchSpec) -> list[str]:
+    """What applying ``new`` over ``current`` changes, one line per change, in words."""
+    if current is None:
+        return (
+            [f"create branch {new.id} ({new.names.text()}, {new.timezone})"]
+            + [f"add service {s.code} ({s.names.text()})" for s in new.services]
+            + [f"add counter {c.number} ({', '.join(c.services)})" for c in new.counters]
+        )
+    changes = [f"branch: {c}" for c in _field_changes(current, new, skip=("id", "services", "counters"))]
+    old_codes, new_codes = [s.code for s in current.services], [s.code for s in new.services]
+    for s in new.services:
+        before = current.service(s.code)
+        if before is None:
+            changes.append(f"add service {s.code} ({s.names.text()})")
+        else:
+            changes += [f"service {s.code}: {c}" for c in _field_changes(before, s, skip=("code",))]
+    changes += [f"remove service {code}" for code in old_codes if code not in new_codes]
+    kept_old = [c for c in old_codes if c in new_codes]
+    kept_new = [c for c in new_codes if c in old_codes]
+    if kept_old != kept_new:
+        changes.append(f"service order {', '.join(kept_old)} → {', '.join(kept_new)}")
+    for c in new.counters:
+        before = current.counter(c.number)
+        if before is None:
+            changes.append(f"add counter {c.number} ({', '.join(c.services)})")
+        else:
+            changes += [f"counter {c.number}: {d}" for d in _field_changes(before, c, skip=("number",))]
+    new_numbers = {c.number for c in new.counters}
+    changes += [f"remove counter {c.number}" for c in current.counters if c.number not in new_numbers]
+    return changes
+
+
+# --- applying --------------------------------------------------------------------
+
+
+LIVE_STATES = ("waiting", "called", "serving")
+
+
+async def _refuse_removals(conn: AsyncConnection, branch_id: str, current: BranchSpec, new: BranchSpec) -> None:
+    """Removing a service or counter that customers still wait for would orphan their tickets."""
+    problems = []
+    gone_codes = [s.code for s in current.services if new.service(s.code) is None]
+    if gone_codes:
+        rows = (
+            await conn.execute(
+                select(t.Service.code, func.count())
+                .join(t.Ticket, t.Ticket.service_id == t.Service.id)
+                .where(t.Service.branch_id == branch_id, t.Service.code.in_(gone_codes),
+                       t.Ticket.state.in_(LIVE_STATES))
+                .group_by(t.Service.code)
+            )
+        ).all()
+        problems += [
+            f"service {code} still has {n} ticket(s) waiting or being served; "
+            "suspend it, let the queue empty, then remove it"
+            for code, n in rows
+        ]
+    gone_numbers = [c.number for c in current.counters if new.counter(c.number) is None]
+    if gone_numbers:
+        for row in (
+            await conn.execute(
+                select(t.Counter.__table__).where(
+                    t.Counter.branch_id == branch_id, t.Counter.number.in_(gone_numbers)
+                )
+            )
+        ).all():
+            sent_here = (
+                await conn.execute(
+                    select(func.count()).where(
+                        t.Ticket.target_counter_id == row.id, t.Ticket.state == "waiting"
+                    )
+                )
+            ).scalar_one()
+            if row.state != CounterState.CLOSED or row.current_ticket_id is not None:
+                problems.append(f"counter {row.number} is {row.state}; close it before removing it")
+            elif sent_here:
+                problems.append(f"counter {row.number} has {sent_here} ticket(s) transferred to it waiting")
+    if problems:
+        raise Conflict("; ".join(problems), code="in_use")
+
+
+async def _write(conn: AsyncConnection, app: Services, current: BranchSpec | None, new: BranchSpec) -> None:
+    branch_values = {
+        **new.names.columns(),
+        "timezone": new.timezone,
+        "language": new.language,
+        "languages": list(new.languages),
+        "hours": new.hours,
+        "holidays": [d.isoformat() for d in new.holidays],
+        "no_show_grace_s": new.no_show_grace_s,
+        "announcements": new.announcements.model_dump(mode="json"),
+    }
+    if current is None:
         await conn.execute(
             insert(t.Branch).values(
-                id=spec.id,
-                **_name_columns(spec.names),
-                timezone=spec.timezone,
-                language=spec.language,
-                hours={day: [list(p) for p in periods] for day, periods in spec.hours.items()},
-                no_show_grace_s=spec.no_show_grace_s,
-                business_date=business_date(app.clock(), spec.timezone),
-                event_seq=0,
-                config_version=1,
+                id=new.id, **branch_values, business_date=business_date(app.clock(), new.timezone),
+                event_seq=0, config_version=1,
             )
         )
-        service_ids = {}
-        for position, s in enumerate(spec.services):
+    else:
+        await conn.execute(
+            update(t.Branch).where(t.Branch.id == new.id)
+            .values(**branch_values, config_version=t.Branch.config_version + 1)
+        )
+    existing = {
+        row.code: row
+        for row in (await conn.execute(select(t.Service.__table__).where(t.Service.branch_id == new.id))).all()
+    }
+    service_ids: dict[str, int] = {}
+    for position, s in enumerate(new.services):
+        values = {
+            **s.names.columns(), "target_wait_s": s.target_wait_s, "max_wait_s": s.max_wait_s,
+            "target_service_s": s.target_service_s, "daily_cap": s.daily_cap,
+            "green_allowed": s.green_allowed, "hours": s.hours, "position": position, "retired": False,
+        }
+        if s.code in existing:
+            row = existing[s.code]
+            await conn.execute(update(t.Service).where(t.Service.id == row.id).values(**values))
+            service_ids[s.code] = row.id
+        else:
             service_ids[s.code] = (
                 await conn.execute(
-                    insert(t.Service)
-                    .values(
-                        branch_id=spec.id,
-                        code=s.code,
-                        **_name_columns(s.names),
-                        target_wait_s=s.target_wait_s,
-                        max_wait_s=s.max_wait_s,
-                        target_service_s=s.target_service_s,
-                        daily_cap=s.daily_cap,
-                        green_allowed=s.green_allowed,
-                        active=True,
-                        position=position,
-                    )
+                    insert(t.Service).values(branch_id=new.id, code=s.code, active=True, **values)
                     .returning(t.Service.id)
                 )
             ).scalar_one()
-        for c in spec.counters:
-            names = c.names or Names(**{"zh-CN": f"{c.number}号窗口", "en": f"Counter {c.number}", "zh-TW": f"{c.number}號櫃檯"})
+    for code, row in existing.items():
+        if code not in service_ids and not row.retired:
+            await _retire_service(conn, row.id)
+    counters = {
+        row.number: row
+        for row in (await conn.execute(select(t.Counter.__table__).where(t.Counter.branch_id == new.id))).all()
+    }
+    for c in new.counters:
+        values = {
+            **c.names.columns(), "mode": c.mode.value, "green_only": c.green_only,
+            "green_ratio": c.green_ratio, "retired": False,
+        }
+        if c.number in counters:
+            counter_id = counters[c.number].id
+            await conn.execute(update(t.Counter).where(t.Counter.id == counter_id).values(**values))
+            await conn.execute(delete(t.CounterService).where(t.CounterService.counter_id == counter_id))
+        else:
             counter_id = (
                 await conn.execute(
-                    insert(t.Counter)
-                    .values(
-                        branch_id=spec.id,
-                        number=c.number,
-                        **_name_columns(names),
-                        mode=c.mode,
-                        green_only=c.green_only,
-                        green_ratio=c.green_ratio,
-                        state="closed",
-                        recent_calls="",
-                    )
+                    insert(t.Counter).values(branch_id=new.id, number=c.number, state="closed",
+                                             recent_calls="", **values)
                     .returning(t.Counter.id)
                 )
             ).scalar_one()
-            await conn.execute(
-                insert(t.CounterService),
-                [
-                    {"counter_id": counter_id, "service_id": service_ids[code], "rank": rank}
-                    for rank, code in enumerate(c.services)
-                ],
+        await conn.execute(
+            insert(t.CounterService),
+            [{"counter_id": counter_id, "service_id": service_ids[code], "rank": rank}
+             for rank, code in enumerate(c.services)],
+        )
+    wanted = {c.number for c in new.counters}
+    for number, row in counters.items():
+        if number not in wanted and not row.retired:
+            await _retire_counter(conn, row.id)
+
+
+async def _retire_service(conn: AsyncConnection, service_id: int) -> None:
+    """Delete a service nobody ever used; keep one with tickets, out of the configuration."""
+    await conn.execute(delete(t.CounterService).where(t.CounterService.service_id == service_id))
+    used = (await conn.execute(select(exists().where(t.Ticket.service_id == service_id)))).scalar_one()
+    if used:
+        await conn.execute(update(t.Service).where(t.Service.id == service_id).values(retired=True))
+    else:
+        await conn.execute(delete(t.Service).where(t.Service.id == service_id))
+
+
+async def _retire_counter(conn: AsyncConnection, counter_id: int) -> None:
+    await conn.execute(delete(t.CounterService).where(t.CounterService.counter_id == counter_id))
+    referenced = (
+        await conn.execute(
+            select(
+                exists().where(
+                    (t.Ticket.counter_id == counter_id) | (t.Ticket.target_counter_id == counter_id)
+                )
+                | exists().where(t.TicketEvent.counter_id == counter_id)
             )
+        )
+    ).scalar_one()
+    if referenced:
+        await conn.execute(
+            update(t.Counter).where(t.Counter.id == counter_id)
+            .values(retired=True, staff_id=None, current_ticket_id=None, state="closed")
+        )
+    else:
+        await conn.execute(delete(t.Counter).where(t.Counter.id == counter_id))
+
+
+Edit = Callable[[BranchSpec | None], BranchSpec]
+"""Turns the current configuration (None: no such branch yet) into the wanted one."""
+
+
+async def change_config(
+    app: Services,
+    branch_id: str,
+    edit: Edit,
+    *,
+    actor: Actor | None = None,
+    action: str = "config.apply",
+    target: str | None = None,
+    part: Callable[[BranchSpec], Any] | None = None,
+    dry_run: bool = False,
+) -> tuple[list[str], BranchSpec]:
+    """Make branch ``branch_id`` what ``edit`` says, in one transaction; the changes and the result.
+
+    The edit sees the configuration read inside the same transaction, so two editors
+    never overwrite each other's change. With ``dry_run`` nothing is written. A changed
+    configuration bumps the branch's ``config_version`` (every process picks it up at
+    its next call or issue), is written to the audit log (``part`` picks what the entry
+    shows before and after; the whole document by default), and a ``branch.configured``
+    event tells the screens to reload.
+
+    Raises:
+        InvalidConfig: the edited configuration is not valid.
+        Conflict: a removed service or counter is still in use; nothing is changed.
+    """
+    from . import audit
+
+    async with app.db.write() as conn:
+        current = await current_spec(conn, branch_id)
+        new = edit(current)
+        changes = plan(current, new)
+        if current is not None and changes:
+            await _refuse_removals(conn, branch_id, current, new)
+        if dry_run or not changes:
+            return changes, new
+        await _write(conn, app, current, new)
+        now = app.clock()
+
+        def shown(spec: BranchSpec | None) -> Any:
+            if spec is None:
+                return None
+            value = part(spec) if part is not None else spec
+            return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value
+
+        await audit.record(
+            conn, actor, now, branch_id, action, target or f"branch {branch_id}", shown(current), shown(new)
+        )
+        # A new branch has no screens yet to tell; its event log starts with its first ticket.
+        events = [] if current is None else [{
+            "kind": "branch.configured", "at": now, "ticket_id": None, "counter_id": None,
+            "staff_id": actor.id if actor is not None and actor.is_staff else None,
+            "data": {"changes": len(changes)},
+        }]
+        if events:
+            await repo.append_events(conn, branch_id, events)
+    app.forget_config(branch_id)
+    if events:
+        await app.publish(branch_id, events)
+    return changes, new
+
+
+async def apply_config(
+    app: Services, spec: BranchSpec, *, actor: Actor | None = None, dry_run: bool = False,
+    action: str = "config.apply",
+) -> list[str]:
+    """Make the branch exactly what ``spec`` says (a whole document); returns the changes."""
+    changes, _ = await change_config(app, spec.id, lambda _current: spec, actor=actor, action=action,
+                                     dry_run=dry_run)
+    return changes
+
+
+async def create_branch(app: Services, spec: BranchSpec, *, actor: Actor | None = None) -> None:
+    """Create a branch with its services and counters in one transaction."""
+    async with app.db.read() as conn:
+        if await repo.load_branch(conn, spec.id) is not None:
+            raise Conflict(f"branch {spec.id!r} exists already", code="exists")
+    await apply_config(app, spec, actor=actor, action="branch.create")
+
+
+async def export_config(app: Services, branch_id: str) -> BranchSpec:
+    """The branch's configuration as a document model (``dump_yaml`` writes it out)."""
+    async with app.db.read() as conn:
+        spec = await current_spec(conn, branch_id)
+    if spec is None:
+        raise NotFound(f"no branch {branch_id!r}")
+    return spec

@@ -39,6 +39,8 @@ class Actor:
     branch_id: str | None = None
     counters: tuple[int, ...] = ()
     name: str = ""
+    branches: tuple[str, ...] = ()
+    """Further branches a regional manager oversees, besides ``branch_id``."""
 
     @property
     def is_staff(self) -> bool:
@@ -47,7 +49,7 @@ class Actor:
     def may_see_branch(self, branch_id: str) -> bool:
         if self.kind == "staff" and self.role == "admin":
             return True
-        return self.branch_id == branch_id
+        return self.branch_id == branch_id or (self.kind == "staff" and branch_id in self.branches)
 
 
 PUBLIC = Actor("public")
@@ -134,11 +136,18 @@ class Services:
 
     def _forget(self, branch_id: str, events: list[Event]) -> None:
         kinds = {e["kind"] for e in events}
-        if any(k.startswith("counter.") for k in kinds):
-            self._memo.pop(("open_counters", branch_id), None)
+        if any(k.startswith("counter.") for k in kinds) or "branch.configured" in kinds:
+            for key in [k for k in self._memo if k[:2] == ("open_counters", branch_id)]:
+                del self._memo[key]
         if "ticket.finished" in kinds:
             for key in [k for k in self._memo if k[:2] == ("service_times", branch_id)]:
                 del self._memo[key]
+
+    def forget_config(self, branch_id: str) -> None:
+        """Drop what this process keeps of a branch's configuration (it has just changed)."""
+        self._configs.pop(branch_id, None)
+        for key in [k for k in self._memo if len(k) > 1 and k[1] == branch_id]:
+            del self._memo[key]
 
     async def config(self, conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
         """The branch's services and counters, reloaded when its config_version moves."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from server.domain.errors import Forbidden, NotFound
 from server.domain.estimation import ahead_of_new_ticket
-from server.domain.hours import is_open
 from server.domain.model import Priority
 from server.domain.policy import Candidate, Policy, call_order
 from server.domain.numbering import business_date
@@ -12,7 +11,7 @@ from server.protocol import QueueAnswer, QueueEntry, ServiceAnswer
 from server.store import repository as repo
 
 from .context import Actor, Services, require_staff
-from .tickets import estimate, open_counters_for, unavailable_reason
+from .tickets import estimate, open_counters_for, service_open, unavailable_reason
 
 
 async def list_services(app: Services, actor: Actor, branch_id: str) -> list[ServiceAnswer]:
@@ -23,7 +22,6 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
     async with app.reading(branch_id) as (conn, branch, config):
         counts = await repo.waiting_counts(conn, branch_id)
         open_n = await open_counters_for(app, conn, branch_id, config)
-        hours_open = is_open(branch.hours, now, branch.timezone)
         today = business_date(now, branch.timezone)
         answers = []
         for code, service in config.services.items():
@@ -35,14 +33,14 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
                 if service.daily_cap is not None
                 else None
             )
-            reason = unavailable_reason(service, hours_open=hours_open, issued=issued)
+            reason = unavailable_reason(service, hours_open=service_open(branch, service, now), issued=issued)
             answers.append(
                 ServiceAnswer(
                     code=code,
                     names=service.names,
                     waiting=green + normal,
-                    estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n[code]),
-                    open_counters=open_n[code],
+                    estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0)),
+                    open_counters=open_n.get(code, 0),
                     target_wait_s=service.target_wait_s,
                     green_allowed=service.green_allowed,
                     available=reason is None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from server.domain.errors import (
     Conflict,
@@ -40,7 +40,7 @@ from server.protocol import (
     TicketIssued,
 )
 from server.store import repository as repo
-from server.store.repository import BranchConfig, ServiceConf
+from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
 from .context import Actor, Services, Tx, require_staff
 from .views import ticket_answer, ticket_event_data
@@ -56,6 +56,13 @@ def _request_hash(cmd: IssueTicket) -> str:
 
 def _scope(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
+
+
+def service_open(branch: BranchRow, service: ServiceConf, now: datetime) -> bool:
+    """Within the branch's hours (not on a holiday) and the service's own hours, if it has any."""
+    if not is_open(branch.hours, now, branch.timezone, branch.holidays):
+        return False
+    return service.hours is None or is_open(service.hours, now, branch.timezone)
 
 
 def unavailable_reason(
@@ -91,11 +98,13 @@ async def open_counters_for(
         counts = dict.fromkeys(config.services, 0)
         for row in await repo.counter_rows(conn, branch_id):
             if row.state == CounterState.OPEN:
-                for code in config.counters[row.number].services:
+                conf = config.counters.get(row.number)
+                for code in conf.services if conf else ():
                     counts[code] = counts.get(code, 0) + 1
         return counts
 
-    return await app.memo(("open_counters", branch_id), ESTIMATE_INPUTS_TTL_S, load)
+    # Keyed by the configuration too: a changed profile counts at once.
+    return await app.memo(("open_counters", branch_id, config.version), ESTIMATE_INPUTS_TTL_S, load)
 
 
 async def estimate(
@@ -193,7 +202,7 @@ async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> Ticke
         else None
     )
     reason = unavailable_reason(
-        service, hours_open=is_open(tx.branch.hours, tx.now, tx.branch.timezone), issued=issued
+        service, hours_open=service_open(tx.branch, service, tx.now), issued=issued
     )
     if reason:
         raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)
@@ -204,7 +213,7 @@ async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> Ticke
         waiting_green=counts.get((service.id, Priority.GREEN), 0),
         waiting_normal=counts.get((service.id, Priority.NORMAL), 0),
     )
-    open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config))[service.code]
+    open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config)).get(service.code, 0)
     wait_s = await estimate(app, tx.conn, tx.branch.id, service, ahead, open_n)
 
     series = series_for(service.code, cmd.priority)
@@ -285,7 +294,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
             ahead = people_ahead(
                 me, [repo.to_candidate(w, config) for w in waiting], rules=config.rules(), now=app.clock()
             )
-            open_n = (await open_counters_for(app, conn, branch_id, config))[service.code]
+            open_n = (await open_counters_for(app, conn, branch_id, config)).get(service.code, 0)
             wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None

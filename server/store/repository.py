@@ -7,7 +7,7 @@ keeps issuance and call-next to a handful of round trips.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,6 +37,9 @@ class BranchRow:
     business_date: date
     event_seq: int
     config_version: int
+    languages: tuple[str, ...] = ()
+    holidays: tuple[str, ...] = ()
+    announcements: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class ServiceConf:
     daily_cap: int | None
     green_allowed: bool
     active: bool
+    hours: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +75,22 @@ class BranchConfig:
     version: int
     services: dict[str, ServiceConf]  # by code, in display order
     counters: dict[int, CounterConf]  # by number
+    retired_services: dict[int, ServiceConf] = field(default_factory=dict)  # by id
+    retired_counters: dict[int, CounterConf] = field(default_factory=dict)  # by id
+    """Removed from the configuration, still named by past tickets and events."""
 
     def service(self, code: str) -> ServiceConf | None:
         return self.services.get(code)
 
     def service_by_id(self, service_id: int) -> ServiceConf:
-        return next(s for s in self.services.values() if s.id == service_id)
+        found = next((s for s in self.services.values() if s.id == service_id), None)
+        return found or self.retired_services[service_id]
 
     def counter_by_id(self, counter_id: int | None) -> CounterConf | None:
         if counter_id is None:
             return None
-        return next((c for c in self.counters.values() if c.id == counter_id), None)
+        found = next((c for c in self.counters.values() if c.id == counter_id), None)
+        return found or self.retired_counters.get(counter_id)
 
     def rules(self) -> dict[str, ServiceRule]:
         return {
@@ -120,6 +129,9 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         row.business_date,
         row.event_seq,
         row.config_version,
+        tuple(row.languages or ()),
+        tuple(row.holidays or ()),
+        dict(row.announcements or {}),
     )
 
 
@@ -146,24 +158,25 @@ async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
             select(c.__table__).where(c.branch_id == branch.id).order_by(c.number)
         )
     ).all()
-    return BranchConfig(
-        branch.config_version,
-        {
-            row.code: ServiceConf(
-                row.id,
-                row.code,
-                names(row),
-                row.target_wait_s,
-                row.max_wait_s,
-                row.target_service_s,
-                row.daily_cap,
-                row.green_allowed,
-                row.active,
-            )
-            for row in services
-        },
-        {
-            row.number: CounterConf(
+    service_confs = [
+        ServiceConf(
+            row.id,
+            row.code,
+            names(row),
+            row.target_wait_s,
+            row.max_wait_s,
+            row.target_service_s,
+            row.daily_cap,
+            row.green_allowed,
+            row.active,
+            row.hours,
+        )
+        for row in services
+    ]
+    counter_confs = [
+        (
+            row.retired,
+            CounterConf(
                 row.id,
                 row.number,
                 names(row),
@@ -171,9 +184,17 @@ async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
                 row.green_only,
                 GreenRatio.parse(row.green_ratio) if row.green_ratio else None,
                 tuple(profiles.get(row.id, ())),
-            )
-            for row in counters
-        },
+            ),
+        )
+        for row in counters
+    ]
+    retired = {row.id for row in services if row.retired}
+    return BranchConfig(
+        branch.config_version,
+        {s.code: s for s in service_confs if s.id not in retired},
+        {c.number: c for gone, c in counter_confs if not gone},
+        {s.id: s for s in service_confs if s.id in retired},
+        {c.id: c for gone, c in counter_confs if gone},
     )
 
 
@@ -489,7 +510,9 @@ async def counter_row(conn: AsyncConnection, counter_id: int, *, lock: bool = Fa
 async def counter_rows(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
     return (
         await conn.execute(
-            select(COUNTER).where(COUNTER.c.branch_id == branch_id).order_by(COUNTER.c.number)
+            select(COUNTER)
+            .where(COUNTER.c.branch_id == branch_id, COUNTER.c.retired.is_(False))
+            .order_by(COUNTER.c.number)
         )
     ).all()
 

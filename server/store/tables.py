@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -74,6 +75,11 @@ class Branch(Base):
     hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Weekday ("mon".."sun") → [["08:30", "17:00"], ...]; a missing day is closed."""
     no_show_grace_s: Mapped[int] = mapped_column(Integer, default=600)
+    languages: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Languages the kiosk offers, the branch's own first; empty means all three."""
+    holidays: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """ISO dates the branch is closed all day."""
+    announcements: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -95,7 +101,12 @@ class Service(Base):
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     green_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False: suspended (shown greyed at the kiosk)."""
     position: Mapped[int] = mapped_column(Integer, default=0)
+    hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Own opening hours within the branch's; None means the branch's hours."""
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Removed from the configuration but kept for the tickets that name it."""
 
 
 class Counter(Base):
@@ -119,6 +130,8 @@ class Counter(Base):
     """Classes of the last calls, oldest first ("g"/"n"): the green ratio's memory."""
     # No foreign key: counters and tickets would reference each other.
     current_ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Removed from the configuration but kept for the tickets and events that name it."""
 
 
 class CounterService(Base):
@@ -142,6 +155,8 @@ class Staff(Base):
     branch_id: Mapped[str | None] = mapped_column(ForeignKey("branches.id"), nullable=True)
     counters: Mapped[list[Any]] = mapped_column(default=list)
     """Counter numbers a teller may open; empty means any counter of the branch."""
+    branches: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Further branches a regional manager may see, besides ``branch_id``."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -283,3 +298,37 @@ class Notice(Base):
     posted_at: Mapped[datetime]
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cleared_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class EnrollmentCode(Base):
+    """A one-time code a manager gives a new device, exchanged once for its token."""
+
+    __tablename__ = "enrollment_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the value before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_branch", "branch_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    branch_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(100))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

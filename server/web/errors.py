@@ -12,6 +12,7 @@ from server.domain.errors import (
     BranchqError,
     Conflict,
     Forbidden,
+    InvalidConfig,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STATUS: list[tuple[type[BranchqError], int]] = [
     (NotFound, 404),
+    (InvalidConfig, 422),
     (InvalidInput, 400),
     (Unauthenticated, 401),
     (Forbidden, 403),
@@ -37,14 +39,15 @@ HTTP_CODES = {
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
+    422: "invalid_config",
     429: "rate_limited",
 }
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
+def error_response(status: int, code: str, message: str, **extra) -> web.Response:
     return web.Response(
         status=status,
-        body=orjson.dumps({"error": {"code": code, "message": message}}),
+        body=orjson.dumps({"error": {"code": code, "message": message, **extra}}),
         content_type="application/json",
     )
 
@@ -70,7 +73,10 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BranchqError as e:
-        response = error_response(status_of(e), e.code, e.message)
+        extra = {}
+        if isinstance(e, InvalidConfig):
+            extra["problems"] = [{"path": path, "message": message} for path, message in e.problems]
+        response = error_response(status_of(e), e.code, e.message, **extra)
         if isinstance(e, RateLimited):
             response.headers["Retry-After"] = "1"
         return response

@@ -35,7 +35,9 @@ EVALUATOR_KINDS = frozenset(
     {"ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
      "ticket.transferred", "counter.opened", "counter.paused", "counter.closed"}
 )
-PRIVATE_KINDS = frozenset({"feedback.given"})
+PRIVATE_KINDS = frozenset({"feedback.given", "device.revoked", "staff.disabled"})
+#: Events that end sockets: event kind → (actor kind, key of the actor's id in the data).
+REVOKING = {"device.revoked": ("device", "device"), "staff.disabled": ("staff", "staff")}
 
 
 def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -> dict | None:
@@ -164,6 +166,9 @@ class Hub:
 
     def sink(self, branch_id: str, events: list[dict[str, Any]]) -> None:
         """Fan ``events`` out to every client of the branch (called by the Fanout, in seq order)."""
+        for event in events:
+            if event["kind"] in REVOKING:
+                self._shut_out(event)
         conns = self.by_branch.get(branch_id)
         if not conns:
             return
@@ -175,6 +180,15 @@ class Hub:
                     view = event_view(event, conn.role, conn.actor.id) or placeholder(event)
                     encoded[key] = orjson.dumps(view).decode()
                 conn.push(event["seq"], encoded[key])
+
+    def _shut_out(self, event: dict[str, Any]) -> None:
+        """A revoked device or a disabled account loses its open sockets at once, on every process."""
+        kind, key = REVOKING[event["kind"]]
+        who = event["data"].get(key)
+        for conns in self.by_branch.values():
+            for conn in list(conns):
+                if conn.actor.kind == kind and conn.actor.id == who:
+                    conn.drop(WSCloseCode.POLICY_VIOLATION, "device revoked" if kind == "device" else "account disabled")
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutting down") -> None:
         conns = [c for cs in self.by_branch.values() for c in cs]

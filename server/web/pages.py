@@ -14,6 +14,7 @@ from aiohttp import web
 STATIC_PACKAGES = {
     "common": "server",
     "manage": "server",
+    "admin": "server",
     "kiosk": "kiosk",
     "counter": "counter",
     "display": "display",
@@ -52,3 +53,6 @@ def setup_pages(app: web.Application) -> None:
     from .kiosk_pages import setup_kiosk
 
     setup_kiosk(app)
+    from .admin_pages import setup_admin
+
+    setup_admin(app)

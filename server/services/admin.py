@@ -1,0 +1,474 @@
+"""Administration use cases: branches, services, counters, staff and devices.
+
+Who may do what (DESIGN.md, Security): an admin everything, everywhere; a manager,
+in the branches they may see, the opening hours, the counters' work profiles and the
+devices (enrollment, revocation), and reads the audit log; a teller nothing here.
+Every configuration change goes through :func:`branches.change_config`, so the
+page, the API and ``branchq config apply`` validate, refuse and audit alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+
+from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from server.store import repository as repo
+from server.store import tables as t
+
+from . import audit, auth
+from .branches import BranchSpec, CounterSpec, ServiceSpec, change_config, document, parse_config
+from .context import Actor, Services
+
+MANAGER_BRANCH_FIELDS = frozenset({"hours", "holidays"})
+MANAGER_COUNTER_FIELDS = frozenset({"services", "mode", "green_only", "green_ratio"})
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed on a kiosk
+ENROLL_VALID_S = 900
+ENROLL_MAX_VALID_S = 7 * 86400
+
+
+def require_admin(actor: Actor, branch_id: str | None = None, *, manager: bool = False) -> None:
+    """Raise unless ``actor`` is an admin, or (with ``manager``) a manager who may see ``branch_id``."""
+    if actor.kind == "public":
+        raise Unauthenticated("sign in first")
+    if actor.kind != "staff" or actor.role not in ("admin", "manager"):
+        raise Forbidden("needs the admin or manager role")
+    if actor.role == "admin":
+        return
+    if not manager:
+        raise Forbidden("needs the admin role")
+    if branch_id is None or not actor.may_see_branch(branch_id):
+        raise Forbidden("not allowed for this branch")
+
+
+def visible_branch_ids(actor: Actor) -> list[str] | None:
+    """The branches ``actor`` may see; None means all of them."""
+    if actor.role == "admin":
+        return None
+    return [b for b in (actor.branch_id, *actor.branches) if b]
+
+
+# --- branches ----------------------------------------------------------------------
+
+
+async def list_branches(app: Services, actor: Actor, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Branches the actor may see, searchable by id or any of their names."""
+    require_admin(actor, actor.branch_id, manager=True)
+    b = t.Branch
+    query = select(b.id, b.name_zh, b.name_en, b.name_zh_tw, b.timezone).order_by(b.id).limit(limit)
+    visible = visible_branch_ids(actor)
+    if visible is not None:
+        query = query.where(b.id.in_(visible))
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(or_(*(func.lower(col).like(like) for col in (b.id, b.name_zh, b.name_en, b.name_zh_tw))))
+
+    def count(table, *where):
+        return select(table.branch_id, func.count()).where(*where).group_by(table.branch_id)
+
+    async with app.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+        ids = [r.id for r in rows]
+        tallies = {}
+        for name, stmt in {
+            "services": count(t.Service, t.Service.retired.is_(False)),
+            "counters": count(t.Counter, t.Counter.retired.is_(False)),
+            "staff": count(t.Staff, t.Staff.active.is_(True)),
+            "devices": count(t.Device, t.Device.revoked.is_(False)),
+        }.items():
+            tallies[name] = dict((await conn.execute(stmt.where(stmt.selected_columns[0].in_(ids)))).all())
+    return [
+        {
+            "id": r.id, "names": {"zh-CN": r.name_zh, "en": r.name_en, "zh-TW": r.name_zh_tw},
+            "timezone": r.timezone, **{name: tallies[name].get(r.id, 0) for name in tallies},
+        }
+        for r in rows
+    ]
+
+
+async def branch_detail(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
+    """The branch's whole configuration, with live counts a settings page shows beside it."""
+    require_admin(actor, branch_id, manager=True)
+    async with app.db.read() as conn:
+        from .branches import current_spec
+
+        spec = await current_spec(conn, branch_id)
+        if spec is None:
+            raise NotFound(f"no branch {branch_id!r}")
+        branch = await repo.load_branch(conn, branch_id)
+        counts = await repo.waiting_counts(conn, branch_id)
+        states = {r.number: r.state for r in await repo.counter_rows(conn, branch_id)}
+        service_ids = {
+            code: sid for code, sid in (
+                await conn.execute(select(t.Service.code, t.Service.id).where(
+                    t.Service.branch_id == branch_id, t.Service.retired.is_(False)))
+            ).all()
+        }
+    doc = document(spec)
+    for s in doc["services"]:
+        sid = service_ids.get(s["code"])
+        s["waiting"] = sum(n for (service_id, _p), n in counts.items() if service_id == sid)
+    for c in doc["counters"]:
+        c["state"] = states.get(c["number"], "closed")
+    return {**doc, "config_version": branch.config_version}
+
+
+def _edit_doc(current: BranchSpec | None, branch_id: str, change) -> BranchSpec:
+    if current is None:
+        raise NotFound(f"no branch {branch_id!r}")
+    doc = document(current)
+    change(doc)
+    return parse_config(doc)
+
+
+async def create_branch(app: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """A new, empty branch (services and counters are added next, or by a configuration file)."""
+    require_admin(actor)
+    spec = parse_config(body)
+    branch_id = spec.id
+
+    def edit(current: BranchSpec | None) -> BranchSpec:
+        if current is not None:
+            raise Conflict(f"branch {branch_id!r} exists already", code="exists")
+        return spec
+
+    await change_config(app, branch_id, edit, actor=actor, action="branch.create")
+    return await branch_detail(app, actor, branch_id)
+
+
+async def update_branch(app: Services, actor: Actor, branch_id: str, patch: Any) -> dict[str, Any]:
+    require_admin(actor, branch_id, manager=True)
+    fields = patch.model_dump(exclude_unset=True)
+    if actor.role != "admin" and set(fields) - MANAGER_BRANCH_FIELDS:
+        raise Forbidden("a manager may change the opening hours and holidays only")
+    await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, lambda doc: doc.update(fields)),
+        actor=actor, action="branch.update", target=f"branch {branch_id}",
+        part=lambda spec: {k: document(spec)[k] for k in fields},
+    )
+    return await branch_detail(app, actor, branch_id)
+
+
+# --- services ----------------------------------------------------------------------
+
+
+def _service_part(code: str):
+    return lambda spec: spec.service(code)
+
+
+async def add_service(app: Services, actor: Actor, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    require_admin(actor, branch_id)
+    service = ServiceSpec.model_validate(body, strict=False)
+
+    def change(doc: dict[str, Any]) -> None:
+        if any(s["code"] == service.code for s in doc["services"]):
+            raise Conflict(f"service {service.code} exists already", code="exists")
+        doc["services"].append(service.model_dump(mode="json", by_alias=True))
+
+    _, new = await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="service.add", target=f"service {service.code}", part=_service_part(service.code),
+    )
+    return new.service(service.code).model_dump(mode="json", by_alias=True)
+
+
+async def update_service(app: Services, actor: Actor, branch_id: str, code: str, fields: dict[str, Any]) -> dict[str, Any]:
+    require_admin(actor, branch_id)
+    if "code" in fields and fields["code"] != code:
+        raise InvalidInput("a service's code cannot change: add a new service and remove this one")
+
+    def change(doc: dict[str, Any]) -> None:
+        entry = next((s for s in doc["services"] if s["code"] == code), None)
+        if entry is None:
+            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
+        entry.update(fields)
+
+    _, new = await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="service.update", target=f"service {code}", part=_service_part(code),
+    )
+    return new.service(code).model_dump(mode="json", by_alias=True)
+
+
+async def remove_service(app: Services, actor: Actor, branch_id: str, code: str) -> dict[str, Any]:
+    """Remove a service: refused while tickets wait for it or a counter would be left with nothing."""
+    require_admin(actor, branch_id)
+
+    def change(doc: dict[str, Any]) -> None:
+        if not any(s["code"] == code for s in doc["services"]):
+            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
+        doc["services"] = [s for s in doc["services"] if s["code"] != code]
+        for c in doc["counters"]:
+            if code in c["services"]:
+                c["services"] = [x for x in c["services"] if x != code]
+                if not c["services"]:
+                    raise Conflict(
+                        f"counter {c['number']} takes only service {code}: give it another service first",
+                        code="in_use",
+                    )
+
+    await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="service.remove", target=f"service {code}", part=_service_part(code),
+    )
+    return {"removed": code}
+
+
+# --- counters ----------------------------------------------------------------------
+
+
+def _counter_part(number: int):
+    return lambda spec: spec.counter(number)
+
+
+async def add_counter(app: Services, actor: Actor, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    require_admin(actor, branch_id)
+    counter = CounterSpec.model_validate(body, strict=False)
+
+    def change(doc: dict[str, Any]) -> None:
+        if any(c["number"] == counter.number for c in doc["counters"]):
+            raise Conflict(f"counter {counter.number} exists already", code="exists")
+        doc["counters"].append(counter.model_dump(mode="json", by_alias=True))
+        doc["counters"].sort(key=lambda c: c["number"])
+
+    _, new = await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="counter.add", target=f"counter {counter.number}", part=_counter_part(counter.number),
+    )
+    return {**new.counter(counter.number).model_dump(mode="json", by_alias=True), "state": "closed"}
+
+
+async def update_counter(app: Services, actor: Actor, branch_id: str, number: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change a counter; its next call-next follows the new profile (no restart)."""
+    require_admin(actor, branch_id, manager=True)
+    if actor.role != "admin" and set(fields) - MANAGER_COUNTER_FIELDS:
+        raise Forbidden("a manager may change a counter's work profile only (services, mode, green channel)")
+    if "number" in fields and fields["number"] != number:
+        raise InvalidInput("a counter's number cannot change: add a new counter and remove this one")
+
+    def change(doc: dict[str, Any]) -> None:
+        entry = next((c for c in doc["counters"] if c["number"] == number), None)
+        if entry is None:
+            raise NotFound(f"no counter {number} in branch {branch_id!r}")
+        entry.update(fields)
+
+    _, new = await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="counter.update", target=f"counter {number}", part=_counter_part(number),
+    )
+    return new.counter(number).model_dump(mode="json", by_alias=True)
+
+
+async def remove_counter(app: Services, actor: Actor, branch_id: str, number: int) -> dict[str, Any]:
+    require_admin(actor, branch_id)
+
+    def change(doc: dict[str, Any]) -> None:
+        if not any(c["number"] == number for c in doc["counters"]):
+            raise NotFound(f"no counter {number} in branch {branch_id!r}")
+        doc["counters"] = [c for c in doc["counters"] if c["number"] != number]
+
+    await change_config(
+        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
+        action="counter.remove", target=f"counter {number}", part=_counter_part(number),
+    )
+    return {"removed": number}
+
+
+# --- staff -------------------------------------------------------------------------
+
+
+def _staff(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "username": row.username, "display_name": row.display_name or row.username,
+        "role": row.role, "branch": row.branch_id, "branches": list(row.branches or []),
+        "counters": list(row.counters or []), "active": row.active,
+    }
+
+
+async def list_staff(app: Services, actor: Actor, branch_id: str | None = None) -> list[dict[str, Any]]:
+    """Accounts of one branch (its regional managers too), or of every branch the actor may see."""
+    require_admin(actor, branch_id or actor.branch_id, manager=True)
+    s = t.Staff
+    query = select(s.__table__).order_by(s.branch_id, s.username)
+    async with app.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    visible = visible_branch_ids(actor)
+
+    def belongs(row: Any, b: str) -> bool:
+        return row.branch_id == b or b in (row.branches or [])
+
+    if branch_id is not None:
+        rows = [r for r in rows if belongs(r, branch_id)]
+    if visible is not None:
+        rows = [r for r in rows if any(belongs(r, b) for b in visible)]
+    return [_staff(r) for r in rows]
+
+
+async def _check_staff_fields(conn, fields: dict[str, Any]) -> None:
+    role = fields.get("role")
+    if role is not None and role not in ("teller", "manager", "admin"):
+        raise InvalidInput("role must be teller, manager or admin")
+    for b in [fields.get("branch"), *(fields.get("branches") or [])]:
+        if b is not None and await repo.load_branch(conn, b) is None:
+            raise NotFound(f"no branch {b!r}")
+
+
+async def create_staff(app: Services, actor: Actor, body: Any) -> dict[str, Any]:
+    require_admin(actor)
+    staff_id = await auth.add_staff(
+        app, username=body.username, password=body.password, role=body.role, branch_id=body.branch,
+        counters=body.counters, branches=body.branches, display_name=body.display_name,
+    )
+    async with app.db.write() as conn:
+        row = await repo.staff_by_id(conn, staff_id)
+        await audit.record(conn, actor, app.clock(), row.branch_id, "staff.create", f"staff {row.username}",
+                           None, _staff(row))
+    return _staff(row)
+
+
+async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change an account's name, role, branch, counters or whether it may sign in."""
+    require_admin(actor)
+    if staff_id == actor.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
+        raise Conflict("you cannot disable or demote your own account", code="own_account")
+    columns = {"branch": "branch_id"}
+    async with app.db.write() as conn:
+        row = await repo.staff_by_id(conn, staff_id)
+        if row is None:
+            raise NotFound(f"no staff member {staff_id}")
+        await _check_staff_fields(conn, fields)
+        merged = {**_staff(row), **fields}
+        if merged["role"] != "admin" and merged["branch"] is None:
+            raise InvalidInput("tellers and managers belong to a branch")
+        await conn.execute(
+            update(t.Staff).where(t.Staff.id == staff_id)
+            .values(**{columns.get(k, k): v for k, v in fields.items()})
+        )
+        after = await repo.staff_by_id(conn, staff_id)
+        await audit.record(conn, actor, app.clock(), after.branch_id, "staff.update", f"staff {row.username}",
+                           {k: _staff(row)[k] for k in fields}, {k: _staff(after)[k] for k in fields})
+    if fields.get("active") is False and row.branch_id is not None:
+        # Its open sockets close at once on every process (the hub hears this event).
+        async with app.transaction(row.branch_id) as tx:
+            tx.emit("staff.disabled", {"staff": staff_id}, staff_id=staff_id)
+    return _staff(after)
+
+
+async def reset_password(app: Services, actor: Actor, staff_id: int, password: str) -> dict[str, Any]:
+    require_admin(actor)
+    hashed = await auth.hash_password(password)
+    async with app.db.write() as conn:
+        row = await repo.staff_by_id(conn, staff_id)
+        if row is None:
+            raise NotFound(f"no staff member {staff_id}")
+        await conn.execute(update(t.Staff).where(t.Staff.id == staff_id).values(password_hash=hashed))
+        await audit.record(conn, actor, app.clock(), row.branch_id, "staff.password", f"staff {row.username}",
+                           None, None)
+    return {"reset": True}
+
+
+# --- devices -----------------------------------------------------------------------
+
+
+def _device(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "kind": row.kind, "name": row.name, "branch": row.branch_id,
+        "created_at": row.created_at.isoformat(),
+        "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
+        "status": row.status or {}, "revoked": row.revoked,
+    }
+
+
+async def list_devices(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
+    require_admin(actor, branch_id, manager=True)
+    async with app.reading(branch_id) as (conn, _branch, _config):
+        rows = (await conn.execute(
+            select(t.Device.__table__).where(t.Device.branch_id == branch_id).order_by(t.Device.id)
+        )).all()
+    return [_device(r) for r in rows]
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").strip().upper().encode()).hexdigest()
+
+
+async def create_enrollment(
+    app: Services, actor: Actor, branch_id: str, *, kind: str, name: str, valid_s: int = ENROLL_VALID_S
+) -> dict[str, Any]:
+    """A one-time code for a new device of ``branch_id``; it works once, until it expires."""
+    require_admin(actor, branch_id, manager=True)
+    if kind not in auth.DEVICE_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(auth.DEVICE_KINDS)}")
+    if not 60 <= valid_s <= ENROLL_MAX_VALID_S:
+        raise InvalidInput(f"valid_s is between 60 and {ENROLL_MAX_VALID_S} seconds")
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    code = f"{raw[:4]}-{raw[4:]}"
+    now = app.clock()
+    expires = now + timedelta(seconds=valid_s)
+    async with app.db.write() as conn:
+        if await repo.load_branch(conn, branch_id) is None:
+            raise NotFound(f"no branch {branch_id!r}")
+        await conn.execute(
+            insert(t.EnrollmentCode).values(
+                branch_id=branch_id, code_hash=_code_hash(code), kind=kind, name=name,
+                staff_id=actor.id if actor.is_staff else None, created_at=now, expires_at=expires,
+            )
+        )
+        await audit.record(conn, actor, now, branch_id, "device.enrollment", f"{kind} {name}", None,
+                           {"kind": kind, "name": name, "expires_at": expires.isoformat()})
+    return {"code": code, "kind": kind, "name": name, "branch": branch_id, "expires_at": expires.isoformat()}
+
+
+async def enroll(app: Services, code: str) -> dict[str, Any]:
+    """Exchange a one-time code for a device token (shown once, stored hashed).
+
+    Raises:
+        Unauthenticated: unknown, used or expired code (one message for all three).
+    """
+    refused = Unauthenticated("unknown, used or expired enrollment code", code="bad_code")
+    if not (code.isascii() and code.isprintable()) or len(code) > 20:
+        raise refused
+    now = app.clock()
+    token = secrets.token_urlsafe(24)
+    e = t.EnrollmentCode
+    async with app.db.write() as conn:
+        row = (await conn.execute(select(e.__table__).where(e.code_hash == _code_hash(code)))).first()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise refused
+        device_id = (
+            await conn.execute(
+                insert(t.Device).values(
+                    branch_id=row.branch_id, kind=row.kind, name=row.name, token_hash=auth.token_hash(token),
+                    created_at=now, last_seen_at=now, status={}, revoked=False,
+                ).returning(t.Device.id)
+            )
+        ).scalar_one()
+        # The guard on used_at makes a second, simultaneous exchange of the same code lose.
+        claimed = await conn.execute(
+            update(e).where(e.id == row.id, e.used_at.is_(None)).values(used_at=now, device_id=device_id)
+        )
+        if claimed.rowcount != 1:
+            raise refused
+        await audit.record(conn, None, now, row.branch_id, "device.enrolled", f"{row.kind} {row.name}", None,
+                           {"device": device_id, "kind": row.kind, "name": row.name})
+    return {"token": token, "device": {"id": device_id, "kind": row.kind, "name": row.name, "branch": row.branch_id}}
+
+
+async def revoke_device(app: Services, actor: Actor, branch_id: str, device_id: int) -> dict[str, Any]:
+    """The token stops working at once: HTTP at the next request, open sockets now."""
+    require_admin(actor, branch_id, manager=True)
+    async with app.transaction(branch_id) as tx:
+        row = await repo.device_by_id(tx.conn, device_id)
+        if row is None or row.branch_id != branch_id:
+            raise NotFound(f"no device {device_id} in branch {branch_id!r}")
+        if row.revoked:
+            return {"revoked": True, "device": device_id}
+        await tx.conn.execute(update(t.Device).where(t.Device.id == device_id).values(revoked=True))
+        await audit.record(tx.conn, actor, tx.now, branch_id, "device.revoke", f"{row.kind} {row.name}",
+                           {"revoked": False}, {"revoked": True})
+        tx.emit("device.revoked", {"device": device_id})
+    return {"revoked": True, "device": device_id}
