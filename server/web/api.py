@@ -40,6 +40,8 @@ class Route:
     query: tuple[str, ...] = ()
     limit: str | None = None
     """Rate-limit class: "issue" (per kiosk) or "public" (per address); staff are exempt."""
+    guard: Callable[[web.Request, Actor], None] | None = None
+    """Checked before the body is read: who may not call the route learns nothing of its input."""
 
 
 ROUTES: list[Route] = []
@@ -86,6 +88,8 @@ def wrap(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         actor: Actor = await actor_for(request, services)
         if r.limit is not None:
             request.app[LIMITER].check(r.limit, request, actor)
+        if r.guard is not None:
+            r.guard(request, actor)
         body = await read_body(request, r.body, optional=r.body_optional)
         answer = await r.handler(request, actor, body)
         if isinstance(answer, web.StreamResponse):
