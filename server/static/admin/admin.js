@@ -6,7 +6,7 @@
 //
 // Every failed request shows the server's message beside the form or table that made it.
 // Test hooks: window.__admin ({me, detail}).
-import { ApiError, api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
+import { ApiError, currentStaff, signInForm, signOut } from "/static/common/signin.js";
 import { LANGUAGES, languageOf, nameOf } from "/static/common/i18n.js";
 
 const API = "/api/v1/admin";
@@ -48,7 +48,11 @@ const WORDS = {
   language: ["默认语言", "Language", "預設語言"],
   languages: ["取号机语言", "Kiosk languages", "取號機語言"],
   grace: ["过号保留（秒）", "No-show grace (s)", "過號保留（秒）"],
-  announcements: ["叫号播报（JSON）", "Announcements (JSON)", "叫號播報（JSON）"],
+  announcements: ["叫号播报", "Announcements", "叫號播報"],
+  chime: ["叫号前提示音", "Chime before each call", "叫號前提示音"],
+  repeat: ["每次播报遍数", "Times each call is spoken", "每次播報遍數"],
+  spoken: ["播报语言：", "Spoken in:", "播報語言："],
+  always_open: ["不限营业时间（随时可取号）", "No opening hours set (tickets at any time)", "不限營業時間（隨時可取號）"],
   hours: ["营业时间", "Opening hours", "營業時間"],
   hours_hint: ["每天一行，如 08:30-12:00, 13:00-17:00；留空为休息",
     "One line a day, e.g. 08:30-12:00, 13:00-17:00; empty means closed",
@@ -57,7 +61,8 @@ const WORDS = {
   closed: ["休息", "closed", "休息"],
   bad_hours: ["{day} 的时间无法识别：{text}", "{day}: cannot read the hours {text}", "{day} 的時間無法識別：{text}"],
   bad_date: ["日期无法识别：{text}", "Not a date: {text}", "日期無法識別：{text}"],
-  bad_json: ["叫号播报不是有效的 JSON：{m}", "Announcements are not valid JSON: {m}", "叫號播報不是有效的 JSON：{m}"],
+  min: ["{n} 分钟", "{n} min", "{n} 分鐘"],
+  config_unchanged: ["配置与现有相同，没有修改", "Same as the current configuration: nothing changed", "設定與現有相同，沒有修改"],
   mon: ["周一", "Mon", "週一"], tue: ["周二", "Tue", "週二"], wed: ["周三", "Wed", "週三"],
   thu: ["周四", "Thu", "週四"], fri: ["周五", "Fri", "週五"], sat: ["周六", "Sat", "週六"], sun: ["周日", "Sun", "週日"],
 
@@ -90,6 +95,9 @@ const WORDS = {
   green_ratio: ["绿色:普通 比例（如 1:2，空为优先）", "Green : normal ratio (e.g. 1:2; empty: green first)", "綠色:普通 比例（如 1:2，空為優先）"],
   ratio: ["比例", "Ratio", "比例"],
   state: ["状态", "State", "狀態"],
+  state_open: ["营业中", "open", "營業中"],
+  state_paused: ["暂停", "paused", "暫停"],
+  state_closed: ["关闭", "closed", "關閉"],
   codes_hint: ["本网点业务：{codes}", "This branch's services: {codes}", "本分行業務：{codes}"],
 
   staff: ["员工", "Staff", "員工"],
@@ -202,7 +210,7 @@ function fmtTime(iso) {
   }
 }
 
-const minutes = (s) => (s === null || s === undefined ? "—" : `${+(s / 60).toFixed(1)} min`);
+const minutes = (s) => (s === null || s === undefined ? "—" : w("min", { n: +(s / 60).toFixed(1) }));
 const list = (text) => String(text ?? "").split(/[\s,，、;；>→]+/).filter(Boolean);
 /** JSON with the keys of every object sorted, so that equal values compare equal. */
 function canon(value) {
@@ -217,6 +225,49 @@ const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 function show(el, text) {
   el.textContent = text;
   el.hidden = !text;
+}
+
+/**
+ * A request to the admin API: the answer's JSON (or text, for the YAML export). A refusal
+ * throws ApiError with the server's message and, where the server lists them, `problems`
+ * ([{path, message}], e.g. every problem of a configuration).
+ */
+async function api(method, url, body, { yaml = null } = {}) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (yaml !== null) {
+    options.headers["Content-Type"] = "text/yaml";
+    options.body = yaml;
+  } else if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch {
+    throw new ApiError(0, "offline", "the server cannot be reached");
+  }
+  const text = await response.text();
+  const isJson = (response.headers.get("Content-Type") ?? "").includes("json");
+  let data = text;
+  if (isJson) {
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  }
+  if (!response.ok) {
+    const error = (isJson && data?.error) || {};
+    const failure = new ApiError(response.status, error.code ?? `http_${response.status}`,
+      error.message ?? response.statusText);
+    failure.problems = error.problems ?? [];
+    throw failure;
+  }
+  return data;
+}
+
+/** Languages ticked in `boxes`, in the order they had (`previous`), else `first` first. */
+function orderedChoice(boxes, previous = [], first = null) {
+  const chosen = [...boxes].filter((b) => b.checked).map((b) => b.value);
+  if (same([...chosen].sort(), [...previous].sort())) return previous;
+  return [...new Set([first, ...chosen].filter((l) => chosen.includes(l)))];
 }
 
 /** The form's (or section's) own error and done lines. */
@@ -239,7 +290,9 @@ async function attempt(container, action, doneText = null) {
     if (done && doneText) show(done, typeof doneText === "function" ? doneText(result) : doneText);
     return result;
   } catch (e) {
-    show(error, e.message || String(e));
+    // The message names the first problem; when there are more, each is listed under it.
+    const more = !e.listed && e.problems?.length > 1 ? e.problems.map((p) => `${p.path}: ${p.message}`) : [];
+    show(error, [e.message || String(e), ...more].join("\n"));
     return undefined;
   } finally {
     for (const b of buttons) b.disabled = false;
@@ -350,7 +403,7 @@ function drawBranches() {
 async function createBranch(event) {
   event.preventDefault();
   const form = event.target;
-  const body = { id: form.id.value.trim(), names: namesFrom(form), timezone: form.timezone.value.trim() };
+  const body = { id: form.branch_id.value.trim(), names: namesFrom(form), timezone: form.timezone.value.trim() };
   const made = await attempt(form, () => api("POST", `${API}/branches`, body), w("created"));
   if (made) {
     form.reset();
@@ -367,7 +420,10 @@ function drawSettings() {
   form.language.value = detail.language ?? "zh-CN";
   for (const box of form.querySelectorAll("[name=languages]")) box.checked = (detail.languages ?? []).includes(box.value);
   form.no_show_grace_s.value = detail.no_show_grace_s ?? "";
-  form.announcements.value = JSON.stringify(detail.announcements ?? {});
+  const announcements = detail.announcements ?? {};
+  form.chime.checked = announcements.chime !== false;
+  form.repeat.value = String(announcements.repeat ?? 1);
+  for (const box of form.querySelectorAll("[name=spoken]")) box.checked = (announcements.languages ?? []).includes(box.value);
   form.holidays.value = (detail.holidays ?? []).join("\n");
   const hours = $("hours");
   hours.innerHTML = "";
@@ -384,9 +440,18 @@ function drawSettings() {
     input.value = (detail.hours?.[day] ?? []).map((range) => range.join("-")).join(", ");
     tr.insertCell().append(input);
   }
+  form.always_open.checked = !Object.keys(detail.hours ?? {}).length;
+  alwaysOpen();
+}
+
+/** No hours at all means open at any time; a weekday left empty otherwise means closed. */
+function alwaysOpen() {
+  const form = $("settings-form");
+  for (const day of DAYS) form[`hours_${day}`].disabled = form.always_open.checked;
 }
 
 function parseHours(form) {
+  if (form.always_open.checked) return {};
   const hours = {};
   for (const day of DAYS) {
     const text = form[`hours_${day}`].value.trim();
@@ -407,24 +472,22 @@ function parseHolidays(text) {
 }
 
 function settingsWanted(form) {
+  const hoursSet = Object.keys(detail.hours ?? {}).length > 0;
   const current = {
     ...detail,
     names: nonEmpty(detail.names),
-    hours: Object.fromEntries(DAYS.map((d) => [d, detail.hours?.[d] ?? []])),
+    hours: hoursSet ? Object.fromEntries(DAYS.map((d) => [d, detail.hours[d] ?? []])) : {},
     holidays: [...(detail.holidays ?? [])].sort(),
   };
   const wanted = { hours: parseHours(form), holidays: parseHolidays(form.holidays.value) };
   if (isAdmin()) {
-    let announcements;
-    try {
-      announcements = form.announcements.value.trim() ? JSON.parse(form.announcements.value) : {};
-    } catch (e) {
-      throw new Error(w("bad_json", { m: e.message }));
-    }
-    const chosen = [...form.querySelectorAll("[name=languages]:checked")].map((b) => b.value);
-    const languages = same([...chosen].sort(), [...(detail.languages ?? [])].sort())
-      ? detail.languages
-      : [...new Set([form.language.value, ...chosen].filter((l) => chosen.includes(l)))];
+    const announcements = {
+      ...detail.announcements,
+      chime: form.chime.checked,
+      repeat: Number(form.repeat.value),
+      languages: orderedChoice(form.querySelectorAll("[name=spoken]"), detail.announcements?.languages, form.language.value),
+    };
+    const languages = orderedChoice(form.querySelectorAll("[name=languages]"), detail.languages, form.language.value);
     Object.assign(wanted, {
       names: namesFrom(form), timezone: form.timezone.value.trim(), language: form.language.value,
       languages, no_show_grace_s: numberOrNull(form.no_show_grace_s), announcements,
@@ -550,7 +613,7 @@ function drawCounters() {
     detail.counters.map((c) => ({
       data: { number: String(c.number) },
       cells: [c.number, nameOf(c.names, lang), (c.services ?? []).join(" → "), modeWord(c.mode),
-        w(c.green_only ? "yes" : "no"), c.green_ratio ?? "—", c.state ?? "—"],
+        w(c.green_only ? "yes" : "no"), c.green_ratio ?? "—", c.state ? w(`state_${c.state}`) : "—"],
       actions: [
         { key: "edit", act: () => editCounter(c) },
         ...(isAdmin() ? [{ key: "remove", confirm: "confirm_remove", act: () => removeCounter(c.number) }] : []),
@@ -837,31 +900,11 @@ function drawAudit() {
 
 // --- configuration as YAML -------------------------------------------------------------------
 
-/** GET/PUT the YAML configuration; errors keep the server's problems ({path, message}). */
-async function configRequest(method, { yaml = null, dryRun = false } = {}) {
-  const options = { method, credentials: "same-origin", headers: {} };
-  if (yaml !== null) {
-    options.headers["Content-Type"] = "text/yaml";
-    options.body = yaml;
-  }
-  let response;
-  try {
-    response = await fetch(`${base}/config${dryRun ? "?dry_run=1" : ""}`, options);
-  } catch {
-    throw new ApiError(0, "offline", "the server cannot be reached");
-  }
-  const text = await response.text();
-  if (response.ok) return method === "GET" ? text : JSON.parse(text);
-  let error = {};
-  try { error = JSON.parse(text).error ?? {}; } catch { /* not JSON: the status says it */ }
-  const failure = new ApiError(response.status, error.code ?? `http_${response.status}`, error.message ?? response.statusText);
-  failure.problems = error.problems ?? [];
-  throw failure;
-}
+const configUrl = (dryRun = false) => `${base}/config${dryRun ? "?dry_run=1" : ""}`;
 
 async function exportConfig() {
   const form = $("config-form");
-  const yaml = await attempt(form, () => configRequest("GET"));
+  const yaml = await attempt(form, () => api("GET", configUrl()));
   if (yaml === undefined) return;
   const a = document.createElement("a");
   a.href = URL.createObjectURL(new Blob([yaml], { type: "text/yaml" }));
@@ -873,7 +916,7 @@ async function exportConfig() {
 }
 
 async function loadConfig() {
-  const yaml = await attempt($("config-form"), () => configRequest("GET"));
+  const yaml = await attempt($("config-form"), () => api("GET", configUrl()));
   if (yaml !== undefined) $("config-text").value = yaml;
 }
 
@@ -899,15 +942,20 @@ async function putConfig(apply) {
   const result = await attempt(form, async () => {
     if (!yaml.trim()) throw new Error(w("config_empty"));
     try {
-      return await configRequest("PUT", { yaml, dryRun: !apply });
+      return await api("PUT", configUrl(!apply), undefined, { yaml });
     } catch (e) {
       if (e.problems?.length) {
         drawList($("config-problems"), e.problems);
         e.message = `${w("config_problems")} ${e.message}`;
+        e.listed = true;
       }
       throw e;
     }
-  }, (r) => w(r.applied ? "config_applied" : "config_ok", { n: r.changes?.length ?? 0 }));
+  }, (r) => {
+    const n = r.changes?.length ?? 0;
+    if (!n) return w("config_unchanged");
+    return w(r.applied ? "config_applied" : "config_ok", { n });
+  });
   if (!result) return;
   drawList($("config-changes"), result.changes ?? []);
   if (result.applied) await refreshBranch({ settings: true });
@@ -978,6 +1026,7 @@ function wire() {
   $("branch-q").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(loadBranches, 250); });
   $("branch-form").addEventListener("submit", createBranch);
   $("settings-form").addEventListener("submit", saveSettings);
+  $("always-open").addEventListener("change", alwaysOpen);
   $("service-form").addEventListener("submit", saveService);
   $("service-form").querySelector(".cancel").addEventListener("click", resetServiceForm);
   $("counter-form").addEventListener("submit", saveCounter);
@@ -1024,12 +1073,8 @@ async function main() {
   resetCounterForm();
   resetServiceForm();
   resetStaffForm();
-  await refreshBranch({ settings: true });
-  if (!detail) {
-    $("branch-view").hidden = true;
-    return;
-  }
-  await Promise.all([loadDevices(), isAdmin() ? loadStaff() : null]);
+  await Promise.all([refreshBranch({ settings: true }), loadDevices(), isAdmin() ? loadStaff() : null]);
+  if (!detail) $("branch-view").hidden = true; // the reason is in #load-error
 }
 
 main();
