@@ -54,6 +54,8 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -511,10 +513,53 @@ def _cut(text: str) -> str:
 # --- the command ------------------------------------------------------------------------------
 
 
+TOKEN_FILE = "token"
+
+
+def enroll(server: str, code: str, state_dir: Path) -> str:
+    """Trade a one-time enrollment code for this kiosk's token, kept in ``state_dir`` (mode 600)."""
+    request = urllib.request.Request(
+        server.rstrip("/") + "/api/v1/devices/enroll", data=json.dumps({"code": code}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            answer = json.load(resp)
+    except urllib.error.HTTPError as e:
+        try:
+            reason = json.load(e)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            reason = e.reason
+        raise Fatal(f"the server refused the enrollment code: {reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise Fatal(f"cannot reach {server} to enroll: {e}") from None
+    if answer["device"]["kind"] != "kiosk":
+        raise Fatal(f"that code enrolls a {answer['device']['kind']}, not a kiosk")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / TOKEN_FILE
+    path.write_text(answer["token"] + "\n", encoding="ascii")
+    path.chmod(0o600)
+    log.info("enrolled as kiosk %r of branch %s; token kept in %s",
+             answer["device"]["name"], answer["device"]["branch"], path)
+    return answer["token"]
+
+
+def _stored_token(state_dir: Path) -> str | None:
+    path = state_dir / TOKEN_FILE
+    if not path.exists():
+        return None
+    return path.read_text(encoding="ascii").strip() or None
+
+
 def options_from(args: Any) -> Options:
-    token = args.token or os.environ.get(TOKEN_ENV)
+    state_dir = Path(args.state_dir)
+    code = getattr(args, "enroll", None)
+    token = (
+        args.token or os.environ.get(TOKEN_ENV)
+        or (enroll(args.server, code, state_dir) if code else _stored_token(state_dir))
+    )
     if not token:
-        raise Fatal(f"give the kiosk's device token: --token or {TOKEN_ENV}")
+        raise Fatal(f"give the kiosk's device token (--token or {TOKEN_ENV}), or enroll with --enroll CODE")
     try:
         zone: tzinfo = ZoneInfo(args.timezone) if args.timezone else _local_zone()
     except (ZoneInfoNotFoundError, ValueError):

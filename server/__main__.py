@@ -279,6 +279,8 @@ def parser() -> argparse.ArgumentParser:
     ka = sub.add_parser("kiosk-agent", help="print the tickets issued at a kiosk on its ESC/POS printer")
     ka.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
     ka.add_argument("--token", help="the kiosk's device token (or env BRANCHQ_KIOSK_TOKEN)")
+    ka.add_argument("--enroll", metavar="CODE",
+                    help="first start: trade a manager's one-time code for the token, kept in --state-dir")
     ka.add_argument("--printer", required=True,
                     help="usb:VID:PID, net:HOST[:PORT], serial:DEVICE, file:PATH, dummy or preview:DIR")
     ka.add_argument("--state-dir", default="var/kiosk-agent", help="journal of printed tickets (default %(default)s)")

@@ -453,7 +453,8 @@ async def enroll(app: Services, code: str) -> dict[str, Any]:
         )
         if claimed.rowcount != 1:
             raise refused
-        await audit.record(conn, None, now, row.branch_id, "device.enrolled", f"{row.kind} {row.name}", None,
+        device = Actor("device", device_id, row.kind, row.branch_id, (), row.name)
+        await audit.record(conn, device, now, row.branch_id, "device.enrolled", f"{row.kind} {row.name}", None,
                            {"device": device_id, "kind": row.kind, "name": row.name})
     return {"token": token, "device": {"id": device_id, "kind": row.kind, "name": row.name, "branch": row.branch_id}}
 

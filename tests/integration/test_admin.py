@@ -447,7 +447,7 @@ async def test_every_change_is_in_the_audit_log(demo):
         log = await ok(await manager.get(f"{A}/demo/audit"))
     actions = [(e["action"], e["target"], e["staff"]) for e in log]
     assert actions[:4] == [
-        ("device.enrolled", "kiosk door", "command line"),
+        ("device.enrolled", "kiosk door", "device door"),
         ("device.enrollment", "kiosk door", "admin"),
         ("counter.update", "counter 2", "admin"),
         ("service.update", "service A", "admin"),

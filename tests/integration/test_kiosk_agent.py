@@ -352,3 +352,30 @@ async def test_a_new_state_directory_skips_tickets_taken_long_before_the_first_s
     await agent._print_owed()
     assert [name for name, _ in printer.jobs][-1] == "000000123-A123"
     assert parse_escpos(printer.jobs[-1][1]).qr == ["http://branchq.invalid/t/token123"]
+
+
+async def test_the_agent_enrolls_with_a_one_time_code_and_keeps_its_token(server, tmp_path):
+    from argparse import Namespace
+
+    from kiosk.agent import Fatal, enroll, options_from
+
+    async with manager(server) as (staff, _dashboard):
+        code = (await ok(await staff.post("/api/v1/admin/branches/demo/enrollments",
+                                          json={"kind": "kiosk", "name": "kiosk by the door"}), 201))["code"]
+        display_code = (await ok(await staff.post("/api/v1/admin/branches/demo/enrollments",
+                                                  json={"kind": "display", "name": "hall"}), 201))["code"]
+    state = tmp_path / "agent-state"
+    token = await asyncio.to_thread(enroll, server.base_url, code, state)
+    assert (state / "token").read_text().strip() == token
+    assert (state / "token").stat().st_mode & 0o777 == 0o600, "the token is the kiosk's secret"
+    async with server.session() as http:
+        me = await ok(await http.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {token}"}))
+    assert (me["kind"], me["name"]) == ("kiosk", "kiosk by the door")
+
+    with pytest.raises(Fatal, match="refused the enrollment code"):
+        await asyncio.to_thread(enroll, server.base_url, code, tmp_path / "again")
+    with pytest.raises(Fatal, match="not a kiosk"):
+        await asyncio.to_thread(enroll, server.base_url, display_code, tmp_path / "display")
+    args = Namespace(token=None, enroll=None, server=server.base_url, state_dir=str(state), branch=None,
+                     lang=None, paper=80, timezone="Asia/Shanghai", public_url=None, footer=None)
+    assert options_from(args).token == token, "later starts use the kept token"
