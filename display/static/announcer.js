@@ -44,8 +44,8 @@ export function spokenText(number, counter, lang) {
 }
 
 export class Announcer {
-  constructor({ branch, languages = ['zh-CN', 'en'], repeats = 1, fast = false, onBlocked = () => {} }) {
-    Object.assign(this, { branch, languages, repeats, fast, onBlocked });
+  constructor({ branch, languages = ['zh-CN', 'en'], repeats = 1, chime = true, fast = false, onBlocked = () => {} }) {
+    Object.assign(this, { branch, languages, repeats, chime, fast, onBlocked });
     this.log = [];
     this.queue = [];
     this.current = null;
@@ -97,7 +97,7 @@ export class Announcer {
       this.log.push(entry);
       if (this.log.length > LOG_KEEP) this.log.splice(0, this.log.length - LOG_KEEP);
       try {
-        await this._chime();
+        if (this.chime) await this._chime();
         for (let round = 0; round < this.repeats; round += 1) {
           for (const lang of this.languages) entry.parts.push(await this._say(item, lang));
         }

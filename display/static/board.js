@@ -3,7 +3,7 @@
  * how many wait for each service, notices, the clock; and the announcements.
  *
  * URL options: ?token=… or ?code=… (once; kept by device.js), ?lang=zh-CN|en|zh-TW (else the branch's),
- * ?langs=zh-CN,en (announcement languages; else the branch's and English), ?repeats=1–3,
+ * ?langs=zh-CN,en (announcement languages; else the branch's configured ones), ?repeats=1–3,
  * ?announce=off|fast (silent, or quick for tests and demos).
  * Test hooks: window.__announcer (its .log), window.__board ({live, render}).
  */
@@ -64,17 +64,19 @@ function setUpAnnouncer(state) {
   const mode = params.get('announce');
   if (mode === 'off') return;
   const branchLanguage = languageOf(state.branch?.language);
+  const settings = state.branch?.announcements ?? {}; // the branch's configuration; the URL overrides it
   const languages = params.get('langs')
     ? params.get('langs').split(',').map(languageOf)
-    : [...new Set([branchLanguage, 'en'])];
-  const repeats = Math.min(3, Math.max(1, Number(params.get('repeats') ?? 1) || 1));
+    : settings.languages?.length ? settings.languages.map(languageOf) : [...new Set([branchLanguage, 'en'])];
+  const repeats = Math.min(3, Math.max(1, Number(params.get('repeats') ?? settings.repeat ?? 1) || 1));
+  const chime = settings.chime !== false;
   if (!announcer) {
     announcer = new Announcer({
-      branch: branchId, languages, repeats, fast: mode === 'fast', onBlocked: showSoundBlocked,
+      branch: branchId, languages, repeats, chime, fast: mode === 'fast', onBlocked: showSoundBlocked,
     });
     window.__announcer = announcer;
   } else {
-    announcer.languages = languages; // the branch's language may have changed
+    Object.assign(announcer, { languages, repeats, chime }); // the branch's settings may have changed
   }
 }
 

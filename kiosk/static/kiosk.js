@@ -65,6 +65,14 @@ function setLanguage(next) {
   draw();
 }
 
+/** Only the languages the branch offers (its configuration); no switch at all for one. */
+function offerLanguages(offered) {
+  const keep = offered?.length ? offered : ["zh-CN", "en", "zh-TW"];
+  for (const b of document.querySelectorAll(".languages button")) b.hidden = !keep.includes(b.dataset.lang);
+  document.querySelector(".languages").hidden = keep.length < 2;
+  if (!keep.includes(lang)) lang = keep[0];
+}
+
 function banner() {
   const printer = state?.device?.status?.printer;
   const problem = printer && (!printer.online || printer.paper === "out");
@@ -167,6 +175,7 @@ function main() {
       state = next;
       if (change.kind === "snapshot") {
         if (!services.length || change.resync) loadServices();
+        offerLanguages(next.branch.languages);
         setLanguage(lang === "zh-CN" && next.branch.language ? next.branch.language : lang);
       } else if (change.event.kind === "device.status") {
         state.device = { ...(state.device ?? {}), status: change.event.data.status };

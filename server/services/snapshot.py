@@ -42,6 +42,8 @@ async def branch_snapshot(
                 "language": branch.language,
                 "timezone": branch.timezone,
                 "business_date": branch.business_date.isoformat(),
+                "languages": list(branch.languages) or ["zh-CN", "en", "zh-TW"],
+                "announcements": branch.announcements or {},
             }
         }
         if "services" in parts:
