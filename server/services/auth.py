@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from server.protocol import StaffAnswer
@@ -18,6 +19,7 @@ from server.store import tables as t
 from .context import STAFF_ROLES, Actor, Services
 
 DEVICE_KINDS = ("kiosk", "display", "evaluator")
+SEEN_EVERY = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take as long.
@@ -99,6 +101,11 @@ async def device_actor(app: Services, token: str) -> Actor:
         row = await repo.device_by_token_hash(conn, token_hash(token))
     if row is None or row.revoked:
         raise Unauthenticated("unknown or revoked device token", code="bad_token")
+    now = app.clock()
+    if row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY:
+        # "Last seen" for the admin pages, written at most once a minute per device.
+        async with app.db.write() as conn:
+            await conn.execute(update(t.Device).where(t.Device.id == row.id).values(last_seen_at=now))
     return Actor("device", row.id, row.kind, row.branch_id, (), row.name)
 
 

@@ -5,7 +5,10 @@
 in one consistent read. Values are made plain and exact: datetimes and dates
 become ISO strings (so an instant stored with another zone or precision shows as
 different), JSON columns stay dicts and lists, enums become their values.
-Two snapshots compare equal only when every stored value is the same.
+Two snapshots compare equal only when every stored value is the same, with one
+exception: ``devices.last_seen_at``, which any request with a valid device token may
+move (at most once a minute). It records that the device was seen, not something the
+request changed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 from sqlalchemy import select
 
 from server.store.tables import Base
+
+#: Bookkeeping columns a refused request may still move.
+SEEN = {("devices", "last_seen_at")}
 
 
 def _plain(value: Any) -> Any:
@@ -44,5 +50,8 @@ async def snapshot(services) -> dict[str, list[dict[str, Any]]]:
             key = list(table.primary_key.columns)
             assert key, f"table {table.name} has no primary key to order by"
             rows = (await conn.execute(select(table).order_by(*key))).mappings().all()
-            tables[table.name] = [{name: _plain(value) for name, value in row.items()} for row in rows]
+            tables[table.name] = [
+                {name: _plain(value) for name, value in row.items() if (table.name, name) not in SEEN}
+                for row in rows
+            ]
     return tables

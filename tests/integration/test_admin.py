@@ -361,9 +361,11 @@ async def test_an_enrollment_code_works_once_and_expires(demo):
         await refused(await demo.client.post("/api/v1/devices/enroll", json={}), 400)
         await refused(await manager.post(f"{A}/demo/enrollments", json={"kind": "toaster", "name": "x"}), 400)
 
+        await ok(await demo.client.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {token}"}))
         devices = await ok(await manager.get(f"{A}/demo/devices"))
         lobby = next(d for d in devices if d["name"] == "lobby")
-        assert lobby["kind"] == "display" and not lobby["revoked"] and lobby["last_seen_at"]
+        assert lobby["kind"] == "display" and not lobby["revoked"]
+        assert lobby["last_seen_at"] == demo.clock().isoformat(), "seen when it last used its token"
         assert "door" not in {d["name"] for d in devices}
 
 
