@@ -118,13 +118,18 @@ def user_add(args: argparse.Namespace) -> None:
     from server.services import auth
 
     password = args.password or getpass.getpass(f"password for {args.username}: ")
-    counters = [int(c) for c in args.counters.split(",")] if args.counters else []
+    try:
+        counters = [int(c) for c in args.counters.split(",")] if args.counters else []
+    except ValueError:
+        print("branchq: --counters is a list of counter numbers, e.g. 2,3", file=sys.stderr)
+        sys.exit(2)
+    regional = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else []
     asyncio.run(
         _with_services(
             _settings(args),
             lambda app: auth.add_staff(
                 app, username=args.username, password=password, role=args.role,
-                branch_id=args.branch, counters=counters,
+                branch_id=args.branch, counters=counters, branches=regional,
             ),
         )
     )
@@ -341,6 +346,7 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--role", required=True, choices=["teller", "manager", "admin"])
     ua.add_argument("--branch", help="branch id (not for admins)")
     ua.add_argument("--counters", help="counter numbers a teller works at, e.g. 2,3")
+    ua.add_argument("--branches", help="a regional manager: further branches they oversee, e.g. sh-a,sh-b")
     ua.add_argument("--password", help="omit to be asked")
     db_option(ua)
     ua.set_defaults(run=user_add)
