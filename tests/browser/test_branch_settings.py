@@ -79,11 +79,6 @@ def test_the_kiosk_offers_only_the_languages_the_branch_has(server, admin, new_p
     assert page.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kiosk receives branch.configured, but live.js applyEvent() treats it as an event "
-           "the state need not follow, so no fresh snapshot is fetched and the languages stay",
-)
 def test_an_open_kiosk_follows_a_language_change_without_reloading(server, admin, new_page):
     page = open_kiosk(new_page, server)
     buttons = language_buttons(page)

@@ -274,12 +274,13 @@ class Live {
 
 /**
  * Apply one event to a snapshot-shaped state, in place. Returns false when the state cannot be
- * kept right from the event alone (a notice, a day's expiry, a staff queue), so that the
+ * kept right from the event alone (a notice, a day's expiry, a changed branch configuration,
+ * a staff queue), so that the
  * caller fetches a fresh snapshot. Parts missing from a role's state are left alone.
  */
 export function applyEvent(state, event) {
   const { kind, data = {} } = event;
-  if (kind.startsWith('notice.') || kind === 'ticket.expired') return false;
+  if (kind.startsWith('notice.') || kind === 'ticket.expired' || kind === 'branch.configured') return false;
   switch (kind) {
     case 'ticket.issued':
     case 'ticket.requeued':
