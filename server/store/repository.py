@@ -557,34 +557,37 @@ async def device_by_id(conn: AsyncConnection, device_id: int) -> Any:
     return (await conn.execute(select(d).where(d.c.id == device_id))).first()
 
 
+_DEVICE_BY_TOKEN = select(t.Device.__table__).where(t.Device.__table__.c.token_hash == bindparam("h"))
+
+
 async def device_by_token_hash(conn: AsyncConnection, token_hash: str) -> Any:
-    d = t.Device.__table__
-    return (await conn.execute(select(d).where(d.c.token_hash == token_hash))).first()
+    return (await conn.execute(_DEVICE_BY_TOKEN, {"h": token_hash})).first()
 
 
 # --- idempotency and feedback ------------------------------------------------------
 
 
+_KEYS = t.IdempotencyKey.__table__
+_IDEMPOTENT = select(_KEYS).where(
+    _KEYS.c.branch_id == bindparam("b"), _KEYS.c.scope == bindparam("s"), _KEYS.c.key == bindparam("k")
+)
+_CLAIM = {
+    name: dialect.insert(_KEYS).on_conflict_do_nothing(index_elements=["branch_id", "scope", "key"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 async def idempotent_ticket(
     conn: AsyncConnection, branch_id: str, scope: str, key: str
 ) -> Any:
-    k = t.IdempotencyKey.__table__
-    return (
-        await conn.execute(
-            select(k).where(k.c.branch_id == branch_id, k.c.scope == scope, k.c.key == key)
-        )
-    ).first()
+    return (await conn.execute(_IDEMPOTENT, {"b": branch_id, "s": scope, "k": key})).first()
 
 
 async def claim_idempotency_key(
     conn: AsyncConnection, values: dict[str, Any]
 ) -> bool:
     """Record the key; False when it was already there (waits for a concurrent holder on PostgreSQL)."""
-    table = t.IdempotencyKey.__table__
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    result = await conn.execute(
-        ins.values(**values).on_conflict_do_nothing(index_elements=["branch_id", "scope", "key"])
-    )
+    result = await conn.execute(_CLAIM[conn.dialect.name], values)
     return result.rowcount == 1
 
 

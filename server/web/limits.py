@@ -1,8 +1,9 @@
 """Rate limits at the edge: issuance per kiosk, public endpoints per address; staff never.
 
-Moving windows from the ``limits`` library, kept in process memory: with several
-processes behind nginx each holds its own count, which only makes the limits
-looser (never stricter) than configured.
+Sliding-window counters from the ``limits`` library (constant work per request,
+unlike moving windows, which keep one timestamp per request in the window), kept
+in process memory: with several processes behind nginx each holds its own count,
+which only makes the limits looser (never stricter) than configured.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 from limits import parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from server.domain.errors import RateLimited
 from server.services.context import Actor
@@ -19,7 +20,7 @@ from server.settings import Settings
 
 class Limiter:
     def __init__(self, settings: Settings) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._rules = {
             "issue": parse_many(settings.issue_rate_limit),
             "public": parse_many(settings.public_rate_limit),
