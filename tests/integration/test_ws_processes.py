@@ -256,3 +256,42 @@ async def test_a_display_reconnects_by_itself_after_its_single_server_restarts_a
         finally:
             await display.client.close()
             await teller3.close()
+
+
+@pytest.mark.postgres
+async def test_admin_changes_on_process_a_hold_at_once_on_process_b(pg_database, tmp_path: Path):
+    """A counter's new profile decides B's very next call; a device revoked on A loses its socket on B."""
+    await _truncate_pg(pg_database)
+    a = ServerProcess(pg_database, tmp_path / "a", demo=True)
+    b = ServerProcess(pg_database, tmp_path / "b", demo=True)
+    async with a, b:
+        manager = await signed_in(a, "manager")
+        teller3 = await signed_in(b, "teller3")
+        try:
+            for service in ["B", "A"]:
+                await ok(await teller3.post(f"{B}/tickets", json={"service": service}), 201)
+            await ok(await teller3.post(f"{B}/counters/3/open"))
+            await ok(await teller3.post(f"{B}/counters/3/call-next"))  # caches B's config: A first
+            await ok(await manager.patch("/api/v1/admin/branches/demo/counters/3", json={"services": ["B"]}))
+            await ok(await teller3.post(f"{B}/tickets", json={"service": "A"}), 201)
+            called = await ok(await teller3.post(f"{B}/counters/3/call-next"))
+            assert called["ticket"]["number"] == "B001", "B follows the profile changed on A"
+
+            code = (await ok(await manager.post("/api/v1/admin/branches/demo/enrollments",
+                                                json={"kind": "display", "name": "hall"}), 201))["code"]
+            token = (await ok(await manager.post("/api/v1/devices/enroll", json={"code": code}), 201))["token"]
+            device = (await ok(await manager.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {token}"})))["id"]
+            async with aiohttp.ClientSession() as http:
+                ws = await http.ws_connect(b.base_url + "/ws")
+                await ws.send_json({"type": "hello", "role": "display", "branch": "demo", "token": token})
+                assert (await ws.receive_json(timeout=seconds(10)))["type"] == "welcome"
+                assert (await ws.receive_json(timeout=seconds(10)))["type"] == "snapshot"
+                await ok(await manager.post(f"/api/v1/admin/branches/demo/devices/{device}/revoke"))
+                async with asyncio.timeout(seconds(10)):
+                    while (msg := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
+                        pass
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008, msg
+                assert "revoked" in (msg.extra or "")
+        finally:
+            await manager.close()
+            await teller3.close()
