@@ -299,18 +299,23 @@ async def insert_ticket(conn: AsyncConnection, values: dict[str, Any]) -> int:
     return (await conn.execute(_INSERT_TICKET, values)).scalar_one()
 
 
+@cache
+def _row_by(table, column: str, lock: bool):
+    """``SELECT * FROM table WHERE column = :value`` (``FOR UPDATE`` with lock), built once."""
+    stmt = select(table).where(table.c[column] == bindparam("value"))
+    return stmt.with_for_update() if lock else stmt
+
+
+def _locking(conn: AsyncConnection, lock: bool) -> bool:
+    return lock and conn.dialect.name == "postgresql"
+
+
 async def ticket_by_id(conn: AsyncConnection, ticket_id: int, *, lock: bool = False) -> Any:
-    stmt = select(TICKET).where(TICKET.c.id == ticket_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(_row_by(TICKET, "id", _locking(conn, lock)), {"value": ticket_id})).first()
 
 
 async def ticket_by_token(conn: AsyncConnection, token: str, *, lock: bool = False) -> Any:
-    stmt = select(TICKET).where(TICKET.c.token == token)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(_row_by(TICKET, "token", _locking(conn, lock)), {"value": token})).first()
 
 
 async def ticket_by_number(
@@ -515,10 +520,7 @@ COUNTER = t.Counter.__table__
 
 
 async def counter_row(conn: AsyncConnection, counter_id: int, *, lock: bool = False) -> Any:
-    stmt = select(COUNTER).where(COUNTER.c.id == counter_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(_row_by(COUNTER, "id", _locking(conn, lock)), {"value": counter_id})).first()
 
 
 async def counter_rows(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
