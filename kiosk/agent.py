@@ -562,7 +562,7 @@ def options_from(args: Any) -> Options:
         raise Fatal(f"give the kiosk's device token (--token or {TOKEN_ENV}), or enroll with --enroll CODE")
     try:
         zone: tzinfo = ZoneInfo(args.timezone) if args.timezone else _local_zone()
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise Fatal(f"unknown time zone {args.timezone!r}") from None
     if args.paper not in PAPER_DOTS:
         raise Fatal(f"paper must be one of {sorted(PAPER_DOTS)} mm")

@@ -336,6 +336,9 @@ async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[
     if staff_id == actor.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
         raise Conflict("you cannot disable or demote your own account", code="own_account")
     columns = {"branch": "branch_id"}
+    cleared = sorted(k for k, v in fields.items() if v is None and k != "branch")
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be empty (null); leave a field out to keep it")
     async with app.db.write() as conn:
         row = await repo.staff_by_id(conn, staff_id)
         if row is None:

@@ -143,7 +143,7 @@ class BranchSpec(BaseModel):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
 

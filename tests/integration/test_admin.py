@@ -479,6 +479,8 @@ async def test_bad_admin_input_is_refused_and_changes_nothing(demo):
         ("PATCH", f"{A}/demo/counters/3", {"green_ratio": "0:1"}),
         ("PATCH", f"{A}/demo/counters/42", {"services": ["A"]}),
         ("PATCH", f"{A}/demo", {"timezone": "Nowhere/City"}),
+        ("PATCH", f"{A}/demo", {"timezone": "America"}),  # a folder of the zone database, not a zone
+        ("PATCH", f"{A}/demo", {"timezone": "a" * 300}),
         ("PATCH", f"{A}/demo", {"hours": {"mon": [["08:00", "12:00"], ["11:00", "13:00"]]}}),
         ("PATCH", f"{A}/demo", {"holidays": ["yesterday"]}),
         ("PATCH", f"{A}/nowhere", {"holidays": []}),
@@ -487,6 +489,10 @@ async def test_bad_admin_input_is_refused_and_changes_nothing(demo):
         ("POST", "/api/v1/admin/staff", {"username": "../etc", "password": "whatever-pass", "role": "teller"}),
         ("PATCH", "/api/v1/admin/staff/99999", {"active": False}),
         ("PATCH", "/api/v1/admin/staff/3", {"role": "king"}),
+        ("PATCH", "/api/v1/admin/staff/3", {"role": None}),
+        ("PATCH", "/api/v1/admin/staff/3", {"active": None}),
+        ("PATCH", "/api/v1/admin/staff/3", {"display_name": None}),
+        ("PATCH", "/api/v1/admin/staff/3", {"counters": None}),
         ("POST", f"{A}/demo/enrollments", {"kind": "kiosk", "name": "x", "valid_s": 10}),
     ]
     for method, path, body in cases:
