@@ -418,7 +418,13 @@ Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 StaffRole = Literal["teller", "manager", "admin"]
 
 
-class BranchPatch(Body):
+class Patch(Body):
+    """Fields to change, those absent stay as they are; strictly typed ("600" is not 600)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class BranchPatch(Patch):
     """Branch fields to change; those absent stay as they are."""
 
     names: dict[str, str] | None = None
@@ -431,7 +437,7 @@ class BranchPatch(Body):
     announcements: dict[str, object] | None = None
 
 
-class ServicePatch(Body):
+class ServicePatch(Patch):
     names: dict[str, str] | None = None
     target_wait_s: int | None = None
     max_wait_s: int | None = None
@@ -441,7 +447,7 @@ class ServicePatch(Body):
     hours: dict[str, list[list[str]]] | None = None
 
 
-class CounterPatch(Body):
+class CounterPatch(Patch):
     names: dict[str, str] | None = None
     services: list[ServiceCode] | None = None
     mode: Literal["ordered", "longest_wait"] | None = None
@@ -460,7 +466,7 @@ class StaffIn(Body):
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
 
-class StaffPatch(Body):
+class StaffPatch(Patch):
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     role: StaffRole | None = None
     branch: str | None = None

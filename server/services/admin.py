@@ -64,6 +64,8 @@ async def list_branches(app: Services, actor: Actor, q: str | None = None, limit
     if visible is not None:
         query = query.where(b.id.in_(visible))
     if q:
+        if "\x00" in q:
+            raise InvalidInput("the search text may not contain NUL characters")
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(*(func.lower(col).like(like) for col in (b.id, b.name_zh, b.name_en, b.name_zh_tw))))
 
@@ -347,6 +349,8 @@ async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[
         merged = {**_staff(row), **fields}
         if merged["role"] != "admin" and merged["branch"] is None:
             raise InvalidInput("tellers and managers belong to a branch")
+        if merged["branches"] and merged["role"] != "manager":
+            raise InvalidInput("only managers oversee further branches (clear branches first)")
         await conn.execute(
             update(t.Staff).where(t.Staff.id == staff_id)
             .values(**{columns.get(k, k): v for k, v in fields.items()})

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store import tables as t
 
+from server.domain.errors import InvalidInput
+
 from .context import Actor, Services, require_staff
 
 MAX_ENTRIES = 500
@@ -38,7 +40,7 @@ async def record(
         insert(t.AuditEntry).values(
             at=at, branch_id=branch_id,
             staff_id=actor.id if actor is not None and actor.kind == "staff" else None,
-            actor=who(actor), action=action, target=target, before=before, after=after,
+            actor=who(actor)[:100], action=action, target=target[:100], before=before, after=after,
         )
     )
 
@@ -54,12 +56,14 @@ async def entries(
     app: Services, actor: Actor, branch_id: str | None, *, limit: int = 100, before_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Newest first. A branch's managers read its log; the whole log (branch None) is the admins'."""
+    if not 1 <= limit <= MAX_ENTRIES:
+        raise InvalidInput(f"limit is from 1 to {MAX_ENTRIES}")
     if branch_id is None:
         require_staff(actor, "", "admin")
     else:
         require_staff(actor, branch_id, "manager")
     a = t.AuditEntry
-    query = select(a.__table__).order_by(a.id.desc()).limit(max(1, min(limit, MAX_ENTRIES)))
+    query = select(a.__table__).order_by(a.id.desc()).limit(limit)
     if branch_id is not None:
         query = query.where(a.branch_id == branch_id)
     if before_id is not None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from server.protocol import StaffAnswer
@@ -127,27 +128,32 @@ async def add_staff(
     if role != "admin" and branch_id is None:
         raise InvalidInput("tellers and managers belong to a branch")
     password_hash = password_hash or await hash_password(password)
-    async with app.db.write() as conn:
-        for b in [branch_id, *(branches or [])]:
-            if b is not None and await repo.load_branch(conn, b) is None:
-                raise NotFound(f"no branch {b!r}")
-        if await repo.staff_by_username(conn, username) is not None:
-            raise Conflict(f"user {username!r} exists already", code="exists")
-        result = await conn.execute(
-            insert(t.Staff)
-            .values(
-                username=username,
-                password_hash=password_hash,
-                display_name=display_name or username,
-                role=role,
-                branch_id=branch_id,
-                counters=counters or [],
-                branches=branches or [],
-                active=True,
+    try:
+        async with app.db.write() as conn:
+            for b in [branch_id, *(branches or [])]:
+                if b is not None and await repo.load_branch(conn, b) is None:
+                    raise NotFound(f"no branch {b!r}")
+            if await repo.staff_by_username(conn, username) is not None:
+                raise Conflict(f"user {username!r} exists already", code="exists")
+            if branches and role != "manager":
+                raise InvalidInput("only managers oversee further branches")
+            result = await conn.execute(
+                insert(t.Staff)
+                .values(
+                    username=username,
+                    password_hash=password_hash,
+                    display_name=display_name or username,
+                    role=role,
+                    branch_id=branch_id,
+                    counters=counters or [],
+                    branches=branches or [],
+                    active=True,
+                )
+                .returning(t.Staff.id)
             )
-            .returning(t.Staff.id)
-        )
-        return result.scalar_one()
+            return result.scalar_one()
+    except IntegrityError:  # the same name taken at the same moment
+        raise Conflict(f"user {username!r} exists already", code="exists") from None
 
 
 async def add_device(

@@ -10,14 +10,16 @@ transaction (or none); :func:`export_config` writes the current configuration ba
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic import model_validator
 from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.errors import Conflict, InvalidConfig, NotFound
@@ -108,9 +110,12 @@ class CounterSpec(BaseModel):
         if value is None:
             return None
         try:
-            return str(GreenRatio.parse(value))
+            ratio = GreenRatio.parse(value) if len(value) <= 7 else None
         except ValueError:
-            raise ValueError('a green ratio is "green:normal" with whole numbers ≥ 1, e.g. "1:2"') from None
+            ratio = None
+        if ratio is None or ratio.green > 99 or ratio.normal > 99:
+            raise ValueError('a green ratio is "green:normal" with whole numbers from 1 to 99, e.g. "1:2"')
+        return str(ratio)
 
     @model_validator(mode="after")
     def _label(self) -> CounterSpec:
@@ -141,16 +146,30 @@ class BranchSpec(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        if value not in _zones():
+            shown = value if len(value) <= 60 else value[:57] + "…"
+            raise ValueError(f"unknown time zone {shown!r}; use an IANA name such as Asia/Shanghai")
+        return value
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _dates_as_dates(cls, value: Any) -> Any:
+        # Dates from YAML or ISO text from JSON; not numbers, which would read as Unix times.
+        if isinstance(value, list) and any(not isinstance(v, str | date) for v in value):
+            raise ValueError("holidays are dates, written YYYY-MM-DD")
         return value
 
     @field_validator("holidays")
     @classmethod
     def _sorted(cls, value: list[date]) -> list[date]:
         return sorted(set(value))
+
+    @field_validator("languages")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each language once")
+        return value
 
     def service(self, code: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.code == code), None)
@@ -251,22 +270,53 @@ def parse_config(data: Any) -> BranchSpec:
     return spec
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases.
+
+    A configuration never needs them, and aliases let a few hundred bytes expand
+    into billions of nodes ("billion laughs") or refer to themselves.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a configuration; write the value out", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load_yaml(text: str) -> BranchSpec:
     """Parse and validate a YAML (or JSON) document."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InvalidConfig([(where, f"not valid YAML: {getattr(e, 'problem', None) or e}")]) from None
-    return parse_config(data)
+    except RecursionError:
+        raise InvalidConfig([("", "the document is nested too deeply")]) from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise InvalidConfig([("", f"not a usable value: {str(e)[:100]}")]) from None
+    try:
+        return parse_config(data)
+    except RecursionError:
+        raise InvalidConfig([("", "the document is nested too deeply")]) from None
 
 
 def dump_yaml(spec: BranchSpec) -> str:
     """The document for ``spec``, in the order and form the sample uses."""
-    return yaml.safe_dump(
-        document(spec), allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+    return yaml.dump(
+        document(spec), Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=None,
+        width=100,
     )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes every value out, never as an alias: the loader refuses aliases."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def document(spec: BranchSpec) -> dict[str, Any]:
@@ -355,7 +405,7 @@ def _show(value: Any) -> str:
 
 
 def _field_changes(before: BaseModel, after: BaseModel, skip: tuple[str, ...] = ()) -> list[str]:
-    a, b = before.model_dump(mode="json"), after.model_dump(mode="json")
+    a, b = before.model_dump(mode="json", by_alias=True), after.model_dump(mode="json", by_alias=True)
     return [
         f"{name} {_show(a[name])} → {_show(b[name])}"
         for name in type(after).model_fields
@@ -399,6 +449,12 @@ def plan(current: BranchSpec | None, new: BranchSpec) -> list[str]:
 
 
 LIVE_STATES = ("waiting", "called", "serving")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    """The IANA zone names (folders such as America, and Factory-style oddities, are not zones)."""
+    return frozenset(available_timezones() - {"Factory", "localtime", "posixrules"})
 
 
 async def _refuse_removals(conn: AsyncConnection, branch_id: str, current: BranchSpec, new: BranchSpec) -> None:
@@ -585,7 +641,21 @@ async def change_config(
     """
     from . import audit
 
+    try:
+        return await _change_config(app, branch_id, edit, actor=actor, action=action, target=target,
+                                    part=part, dry_run=dry_run)
+    except IntegrityError:
+        # Two admins created the same branch at once: the database let one through.
+        raise Conflict(f"branch {branch_id!r} was changed at the same moment; try again", code="exists") from None
+
+
+async def _change_config(app, branch_id, edit, *, actor, action, target, part, dry_run):
+    from . import audit
+
     async with app.db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            # One editor at a time per branch: the next one reads what this one wrote.
+            await conn.execute(select(t.Branch.id).where(t.Branch.id == branch_id).with_for_update())
         current = await current_spec(conn, branch_id)
         new = edit(current)
         changes = plan(current, new)

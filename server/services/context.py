@@ -49,7 +49,8 @@ class Actor:
     def may_see_branch(self, branch_id: str) -> bool:
         if self.kind == "staff" and self.role == "admin":
             return True
-        return self.branch_id == branch_id or (self.kind == "staff" and branch_id in self.branches)
+        regional = self.kind == "staff" and self.role == "manager" and branch_id in self.branches
+        return self.branch_id == branch_id or regional
 
 
 PUBLIC = Actor("public")

@@ -386,6 +386,10 @@ async def requeue_ticket(
                 f"ticket {row.number} missed its call more than {tx.branch.no_show_grace_s // 60} min ago",
                 code="grace_expired",
             )
+        if row.service_id in tx.config.retired_services:
+            raise Conflict(
+                f"ticket {row.number}'s service has been removed; issue a new ticket", code="service_removed"
+            )
         values = {
             "state": state,
             "finished_at": None,

@@ -165,7 +165,7 @@ async def test_an_invalid_file_changes_nothing_through_the_api(demo):
     demo_doc = yaml.safe_load(await (await demo.client.get(f"{A}/demo/config")).text())
     bad = copy.deepcopy(demo_doc)
     bad["timezone"] = "Mars/Olympus"
-    bad["services"].append(dict(bad["services"][0]))  # a second A
+    bad["services"].append(copy.deepcopy(bad["services"][0]))  # a second A
     bad["counters"][0]["services"] = ["A", "Q"]
     before = await whole_database(demo)
     for body in [yaml.safe_dump(bad, allow_unicode=True), "id: demo\nservices: [\n", b"\xff\xfe\x00",
@@ -526,3 +526,91 @@ async def test_admin_creates_a_branch_from_nothing(demo):
     await refused(await c.post(f"{B}/demo/tickets", json={"service": "A"},
                                headers={"Authorization": f"Bearer {token}"}), 403)
 
+
+
+# --- found by trying to break it --------------------------------------------------------------
+
+
+BOMB = "\n".join(
+    ["id: demo", "names: {zh-CN: 演示, en: Demo}", "services: []", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+)
+
+
+async def test_hostile_documents_are_refused_quickly_and_change_nothing(demo):
+    await login(demo.client, "admin")
+    before = await whole_database(demo)
+    for body in [
+        BOMB,                                              # "billion laughs": aliases refused outright
+        "id: demo\nnames: {zh-CN: x, en: x}\nx: &r [*r]\n",  # refers to itself
+        "id: demo\nx: " + "[" * 5000 + "]" * 5000 + "\n",   # nested too deeply
+        "id: demo\nno_show_grace_s: " + "9" * 5000 + "\n",  # an integer past Python's digit limit
+    ]:
+        resp = await demo.client.put(f"{A}/demo/config?dry_run=1", data=body)
+        assert resp.status in (413, 422), await resp.text()
+    assert await whole_database(demo) == before
+
+
+async def test_values_that_do_not_fit_are_refused_not_crashed_on(demo):
+    await login(demo.client, "admin")
+    c = demo.client
+    await refused(await c.patch(f"{A}/demo/counters/2", json={"green_ratio": "1:99999999999999999999"}), 422)
+    await refused(await c.patch(f"{A}/demo", json={"languages": ["en", "en", "zh-CN"]}), 422)
+    await refused(await c.patch(f"{A}/demo", json={"holidays": [0]}), 400)
+    await refused(await c.patch("/api/v1/admin/staff/3", json={"active": "false"}), 400)
+    await refused(await c.patch(f"{A}/demo/services/A", json={"target_wait_s": True}), 400)
+    await refused(await c.get(f"{A}?q=%00"), 400)
+    await refused(await c.get(f"{A}/demo/audit?limit=0"), 400)
+    # The longest names the columns take still make a usable enrollment and audit entry.
+    code = await ok(await c.post(f"{A}/demo/enrollments", json={"kind": "evaluator", "name": "n" * 100}), 201)
+    await ok(await c.post("/api/v1/devices/enroll", json={"code": code["code"]}), 201)
+
+
+async def test_regional_branches_are_for_managers_only(demo):
+    await login(demo.client, "admin")
+    sh = sample()
+    await branches.apply_config(demo.services, branches.parse_config(sh))
+    await refused(await demo.client.patch("/api/v1/admin/staff/3", json={"branches": ["sh-lujiazui"]}), 400)
+    await refused(await demo.client.post("/api/v1/admin/staff", json={
+        "username": "t9", "password": "long-enough", "role": "teller", "branch": "demo", "branches": ["sh-lujiazui"],
+    }), 400)
+    region = await ok(await demo.client.post("/api/v1/admin/staff", json={
+        "username": "r1", "password": "long-enough", "role": "manager", "branch": "demo", "branches": ["sh-lujiazui"],
+    }), 201)
+    await refused(await demo.client.patch(f"/api/v1/admin/staff/{region['id']}", json={"role": "teller"}), 400)
+
+
+async def test_a_no_show_of_a_removed_service_cannot_come_back(demo):
+    await login(demo.client, "admin")
+    c = demo.client
+    await ok(await c.post(f"{A}/demo/services", json={"code": "F", "names": {"zh-CN": "外汇", "en": "FX"}}), 201)
+    await ok(await c.post(f"{A}/demo/counters", json={"number": 7, "services": ["F"]}), 201)
+    ticket = await ok(await c.post(f"{B}/demo/tickets", json={"service": "F"}, headers=KIOSK), 201)
+    await ok(await c.post(f"{B}/demo/counters/7/open"))
+    await ok(await c.post(f"{B}/demo/counters/7/call-next"))
+    await ok(await c.post(f"{B}/demo/counters/7/no-show"))
+    await ok(await c.post(f"{B}/demo/counters/7/close"))
+    await ok(await c.delete(f"{A}/demo/counters/7"))
+    await ok(await c.delete(f"{A}/demo/services/F"))
+    await refused(await c.post(f"{B}/demo/tickets/{ticket['id']}/requeue"), 409, "service_removed")
+
+
+async def test_two_admins_at_once_both_keep_their_change(demo):
+    async with staff_session(demo, "admin") as one, staff_session(demo, "admin") as two:
+        import asyncio
+
+        first, second = await asyncio.gather(
+            one.patch(f"{A}/demo/counters/2", json={"mode": "longest_wait"}),
+            two.patch(f"{A}/demo/counters/3", json={"mode": "longest_wait"}),
+        )
+        assert (first.status, second.status) == (200, 200)
+        detail = await ok(await one.get(f"{A}/demo"))
+        modes = {c["number"]: c["mode"] for c in detail["counters"]}
+        assert modes[2] == modes[3] == "longest_wait", "neither change overwrote the other"
+        body = {"id": "twin", "names": {"zh-CN": "双", "en": "Twin"}}
+        answers = await asyncio.gather(one.post(A, json=body), two.post(A, json=body))
+        assert sorted(r.status for r in answers) == [201, 409]
+        staff = {"username": "twin", "password": "long-enough", "role": "teller", "branch": "demo"}
+        answers = await asyncio.gather(one.post("/api/v1/admin/staff", json=staff),
+                                       two.post("/api/v1/admin/staff", json=staff))
+        assert sorted(r.status for r in answers) == [201, 409]
