@@ -168,7 +168,8 @@ async def test_serve_demo_prints_its_urls_and_the_demo_credentials(tmp_path):
     async with ServerProcess(f"sqlite:///{tmp_path / 'demo' / 'branchq.db'}", tmp_path / "server",
                              demo=True) as server:
         out = server.output()
-        for url in (f"{server.base_url}/api/v1/health", f"{server.base_url}/api/v1/openapi.json"):
+        for url in (f"{server.base_url}/api/v1/health", f"{server.base_url}/api/v1/openapi.json",
+                    f"{server.base_url}/admin", f"{server.base_url}/manage/demo"):
             assert url in out, out
             async with server.session() as http, http.get(url) as resp:
                 assert resp.status == 200, f"printed URL {url} → {resp.status}"
