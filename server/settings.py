@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,4 +34,8 @@ class Settings(BaseSettings):
     )
     public_rate_limit: str = Field(
         default="20/second;300/minute", description="per client address, on public endpoints"
+    )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="uvloop where installed (Linux, macOS), else asyncio's own loop",
     )
