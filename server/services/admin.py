@@ -319,8 +319,22 @@ async def _check_staff_fields(conn, fields: dict[str, Any]) -> None:
             raise NotFound(f"no branch {b!r}")
 
 
+async def _check_counters(conn, branch_id: str | None, counters: list[int]) -> None:
+    """The counters a teller may open must be counters of their branch."""
+    if not counters or branch_id is None:
+        return
+    known = set((await conn.execute(
+        select(t.Counter.number).where(t.Counter.branch_id == branch_id, t.Counter.retired.is_(False))
+    )).scalars())
+    unknown = sorted(set(counters) - known)
+    if unknown:
+        raise InvalidInput(f"branch {branch_id!r} has no counter {', '.join(map(str, unknown))}")
+
+
 async def create_staff(app: Services, actor: Actor, body: Any) -> dict[str, Any]:
     require_admin(actor)
+    async with app.db.read() as conn:
+        await _check_counters(conn, body.branch, body.counters)
     staff_id = await auth.add_staff(
         app, username=body.username, password=body.password, role=body.role, branch_id=body.branch,
         counters=body.counters, branches=body.branches, display_name=body.display_name,
@@ -351,6 +365,8 @@ async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[
             raise InvalidInput("tellers and managers belong to a branch")
         if merged["branches"] and merged["role"] != "manager":
             raise InvalidInput("only managers oversee further branches (clear branches first)")
+        if "counters" in fields or "branch" in fields:
+            await _check_counters(conn, merged["branch"], merged["counters"])
         await conn.execute(
             update(t.Staff).where(t.Staff.id == staff_id)
             .values(**{columns.get(k, k): v for k, v in fields.items()})

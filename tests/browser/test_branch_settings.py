@@ -122,6 +122,16 @@ def test_the_board_announces_with_the_branchs_chime_repeats_and_languages(admin,
     assert page.errors == []
 
 
+def test_an_open_board_follows_a_change_of_announcement_settings(admin, new_page, board_url):
+    page = new_page(board_url(announce="fast"))
+    announcer_settings(page, languages=["zh-CN", "en"], repeats=1)
+    page.evaluate("window.__sameDocument = true")
+    configure(admin, announcements={"chime": False, "repeat": 3, "languages": ["zh-TW", "en"]})
+    assert announcer_settings(page, languages=["zh-TW", "en"], repeats=3)["chime"] is False
+    assert page.evaluate("window.__sameDocument") is True, "followed without a reload"
+    assert page.errors == []
+
+
 def test_the_boards_address_overrides_the_branchs_languages_and_repeats(admin, new_page, board_url):
     configure(admin, announcements={"chime": False, "repeat": 2, "languages": ["en"]})
     page = new_page(board_url(announce="fast", langs="zh-CN", repeats="1"))

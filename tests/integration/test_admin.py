@@ -493,6 +493,9 @@ async def test_bad_admin_input_is_refused_and_changes_nothing(demo):
         ("PATCH", "/api/v1/admin/staff/3", {"active": None}),
         ("PATCH", "/api/v1/admin/staff/3", {"display_name": None}),
         ("PATCH", "/api/v1/admin/staff/3", {"counters": None}),
+        ("PATCH", "/api/v1/admin/staff/3", {"counters": [99]}),
+        ("POST", "/api/v1/admin/staff", {"username": "z9", "password": "long-enough", "role": "teller",
+                                         "branch": "demo", "counters": [42]}),
         ("POST", f"{A}/demo/enrollments", {"kind": "kiosk", "name": "x", "valid_s": 10}),
     ]
     for method, path, body in cases:
