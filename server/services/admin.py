@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,19 @@ from server.store import repository as repo
 from server.store import tables as t
 
 from . import audit, auth
-from .branches import BranchSpec, CounterSpec, ServiceSpec, change_config, document, parse_config
+from .branches import (
+    BranchSpec,
+    CounterSpec,
+    ServiceSpec,
+    apply_config,
+    change_config,
+    document,
+    dump_yaml,
+    export_config,
+    load_yaml,
+    parse_config,
+    spec_of,
+)
 from .context import Actor, Services
 
 MANAGER_BRANCH_FIELDS = frozenset({"hours", "holidays"})
@@ -95,36 +108,57 @@ async def list_branches(app: Services, actor: Actor, q: str | None = None, limit
 async def branch_detail(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
     """The branch's whole configuration, with live counts a settings page shows beside it."""
     require_admin(actor, branch_id, manager=True)
-    async with app.db.read() as conn:
-        from .branches import current_spec
-
-        spec = await current_spec(conn, branch_id)
-        if spec is None:
-            raise NotFound(f"no branch {branch_id!r}")
-        branch = await repo.load_branch(conn, branch_id)
+    async with app.reading(branch_id) as (conn, branch, config):
         counts = await repo.waiting_counts(conn, branch_id)
         states = {r.number: r.state for r in await repo.counter_rows(conn, branch_id)}
-        service_ids = {
-            code: sid for code, sid in (
-                await conn.execute(select(t.Service.code, t.Service.id).where(
-                    t.Service.branch_id == branch_id, t.Service.retired.is_(False)))
-            ).all()
-        }
-    doc = document(spec)
+    doc = document(spec_of(branch, config))
     for s in doc["services"]:
-        sid = service_ids.get(s["code"])
+        sid = config.services[s["code"]].id
         s["waiting"] = sum(n for (service_id, _p), n in counts.items() if service_id == sid)
     for c in doc["counters"]:
         c["state"] = states.get(c["number"], "closed")
     return {**doc, "config_version": branch.config_version}
 
 
-def _edit_doc(current: BranchSpec | None, branch_id: str, change) -> BranchSpec:
-    if current is None:
-        raise NotFound(f"no branch {branch_id!r}")
-    doc = document(current)
-    change(doc)
-    return parse_config(doc)
+async def export_yaml(app: Services, actor: Actor, branch_id: str) -> str:
+    """The branch's configuration as the YAML document ``branchq config export`` writes."""
+    require_admin(actor, branch_id, manager=True)
+    return dump_yaml(await export_config(app, branch_id))
+
+
+async def apply_yaml(app: Services, actor: Actor, branch_id: str, text: str, *, dry_run: bool) -> dict[str, Any]:
+    """Apply a whole YAML document to ``branch_id`` (what ``branchq config apply`` does)."""
+    require_admin(actor)
+    spec = load_yaml(text)
+    if spec.id != branch_id:
+        raise InvalidInput(f"the document describes branch {spec.id!r}, not {branch_id!r}")
+    changes = await apply_config(app, spec, actor=actor, dry_run=dry_run)
+    return {"changes": changes, "applied": not dry_run and bool(changes)}
+
+
+async def _edit(
+    app: Services, actor: Actor, branch_id: str, change: Callable[[dict[str, Any]], None], *,
+    action: str, target: str, part: Callable[[BranchSpec], Any],
+) -> BranchSpec:
+    """Apply ``change`` to the branch's document (a dict) and the result as its new configuration."""
+
+    def edit(current: BranchSpec | None) -> BranchSpec:
+        if current is None:
+            raise NotFound(f"no branch {branch_id!r}")
+        doc = document(current)
+        change(doc)
+        return parse_config(doc)
+
+    _, new = await change_config(app, branch_id, edit, actor=actor, action=action, target=target, part=part)
+    return new
+
+
+def _entry(doc: dict[str, Any], part: str, key: str, value: Any, missing: str) -> dict[str, Any]:
+    """The service (by code) or counter (by number) in ``doc[part]``; NotFound with ``missing``."""
+    found = next((e for e in doc[part] if e[key] == value), None)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 async def create_branch(app: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -147,10 +181,9 @@ async def update_branch(app: Services, actor: Actor, branch_id: str, patch: Any)
     fields = patch.model_dump(exclude_unset=True)
     if actor.role != "admin" and set(fields) - MANAGER_BRANCH_FIELDS:
         raise Forbidden("a manager may change the opening hours and holidays only")
-    await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, lambda doc: doc.update(fields)),
-        actor=actor, action="branch.update", target=f"branch {branch_id}",
-        part=lambda spec: {k: document(spec)[k] for k in fields},
+    await _edit(
+        app, actor, branch_id, lambda doc: doc.update(fields), action="branch.update",
+        target=f"branch {branch_id}", part=lambda spec: {k: document(spec)[k] for k in fields},
     )
     return await branch_detail(app, actor, branch_id)
 
@@ -171,10 +204,8 @@ async def add_service(app: Services, actor: Actor, branch_id: str, body: dict[st
             raise Conflict(f"service {service.code} exists already", code="exists")
         doc["services"].append(service.model_dump(mode="json", by_alias=True))
 
-    _, new = await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="service.add", target=f"service {service.code}", part=_service_part(service.code),
-    )
+    new = await _edit(app, actor, branch_id, change, action="service.add", target=f"service {service.code}",
+                      part=_service_part(service.code))
     return new.service(service.code).model_dump(mode="json", by_alias=True)
 
 
@@ -184,15 +215,10 @@ async def update_service(app: Services, actor: Actor, branch_id: str, code: str,
         raise InvalidInput("a service's code cannot change: add a new service and remove this one")
 
     def change(doc: dict[str, Any]) -> None:
-        entry = next((s for s in doc["services"] if s["code"] == code), None)
-        if entry is None:
-            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
-        entry.update(fields)
+        _entry(doc, "services", "code", code, f"no service {code!r} in branch {branch_id!r}").update(fields)
 
-    _, new = await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="service.update", target=f"service {code}", part=_service_part(code),
-    )
+    new = await _edit(app, actor, branch_id, change, action="service.update", target=f"service {code}",
+                      part=_service_part(code))
     return new.service(code).model_dump(mode="json", by_alias=True)
 
 
@@ -201,9 +227,7 @@ async def remove_service(app: Services, actor: Actor, branch_id: str, code: str)
     require_admin(actor, branch_id)
 
     def change(doc: dict[str, Any]) -> None:
-        if not any(s["code"] == code for s in doc["services"]):
-            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
-        doc["services"] = [s for s in doc["services"] if s["code"] != code]
+        doc["services"].remove(_entry(doc, "services", "code", code, f"no service {code!r} in branch {branch_id!r}"))
         for c in doc["counters"]:
             if code in c["services"]:
                 c["services"] = [x for x in c["services"] if x != code]
@@ -213,10 +237,8 @@ async def remove_service(app: Services, actor: Actor, branch_id: str, code: str)
                         code="in_use",
                     )
 
-    await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="service.remove", target=f"service {code}", part=_service_part(code),
-    )
+    await _edit(app, actor, branch_id, change, action="service.remove", target=f"service {code}",
+                part=_service_part(code))
     return {"removed": code}
 
 
@@ -237,10 +259,8 @@ async def add_counter(app: Services, actor: Actor, branch_id: str, body: dict[st
         doc["counters"].append(counter.model_dump(mode="json", by_alias=True))
         doc["counters"].sort(key=lambda c: c["number"])
 
-    _, new = await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="counter.add", target=f"counter {counter.number}", part=_counter_part(counter.number),
-    )
+    new = await _edit(app, actor, branch_id, change, action="counter.add", target=f"counter {counter.number}",
+                      part=_counter_part(counter.number))
     return {**new.counter(counter.number).model_dump(mode="json", by_alias=True), "state": "closed"}
 
 
@@ -253,15 +273,10 @@ async def update_counter(app: Services, actor: Actor, branch_id: str, number: in
         raise InvalidInput("a counter's number cannot change: add a new counter and remove this one")
 
     def change(doc: dict[str, Any]) -> None:
-        entry = next((c for c in doc["counters"] if c["number"] == number), None)
-        if entry is None:
-            raise NotFound(f"no counter {number} in branch {branch_id!r}")
-        entry.update(fields)
+        _entry(doc, "counters", "number", number, f"no counter {number} in branch {branch_id!r}").update(fields)
 
-    _, new = await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="counter.update", target=f"counter {number}", part=_counter_part(number),
-    )
+    new = await _edit(app, actor, branch_id, change, action="counter.update", target=f"counter {number}",
+                      part=_counter_part(number))
     return new.counter(number).model_dump(mode="json", by_alias=True)
 
 
@@ -269,14 +284,10 @@ async def remove_counter(app: Services, actor: Actor, branch_id: str, number: in
     require_admin(actor, branch_id)
 
     def change(doc: dict[str, Any]) -> None:
-        if not any(c["number"] == number for c in doc["counters"]):
-            raise NotFound(f"no counter {number} in branch {branch_id!r}")
-        doc["counters"] = [c for c in doc["counters"] if c["number"] != number]
+        doc["counters"].remove(_entry(doc, "counters", "number", number, f"no counter {number} in branch {branch_id!r}"))
 
-    await change_config(
-        app, branch_id, lambda cur: _edit_doc(cur, branch_id, change), actor=actor,
-        action="counter.remove", target=f"counter {number}", part=_counter_part(number),
-    )
+    await _edit(app, actor, branch_id, change, action="counter.remove", target=f"counter {number}",
+                part=_counter_part(number))
     return {"removed": number}
 
 
@@ -311,9 +322,6 @@ async def list_staff(app: Services, actor: Actor, branch_id: str | None = None) 
 
 
 async def _check_staff_fields(conn, fields: dict[str, Any]) -> None:
-    role = fields.get("role")
-    if role is not None and role not in ("teller", "manager", "admin"):
-        raise InvalidInput("role must be teller, manager or admin")
     for b in [fields.get("branch"), *(fields.get("branches") or [])]:
         if b is not None and await repo.load_branch(conn, b) is None:
             raise NotFound(f"no branch {b!r}")
@@ -409,9 +417,7 @@ def _device(row: Any) -> dict[str, Any]:
 async def list_devices(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
     require_admin(actor, branch_id, manager=True)
     async with app.reading(branch_id) as (conn, _branch, _config):
-        rows = (await conn.execute(
-            select(t.Device.__table__).where(t.Device.branch_id == branch_id).order_by(t.Device.id)
-        )).all()
+        rows = await repo.devices_of_branch(conn, branch_id, revoked=True)
     return [_device(r) for r in rows]
 
 

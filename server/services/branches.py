@@ -27,6 +27,7 @@ from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio
 from server.domain.numbering import business_date
 from server.store import repository as repo
+from server.store.repository import BranchConfig, BranchRow
 from server.store import tables as t
 
 from .context import Actor, Services
@@ -198,33 +199,35 @@ def _nul_problems(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
+def _first_of_each(
+    entries: list[Any], part: str, key: str, kind: type, what: str, problems: list[tuple[str, str]]
+) -> dict[Any, int]:
+    """Where each ``key`` value first stands in ``entries``; a repeat is a problem."""
+    first: dict[Any, int] = {}
+    for i, entry in enumerate(entries):
+        value = entry.get(key) if isinstance(entry, dict) else None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            continue
+        if value in first:
+            problems.append((f"{part}[{i}].{key}", f"duplicate {what} {value!r} (also {part}[{first[value]}])"))
+        else:
+            first[value] = i
+    return first
+
+
 def _cross_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     """What the fields' own types cannot see: duplicates, unknown services, hours."""
     problems: list[tuple[str, str]] = _nul_problems(data, "")
     services = data.get("services") if isinstance(data.get("services"), list) else []
     counters = data.get("counters") if isinstance(data.get("counters"), list) else []
-    codes: dict[str, int] = {}
+    codes = _first_of_each(services, "services", "code", str, "service code", problems)
+    _first_of_each(counters, "counters", "number", int, "counter number", problems)
     for i, s in enumerate(services):
-        if not isinstance(s, dict):
-            continue
-        code = s.get("code")
-        if isinstance(code, str):
-            if code in codes:
-                problems.append((f"services[{i}].code", f"duplicate service code {code!r} (also services[{codes[code]}])"))
-            else:
-                codes[code] = i
-        if s.get("hours") is not None:
+        if isinstance(s, dict) and s.get("hours") is not None:
             problems += hours_problems(s["hours"], f"services[{i}].hours")
-    numbers: dict[int, int] = {}
     for i, c in enumerate(counters):
         if not isinstance(c, dict):
             continue
-        number = c.get("number")
-        if isinstance(number, int):
-            if number in numbers:
-                problems.append((f"counters[{i}].number", f"duplicate counter number {number} (also counters[{numbers[number]}])"))
-            else:
-                numbers[number] = i
         profile = c.get("services")
         if isinstance(profile, list):
             seen: set[str] = set()
@@ -326,69 +329,45 @@ def document(spec: BranchSpec) -> dict[str, Any]:
 # --- reading the current configuration ------------------------------------------
 
 
-async def current_spec(conn: AsyncConnection, branch_id: str) -> BranchSpec | None:
-    """The branch's configuration as stored, or None when there is no such branch."""
-    branch = (await conn.execute(select(t.Branch.__table__).where(t.Branch.id == branch_id))).first()
-    if branch is None:
-        return None
-    services = (
-        await conn.execute(
-            select(t.Service.__table__)
-            .where(t.Service.branch_id == branch_id, t.Service.retired.is_(False))
-            .order_by(t.Service.position, t.Service.code)
-        )
-    ).all()
-    codes = {s.id: s.code for s in services}
-    counters = (
-        await conn.execute(
-            select(t.Counter.__table__)
-            .where(t.Counter.branch_id == branch_id, t.Counter.retired.is_(False))
-            .order_by(t.Counter.number)
-        )
-    ).all()
-    profiles: dict[int, list[str]] = {}
-    for row in (
-        await conn.execute(
-            select(t.CounterService.counter_id, t.CounterService.service_id)
-            .where(t.CounterService.counter_id.in_([c.id for c in counters]))
-            .order_by(t.CounterService.counter_id, t.CounterService.rank)
-        )
-    ).all():
-        if row.service_id in codes:
-            profiles.setdefault(row.counter_id, []).append(codes[row.service_id])
-
-    def names(row) -> dict[str, str]:
-        return {"zh-CN": row.name_zh, "en": row.name_en, "zh-TW": row.name_zh_tw}
-
+def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
+    """The document for a branch as the store loads it (services and counters in use only)."""
     return BranchSpec.model_validate(
         {
             "id": branch.id,
-            "names": names(branch),
+            "names": branch.names,
             "timezone": branch.timezone,
             "language": branch.language,
             "languages": list(branch.languages or LANGUAGES),
-            "hours": branch.hours or {},
-            "holidays": list(branch.holidays or []),
+            "hours": branch.hours,
+            "holidays": list(branch.holidays),
             "no_show_grace_s": branch.no_show_grace_s,
             "announcements": branch.announcements or {},
             "services": [
                 {
-                    "code": s.code, "names": names(s), "target_wait_s": s.target_wait_s,
+                    "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
                     "max_wait_s": s.max_wait_s, "target_service_s": s.target_service_s,
                     "daily_cap": s.daily_cap, "green_allowed": s.green_allowed, "hours": s.hours,
                 }
-                for s in services
+                for s in config.services.values()
             ],
             "counters": [
                 {
-                    "number": c.number, "names": names(c), "services": profiles.get(c.id, []),
-                    "mode": c.mode, "green_only": c.green_only, "green_ratio": c.green_ratio,
+                    "number": c.number, "names": c.names, "services": list(c.services), "mode": c.mode,
+                    "green_only": c.green_only, "green_ratio": str(c.green_ratio) if c.green_ratio else None,
                 }
-                for c in counters
+                for c in config.counters.values()
             ],
         },
         strict=False,
     )
+
+
+async def current_spec(conn: AsyncConnection, branch_id: str) -> BranchSpec | None:
+    """The branch's configuration as stored now (read in ``conn``'s transaction, no cache)."""
+    branch = await repo.load_branch(conn, branch_id)
+    if branch is None:
+        return None
+    return spec_of(branch, await repo.load_config(conn, branch))
 
 
 # --- the plan --------------------------------------------------------------------
@@ -639,7 +618,6 @@ async def change_config(
         InvalidConfig: the edited configuration is not valid.
         Conflict: a removed service or counter is still in use; nothing is changed.
     """
-    from . import audit
 
     try:
         return await _change_config(app, branch_id, edit, actor=actor, action=action, target=target,
@@ -649,7 +627,10 @@ async def change_config(
         raise Conflict(f"branch {branch_id!r} was changed at the same moment; try again", code="exists") from None
 
 
-async def _change_config(app, branch_id, edit, *, actor, action, target, part, dry_run):
+async def _change_config(
+    app: Services, branch_id: str, edit: Edit, *, actor: Actor | None, action: str, target: str | None,
+    part: Callable[[BranchSpec], Any] | None, dry_run: bool,
+) -> tuple[list[str], BranchSpec]:
     from . import audit
 
     async with app.db.write() as conn:

@@ -137,7 +137,7 @@ class Services:
 
     def _forget(self, branch_id: str, events: list[Event]) -> None:
         kinds = {e["kind"] for e in events}
-        if any(k.startswith("counter.") for k in kinds) or "branch.configured" in kinds:
+        if any(k.startswith("counter.") for k in kinds):
             for key in [k for k in self._memo if k[:2] == ("open_counters", branch_id)]:
                 del self._memo[key]
         if "ticket.finished" in kinds:

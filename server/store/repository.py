@@ -689,11 +689,11 @@ async def set_device_status(conn: AsyncConnection, device_id: int, status: dict[
     await conn.execute(update(d).where(d.c.id == device_id).values(status=status, last_seen_at=at))
 
 
-async def devices_of_branch(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+async def devices_of_branch(conn: AsyncConnection, branch_id: str, *, revoked: bool = False) -> Sequence[Any]:
+    """The branch's devices by id; ``revoked`` ones too when asked."""
     d = t.Device.__table__
-    return (
-        await conn.execute(select(d).where(d.c.branch_id == branch_id, d.c.revoked.is_(False)).order_by(d.c.id))
-    ).all()
+    query = select(d).where(d.c.branch_id == branch_id).order_by(d.c.id)
+    return (await conn.execute(query if revoked else query.where(d.c.revoked.is_(False)))).all()
 
 
 NOTICE = t.Notice.__table__

@@ -15,7 +15,7 @@ from server.protocol import (
     StaffIn,
     StaffPatch,
 )
-from server.services import admin, audit, branches
+from server.services import admin, audit
 from server.services.branches import BranchSpec, CounterSpec, ServiceSpec
 from server.services.context import Actor
 
@@ -77,10 +77,9 @@ async def update_branch(request: web.Request, actor: Actor, body: BranchPatch) -
        who="manager", guard=_managers)
 async def export_config(request: web.Request, actor: Actor, _body: None) -> web.Response:
     branch_id = request.match_info["branch"]
-    admin.require_admin(actor, branch_id, manager=True)
-    spec = await branches.export_config(request.app[SERVICES], branch_id)
+    text = await admin.export_yaml(request.app[SERVICES], actor, branch_id)
     return web.Response(
-        text=branches.dump_yaml(spec), content_type="application/yaml", charset="utf-8",
+        text=text, content_type="application/yaml", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{branch_id}.yaml"'},
     )
 
@@ -88,19 +87,13 @@ async def export_config(request: web.Request, actor: Actor, _body: None) -> web.
 @route("PUT", A + "/config", summary="Admin: apply a YAML configuration (?dry_run=1: only list the changes)",
        answer=dict, who="admin", guard=_admins, query=("dry_run",))
 async def apply_config(request: web.Request, actor: Actor, _body: None) -> dict:
-    branch_id = request.match_info["branch"]
-    admin.require_admin(actor)
     raw = await request.read()  # at most the server's body limit (413 past it)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("the configuration must be UTF-8 text") from None
-    spec = branches.load_yaml(text)
-    if spec.id != branch_id:
-        raise InvalidInput(f"the document describes branch {spec.id!r}, not {branch_id!r}")
     dry_run = request.query.get("dry_run", "0") not in ("0", "false", "")
-    changes = await branches.apply_config(request.app[SERVICES], spec, actor=actor, dry_run=dry_run)
-    return {"changes": changes, "applied": not dry_run and bool(changes)}
+    return await admin.apply_yaml(request.app[SERVICES], actor, request.match_info["branch"], text, dry_run=dry_run)
 
 
 @route("POST", A + "/services", summary="Admin: add a service", body=ServiceSpec, answer=dict, status=201,
