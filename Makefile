@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test lint bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/branchq serve --demo --history-weeks 4
 
-## test: the whole suite (PostgreSQL tests use BRANCHQ_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
-test: $(STAMP)
+## lint: ruff over the tree, mypy over server, kiosk, counter and display (settings in pyproject.toml),
+## and the domain and the services once more under mypy's own --strict
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/mypy --strict --no-warn-unused-configs -p server.domain
+	$(BIN)/mypy --strict --no-warn-unused-configs -p server.services
+
+## test: lint, then the whole suite (PostgreSQL tests use BRANCHQ_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
+test: lint
 	$(BIN)/pytest -q
 
 ## bench: issuance and call-next (SQLite, PostgreSQL), call-to-display latency, reports over 1M tickets
@@ -29,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

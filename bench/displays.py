@@ -9,8 +9,9 @@ What it measures, per display count N (env ``BENCH_DISPLAYS``, default ``1000,50
   HTTP, counter 3 open, tickets for service A issued beforehand by the demo kiosk) makes
   ``BENCH_CALLS`` (default 200) ``call-next`` requests ``BENCH_INTERVAL_MS`` (default 50)
   apart (closed loop: a call is sent on its slot, or as soon as the previous one has
-  answered, so ``calls/s`` shows what was actually offered). For each call: latency = when the *last* display received that ticket's
-  ``ticket.called`` − when the HTTP request was sent. Also p50/p99 over every
+  answered, so ``calls/s`` shows what was actually offered). For each call: latency = when
+  the *last* display received that ticket's ``ticket.called`` − when the HTTP request was
+  sent. Also p50/p99 over every
   (display, call) pair, the call-next HTTP latency and events delivered per second.
 * ``bare loop``: the baseline, a bare aiohttp server (below, run as a subprocess) that
   accepts the same N websockets and, on ``POST /fire``, sends one message of the size of
@@ -49,8 +50,9 @@ Other knobs: ``BENCH_ONLY`` (some of ``branchq,bare,bare2,pg1,pg2``),
 ``BENCH_CONNECT_BATCH`` (100 connections at a time), ``BENCH_DRAIN_S`` (60 s to wait for
 the last events), ``BENCH_PG_URL`` (``postgresql://postgres@127.0.0.1:5432``; databases
 ``branchq_bench_disp_*`` are created and dropped), ``BENCH_KEEP_LOGS=1`` (keep the temp
-directory with the server and client logs), ``BENCH_PROFILE=1`` (run each branchq server under pyinstrument; reports go to
-``var/bench/displays-profile-*.txt``; the latencies of such a run are not comparable).
+directory with the server and client logs), ``BENCH_PROFILE=1`` (run each branchq server
+under pyinstrument; reports go to ``var/bench/displays-profile-*.txt``; the latencies of such
+a run are not comparable).
 """
 
 from __future__ import annotations
@@ -605,7 +607,7 @@ async def hold_displays(workdir: Path, tag: str, port: int, displays: int,
     answers = await asyncio.gather(*(
         c.ask({"cmd": "connect", "host": "127.0.0.1", "port": port, "count": share,
                "batch": batch, "hello": DISPLAY_HELLO})
-        for c, share in zip(clients, shares)
+        for c, share in zip(clients, shares, strict=False)
     ))
     refusals: Counter[str] = Counter()
     for a in answers:
@@ -698,7 +700,7 @@ async def measure(clients: list[Client], call, calls: int, interval_s: float,
         "loadavg_1m": [load_before, loadavg()],
         # CPU busy share over the window (1.0 = one core saturated)
         "server_cpu": [round((b - a) / window_s, 2) if a is not None and b is not None and window_s
-                       else None for a, b in zip(cpu_before, cpu_after)],
+                       else None for a, b in zip(cpu_before, cpu_after, strict=True)],
         "client_cpu": [round(a["cpu_s"] / window_s, 2) if window_s else None for a in answers],
         "missing_deliveries": missing,
         "closed_by_server": dict(closes),

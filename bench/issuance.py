@@ -688,11 +688,11 @@ def print_table(results: list[dict], cfg: Config) -> None:
             r["scenario"], r["database"], fmt(r.get("requests")), fmt(r.get("ok")), fmt(r.get("errors")),
             fmt(r.get("per_second")), fmt(r.get("p50_ms"), 2), fmt(r.get("p99_ms"), 2), target_text(r),
         ))
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     align = ["<", "<", ">", ">", ">", ">", ">", ">", "<"]
 
     def line(cells) -> str:
-        return " | ".join(f"{c!s:{a}{w}}" for c, a, w in zip(cells, align, widths)).rstrip()
+        return " | ".join(f"{c!s:{a}{w}}" for c, a, w in zip(cells, align, widths, strict=True)).rstrip()
 
     print()
     print(f"branchq bench: {cfg.clients} clients, {cfg.seconds:g} s per scenario"

@@ -24,9 +24,9 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import insert, text
 
+from server.services import reports
 from server.services.context import Actor, Services
 from server.services.demo import seed_demo
-from server.services import reports
 from server.store import tables as t
 from server.store.engine import open_database
 from server.store.migrate import upgrade

@@ -1,5 +1,7 @@
 """The teller's terminal: ``branchq counter --server URL --branch B --counter N --user U``.
 
+(``branchq-counter`` takes the same options, on a counter PC with only ``branchq[counter]``.)
+
 It signs in over HTTP (the password from ``getpass``, or from ``BRANCHQ_PASSWORD`` on an
 unattended keypad box), connects to ``/ws`` with the session cookie as a ``counter`` client,
 and shows one plain screen, redrawn after every change: the counter, its current ticket with
@@ -44,6 +46,7 @@ from server.protocol import (
     QueueAnswer,
     Snapshot,
     TicketAnswer,
+    events,
 )
 
 log = logging.getLogger(__name__)
@@ -581,8 +584,10 @@ class TellerTerminal:
         """The client reconnects by itself; only a refusal (the session ended) comes here."""
         delays = backoff()
         while True:
+            connection = self._connection
+            assert connection is not None  # connect() came first, and every reconnection sets it again
             try:
-                await self._connection
+                await connection
             except Refused as e:
                 self.screen.say(str(e), error=True)
             except Exception as e:  # noqa: BLE001 — shown, then signed in again
@@ -638,8 +643,9 @@ class TellerTerminal:
                 loop.remove_signal_handler(s)
 
     async def _keys(self) -> None:
+        keyboard = self._keyboard()
         while True:
-            key = await self.keyboard.get()
+            key = await keyboard.get()
             if key.lower() == "q":
                 return
             self.screen.say("")
@@ -648,8 +654,12 @@ class TellerTerminal:
             except Exception as e:  # a bug here must not take the counter down
                 log.debug("key %r failed", key, exc_info=True)
                 self.screen.say(f"unexpected error: {type(e).__name__}: {e}", error=True)
-            self.keyboard.drop_typed_ahead()
+            keyboard.drop_typed_ahead()
             self.draw()
+
+    def _keyboard(self) -> Keyboard:
+        assert self.keyboard is not None, "keys are read only while run() holds the keyboard"
+        return self.keyboard
 
     async def act(self, key: str) -> None:
         """Do what ``key`` stands for."""
@@ -686,7 +696,7 @@ class TellerTerminal:
         try:
             while True:
                 self.draw()
-                key = await self.keyboard.get()
+                key = await self._keyboard().get()
                 if key == ESCAPE:
                     self.screen.say(self.words("cancelled"))
                     return None
@@ -750,7 +760,7 @@ class TellerTerminal:
 
     def _on_event(self, event: EventMessage) -> None:
         # Any ticket event can change this counter's queue; counter events only if ours.
-        if event.kind.startswith("ticket.") or event.data.get("counter") == self.opts.counter:
+        if event.kind in events.TICKET_KINDS or event.data.get("counter") == self.opts.counter:
             self._refresh.set()
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
@@ -856,6 +866,23 @@ async def teller(opts: Options, password: str) -> None:
         finally:
             root.handlers, root.level = handlers, level
             await app.disconnect()
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``branchq counter`` and ``branchq-counter``."""
+    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
+    p.add_argument("--branch", required=True, help="branch id")
+    p.add_argument("--counter", type=int, required=True, help="counter number")
+    p.add_argument("--user", required=True, help=f"teller's user name (password: asked, or {PASSWORD_ENV})")
+    p.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="screen language (default: the branch's)")
+
+
+def main(argv: list[str] | None = None, *, prog: str = "branchq-counter") -> None:
+    """``branchq-counter``: the terminal alone, importing nothing of the server's own libraries."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog=prog, description="the teller's terminal at a counter (keys, plain screen)")
+    add_arguments(p)
+    run(p.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -65,7 +65,9 @@ def call_text(number: str, counter: int, lang: str) -> str:
 def spoken_text(number: str, counter: int, lang: str) -> str:
     """The call for a speech engine: the ticket's digits one by one, the counter as a number."""
     check(number, counter, lang)
-    letter, digits = NUMBER.fullmatch(number).groups()
+    match = NUMBER.fullmatch(number)
+    assert match is not None  # check() has matched it
+    letter, digits = match.groups()
     if lang == "en":
         return CALL_TEMPLATES["en"].format(number=" ".join([letter, *digits]), counter=counter)
     spelled = letter + "".join(DIGITS_HANZI[int(d)] for d in digits)

@@ -2,6 +2,8 @@
 
     branchq kiosk-agent --server http://10.1.2.3:8080 --token … --printer net:10.1.2.50
 
+(``branchq-kiosk-agent`` takes the same options, on a kiosk PC with only ``branchq[kiosk]``.)
+
 It connects to the server as the kiosk (:class:`server.client.BranchClient`, role
 ``kiosk``, the kiosk's device token). Whenever a ``ticket.issued`` of its own
 arrives, at start, after every reconnect, and as a slow safety net, it asks
@@ -44,6 +46,7 @@ Printer health
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
@@ -67,8 +70,7 @@ import aiohttp
 from pydantic import TypeAdapter, ValidationError
 
 from server.client import BranchClient, Refused, backoff
-from server.domain.model import Priority
-from server.protocol import EventMessage, PrinterStatus, Snapshot, TicketToPrint
+from server.protocol import EventMessage, PrinterStatus, Priority, Snapshot, TicketToPrint, events
 
 from .layout import (
     LANGUAGES,
@@ -398,7 +400,7 @@ class PrintAgent:
     @property
     def language(self) -> Language:
         chosen = self.options.language or self.branch_language
-        return chosen if chosen in LANGUAGES else "zh-CN"  # type: ignore[return-value]
+        return chosen if chosen in LANGUAGES else "zh-CN"
 
     def _poll_interval(self) -> float:
         client = self.client
@@ -429,9 +431,11 @@ class PrintAgent:
         if self.branch is None:
             log.info("branch not known yet (no --branch): it comes with this kiosk's first ticket")
             await self._branch_known.wait()
+        branch = self.branch
+        assert branch is not None  # _learn_branch() sets it before _branch_known
         while True:
             self.client = BranchClient(
-                self.options.server, role="kiosk", branch=self.branch, token=self.options.token,
+                self.options.server, role="kiosk", branch=branch, token=self.options.token,
                 on_event=self._on_event, on_snapshot=self._on_snapshot,
             )
             try:
@@ -444,9 +448,9 @@ class PrintAgent:
             await asyncio.sleep(WEBSOCKET_RETRY_S)  # a period between attempts
 
     def _on_event(self, event: EventMessage) -> None:
-        if event.kind == "ticket.issued" and "id" in event.data:  # only our own tickets carry the id
+        if event.kind == events.TICKET_ISSUED.name and "id" in event.data:  # only our own carry the id
             self._wake.set()
-        elif event.kind == "device.status":
+        elif event.kind == events.DEVICE_STATUS.name:
             log.debug("server has our status: %s", event.data.get("status"))
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
@@ -621,6 +625,35 @@ async def serve(options: Options, printer: KioskPrinter) -> None:
             await agent.run()
         finally:
             await api.close()
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``branchq kiosk-agent`` and ``branchq-kiosk-agent``."""
+    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
+    p.add_argument("--token", help=f"the kiosk's device token (or env {TOKEN_ENV})")
+    p.add_argument("--enroll", metavar="CODE",
+                   help="first start: trade a manager's one-time code for the token, kept in --state-dir")
+    p.add_argument("--printer", required=True,
+                   help="usb:VID:PID, net:HOST[:PORT], serial:DEVICE, file:PATH, dummy or preview:DIR")
+    p.add_argument("--state-dir", default="var/kiosk-agent", help="journal of printed tickets (default %(default)s)")
+    p.add_argument("--mode", choices=["raster", "gbk", "gb18030"], default="raster",
+                   help="Chinese as an image (any printer), or the printer's GBK/GB18030 mode (default %(default)s)")
+    p.add_argument("--paper", type=int, choices=[58, 80], default=80, help="paper width in mm (default %(default)s)")
+    p.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="ticket language (default: the branch's)")
+    p.add_argument("--branch", help="branch id (default: learned from the kiosk's tickets)")
+    p.add_argument("--timezone", help="branch time zone for the issue time (default: this PC's)")
+    p.add_argument("--public-url", help="base URL of the phone page in the QR code (default: --server)")
+    p.add_argument("--footer", help="last line of every ticket (default: a polite reminder)")
+
+
+def main(argv: list[str] | None = None, *, prog: str = "branchq-kiosk-agent") -> None:
+    """``branchq-kiosk-agent``: the agent alone, importing nothing of the server's own libraries."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog=prog, description="print the tickets issued at a kiosk on its ESC/POS printer")
+    add_arguments(p)
+    args = p.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        run(args)
 
 
 def run(args: Any) -> None:

@@ -425,7 +425,7 @@ def _face_index(path: str, language: Language, default: int) -> int:
             family = ImageFont.truetype(path, size=12, index=index).getname()[0]
         except OSError:
             break
-        if family.endswith(f" {wanted}"):
+        if family is not None and family.endswith(f" {wanted}"):
             return index
     return default
 

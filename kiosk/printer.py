@@ -22,8 +22,10 @@ import contextlib
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from escpos.escpos import Escpos
 
@@ -80,6 +82,8 @@ class KioskPrinter(ABC):
 class AppendFile(Escpos):
     """A file or character device that jobs are appended to (python-escpos ``File`` truncates)."""
 
+    _device: Any  # the open file, or False when closed (python-escpos's ``device`` property sets it)
+
     def __init__(self, path: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = path
@@ -107,7 +111,7 @@ class EscposPrinter(KioskPrinter):
     """A real (or file) ESC/POS printer: ``connect(timeout)`` returns a new, unopened printer object."""
 
     spec: str
-    connect: object  # Callable[[float], Escpos]
+    connect: Callable[[float], Escpos]
     mode: Mode = "gb18030"
     font: FontChoice | None = None
     answers_status: bool = True

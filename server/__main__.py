@@ -9,19 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import logging
 import sys
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING, Any
 
 from server.domain.errors import BranchqError
-from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
+    from server.settings import Settings
+
+    overrides: dict[str, Any] = {
         k: v
         for k, v in {
             "database": getattr(args, "database", None),
@@ -35,6 +38,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +76,8 @@ def serve(args: argparse.Namespace) -> None:
     asyncio.run(
         _prepare(settings, migrate=settings.demo or args.migrate, history_weeks=args.history_weeks)
     )
+    from sqlalchemy.engine import make_url
+
     base = f"http://{settings.host}:{settings.port}"
     print(f"branchq serving on {base}  (database: {make_url(settings.database).render_as_string()})")
     print(f"  health:        {base}/api/v1/health")
@@ -276,41 +283,9 @@ def parser() -> argparse.ArgumentParser:
                    help="with --demo: fill a new demo branch with this many weeks of past days")
     s.set_defaults(run=serve)
 
-    def counter_terminal(args: argparse.Namespace) -> None:
-        from counter.cli import run
-
-        run(args)
-
-    ct = sub.add_parser("counter", help="the teller's terminal at a counter (keys, plain screen)")
-    ct.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
-    ct.add_argument("--branch", required=True, help="branch id")
-    ct.add_argument("--counter", type=int, required=True, help="counter number")
-    ct.add_argument("--user", required=True, help="teller's user name (password: asked, or BRANCHQ_PASSWORD)")
-    ct.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="screen language (default: the branch's)")
-    ct.set_defaults(run=counter_terminal)
-
-    def kiosk_agent(args: argparse.Namespace) -> None:
-        from kiosk.agent import run
-
-        run(args)
-
-    ka = sub.add_parser("kiosk-agent", help="print the tickets issued at a kiosk on its ESC/POS printer")
-    ka.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8080")
-    ka.add_argument("--token", help="the kiosk's device token (or env BRANCHQ_KIOSK_TOKEN)")
-    ka.add_argument("--enroll", metavar="CODE",
-                    help="first start: trade a manager's one-time code for the token, kept in --state-dir")
-    ka.add_argument("--printer", required=True,
-                    help="usb:VID:PID, net:HOST[:PORT], serial:DEVICE, file:PATH, dummy or preview:DIR")
-    ka.add_argument("--state-dir", default="var/kiosk-agent", help="journal of printed tickets (default %(default)s)")
-    ka.add_argument("--mode", choices=["raster", "gbk", "gb18030"], default="raster",
-                    help="Chinese as an image (any printer), or the printer's GBK/GB18030 mode (default %(default)s)")
-    ka.add_argument("--paper", type=int, choices=[58, 80], default=80, help="paper width in mm (default %(default)s)")
-    ka.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="ticket language (default: the branch's)")
-    ka.add_argument("--branch", help="branch id (default: learned from the kiosk's tickets)")
-    ka.add_argument("--timezone", help="branch time zone for the issue time (default: this PC's)")
-    ka.add_argument("--public-url", help="base URL of the phone page in the QR code (default: --server)")
-    ka.add_argument("--footer", help="last line of every ticket (default: a polite reminder)")
-    ka.set_defaults(run=kiosk_agent)
+    # The device programs parse their own options (see DEVICE_PROGRAMS): only named here for --help.
+    for name, (_module, text) in DEVICE_PROGRAMS.items():
+        sub.add_parser(name, help=text, add_help=False)
 
     r = sub.add_parser("report", help="the summary report in the terminal, or as CSV / XLSX")
     r.add_argument("--branch", required=True)
@@ -375,7 +350,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Subcommands that are device programs: run by their own module, which a device PC has
+#: without the server's libraries (``pip install 'branchq[kiosk]'``).
+DEVICE_PROGRAMS = {
+    "counter": ("counter.cli", "the teller's terminal at a counter (keys, plain screen)"),
+    "kiosk-agent": ("kiosk.agent", "print the tickets issued at a kiosk on its ESC/POS printer"),
+}
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """What a database that cannot be used raises (sqlalchemy is not on a device PC)."""
+    try:
+        from sqlalchemy.exc import DBAPIError
+    except ImportError:
+        return (OSError,)
+    return (DBAPIError, OSError)
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in DEVICE_PROGRAMS:
+        module = importlib.import_module(DEVICE_PROGRAMS[argv[0]][0])
+        module.main(argv[1:], prog=f"branchq {argv[0]}")
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
@@ -384,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     except BranchqError as e:
         print(f"branchq: {e.message}", file=sys.stderr)
         sys.exit(2)
-    except (DBAPIError, OSError) as e:
+    except _database_errors() as e:
         reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
         hint = " (has it been set up with `branchq db upgrade`?)" if "no such table" in reason \
             or "does not exist" in reason else ""

@@ -17,21 +17,22 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
-from server.protocol import EventMessage, Result, Snapshot, Welcome
+from server.protocol import ErrorDetail, EventMessage, Result, Snapshot, Welcome
 
 log = logging.getLogger(__name__)
 
 
 def backoff(
     initial: float = 0.25, factor: float = 1.8, cap: float = 10.0, *, rng: Callable[[], float] = random.random
-) -> Iterator[float]:
+) -> Generator[float, None, None]:
     """Reconnect delays: exponential up to ``cap``, each spread by ±50% so clients don't stampede."""
     delay = initial
     while True:
@@ -63,13 +64,13 @@ class BranchClient:
         origin: str | None = None,
         on_event: Callable[[EventMessage], Any] | None = None,
         on_snapshot: Callable[[Snapshot], Any] | None = None,
-        reconnect_delays: Callable[[], Iterator[float]] = backoff,
+        reconnect_delays: Callable[[], Generator[float, None, None]] = backoff,
     ) -> None:
         self.url = url.rstrip("/") + "/ws" if not url.rstrip("/").endswith("/ws") else url
         self.url = self.url.replace("http://", "ws://").replace("https://", "wss://")
         self.role, self.branch, self.token = role, branch, token
         self.headers = {"Cookie": cookie} if cookie else None
-        self.origin = origin
+        self.origin = Origin(origin) if origin is not None else None
         self.on_event, self.on_snapshot = on_event, on_snapshot
         self.reconnect_delays = reconnect_delays
         self.seq: int | None = None
@@ -93,14 +94,17 @@ class BranchClient:
 
     async def wait_synced(self, timeout: float = 10.0) -> None:
         """Wait for the first snapshot; a refusal (bad token, branch, role) is raised here."""
+        task = self._task
+        if task is None:
+            raise RuntimeError("start() the client before waiting for it")
         synced = asyncio.ensure_future(self.synced.wait())
         try:
-            done, _ = await asyncio.wait({synced, self._task}, timeout=timeout,
+            done, _ = await asyncio.wait({synced, task}, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             synced.cancel()
-        if self._task in done:
-            self._task.result()  # raises Refused, or whatever ended the client
+        if task in done:
+            task.result()  # raises Refused, or whatever ended the client
         if not self.synced.is_set():
             raise TimeoutError(f"no snapshot within {timeout} s")
 
@@ -233,7 +237,8 @@ class BranchClient:
         await ws.send(orjson.dumps({"id": command_id, "type": type_, **args}).decode())
         result = await asyncio.wait_for(future, timeout)
         if not result.success:
-            raise CommandError(result.error.code, result.error.message)
+            error = result.error or ErrorDetail(code="error", message="the server gave no reason")
+            raise CommandError(error.code, error.message)
         return result.result
 
     async def next_event(self, kind: str | None = None, *, timeout: float = 10.0) -> EventMessage:

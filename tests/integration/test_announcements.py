@@ -9,7 +9,7 @@ import wave
 
 import pytest
 
-import display.audio
+import server.tts
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -58,7 +58,7 @@ async def test_requests_for_the_same_call_share_one_recording(demo, espeak):
 
 
 async def test_without_espeak_ng_the_server_says_so_with_503_no_tts(demo, monkeypatch):
-    monkeypatch.setattr(display.audio, "ESPEAK_NG", "/nonexistent/espeak-ng")
+    monkeypatch.setattr(server.tts, "ESPEAK_NG", "/nonexistent/espeak-ng")
     resp = await demo.client.get(WAV.format(number="A023", counter=3), params={"lang": "zh-CN"})
     assert resp.status == 503
     error = (await resp.json())["error"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from server.domain.model import Priority
 from server.domain.numbering import GREEN_SERIES, business_date, format_number, series_for
-
-UTC = timezone.utc
 
 
 @pytest.mark.parametrize(

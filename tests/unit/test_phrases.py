@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from display import phrases
-from display.audio import TtsError, fix_wav_header
 from display.phrases import (
     PhraseError,
     call_text,
@@ -17,6 +16,7 @@ from display.phrases import (
     pinyin_text,
     spoken_text,
 )
+from server.tts import TtsError, fix_wav_header
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]

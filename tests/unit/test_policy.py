@@ -7,7 +7,7 @@ otherwise. Ticket ids are small integers so the tables read as "which ticket is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -25,7 +25,7 @@ from server.domain.policy import (
     next_class,
 )
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=60)
 N, G = Priority.NORMAL, Priority.GREEN
 ORDERED, LONGEST = CounterMode.ORDERED, CounterMode.LONGEST_WAIT

@@ -17,9 +17,8 @@ import shutil
 import struct
 from collections import OrderedDict
 
+from display import phrases
 from server.domain.errors import BranchqError
-
-from . import phrases
 
 #: The espeak-ng executable: a name looked up on PATH, or a path (tests point it elsewhere).
 ESPEAK_NG = "espeak-ng"
