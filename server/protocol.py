@@ -8,10 +8,11 @@ parse with them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, create_model, model_validator
 
+from server.domain import events
 from server.domain.model import (
     CounterState,
     GreenReason,
@@ -198,6 +199,10 @@ class QueueEntry(Answer):
     issued_at: datetime
     waited_s: int
     target_counter: int | None
+    head: bool = False
+    """Transferred to the head of its queue."""
+    recalls: int = 0
+    transfers: int = 0
 
 
 class QueueAnswer(Answer):
@@ -291,15 +296,55 @@ class Welcome(BaseModel):
 class Snapshot(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     seq: int
-    state: dict
+    state: dict[Any, Any]
 
 
 class EventMessage(BaseModel):
+    """Any event as it arrives: ``kind`` names its definition in :data:`EVENT_KINDS`."""
+
     type: Literal["event"] = "event"
     seq: int
     kind: str
     at: datetime
-    data: dict
+    data: dict[Any, Any]
+
+
+#: Every event kind, by name, as defined in :mod:`server.domain.events` (the one catalogue).
+EVENT_KINDS = events.CATALOGUE
+#: The kind a client gets for an event it may not see: the seq alone, so it sees no gap.
+PLACEHOLDER_KIND = "other"
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace(".", "_").split("_"))
+
+
+def _event_model(kind: events.EventKind) -> type[BaseModel]:
+    """The wire model of one kind. Each view sees a subset of the fields, so all are optional here."""
+    fields: dict[str, Any] = {}
+    for f in kind.fields:
+        annotation: Any = f.type if isinstance(f.type, type) else Union[f.type]  # noqa: UP007
+        fields[f.name] = (annotation | None, Field(None, description=f.doc or None))
+    data = create_model(f"{_camel(kind.name)}Data", __config__=ConfigDict(extra="forbid"), **fields)
+    data.__doc__ = kind.doc
+    kind_literal: Any = Literal[kind.name]  # a Literal built at run time, from the catalogue
+    return create_model(f"{_camel(kind.name)}Event", __base__=EventMessage, kind=(kind_literal, ...), data=(data, ...))
+
+
+class OtherEvent(EventMessage):
+    """An event this view may not see: its seq only."""
+
+    kind: Literal["other"]
+    data: dict[Any, Any]
+
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {name: _event_model(k) for name, k in EVENT_KINDS.items()}
+#: The discriminated union of every event a socket can receive (built at run time: a value, not a type alias).
+ServerEvent: Any = Annotated[
+    Union[tuple(EVENT_MODELS.values()) + (OtherEvent,)],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+SERVER_EVENT: TypeAdapter[Any] = TypeAdapter(ServerEvent)
 
 
 class CommandEnvelope(BaseModel):
@@ -315,7 +360,7 @@ class Result(BaseModel):
     type: Literal["result"] = "result"
     id: int | None
     success: bool
-    result: dict | list | None = None
+    result: dict[Any, Any] | list[Any] | None = None
     error: ErrorDetail | None = None
 
 

@@ -33,7 +33,7 @@ def people_ahead(
     """
     rules = rules or {}
 
-    def key(t: Candidate) -> tuple:
+    def key(t: Candidate) -> tuple[bool, bool | datetime, bool, bool, datetime, int]:
         rule = rules.get(t.service)
         overdue = bool(rule and rule.max_wait is not None and now - t.queued_at > rule.max_wait)
         return (

@@ -83,7 +83,7 @@ def hours_problems(hours: object, path: str = "hours") -> list[tuple[str, str]]:
                 continue
             spans.append((start, end, i))
         spans.sort()
-        for (_s1, e1, i1), (s2, _e2, i2) in zip(spans, spans[1:]):
+        for (_s1, e1, i1), (s2, _e2, i2) in zip(spans, spans[1:], strict=False):
             if s2 < e1:
                 problems.append((f"{where}[{i2}]", f"overlaps {where}[{i1}]"))
     return problems

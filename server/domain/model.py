@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from . import events
 from .errors import InvalidTransition
 
 
@@ -87,15 +88,15 @@ TICKET_MOVES: dict[tuple[TicketState, TicketAction], TicketState] = {
 
 #: Event kind written for each ticket action (DESIGN: realtime protocol).
 TICKET_EVENT_KIND: dict[TicketAction, str] = {
-    TicketAction.CALL: "ticket.called",
-    TicketAction.RECALL: "ticket.recalled",
-    TicketAction.START: "ticket.started",
-    TicketAction.FINISH: "ticket.finished",
-    TicketAction.NO_SHOW: "ticket.no_show",
-    TicketAction.TRANSFER: "ticket.transferred",
-    TicketAction.REQUEUE: "ticket.requeued",
-    TicketAction.CANCEL: "ticket.cancelled",
-    TicketAction.EXPIRE: "ticket.expired",
+    TicketAction.CALL: events.TICKET_CALLED.name,
+    TicketAction.RECALL: events.TICKET_RECALLED.name,
+    TicketAction.START: events.TICKET_STARTED.name,
+    TicketAction.FINISH: events.TICKET_FINISHED.name,
+    TicketAction.NO_SHOW: events.TICKET_NO_SHOW.name,
+    TicketAction.TRANSFER: events.TICKET_TRANSFERRED.name,
+    TicketAction.REQUEUE: events.TICKET_REQUEUED.name,
+    TicketAction.CANCEL: events.TICKET_CANCELLED.name,
+    TicketAction.EXPIRE: events.TICKET_EXPIRED.name,
 }
 
 COUNTER_MOVES: dict[tuple[CounterState, CounterAction], CounterState] = {
@@ -107,9 +108,9 @@ COUNTER_MOVES: dict[tuple[CounterState, CounterAction], CounterState] = {
 }
 
 COUNTER_EVENT_KIND: dict[CounterAction, str] = {
-    CounterAction.OPEN: "counter.opened",
-    CounterAction.PAUSE: "counter.paused",
-    CounterAction.CLOSE: "counter.closed",
+    CounterAction.OPEN: events.COUNTER_OPENED.name,
+    CounterAction.PAUSE: events.COUNTER_PAUSED.name,
+    CounterAction.CLOSE: events.COUNTER_CLOSED.name,
 }
 
 #: States a ticket never leaves.

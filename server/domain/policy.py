@@ -19,7 +19,7 @@ C's recent calls (DESIGN.md, "Call-next policy"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -105,7 +105,7 @@ def _overdue(t: Candidate, rules: Mapping[str, ServiceRule], now: datetime) -> b
     return bool(rule and rule.max_wait is not None and now - t.queued_at > rule.max_wait)
 
 
-def _queue_key(t: Candidate) -> tuple:
+def _queue_key(t: Candidate) -> tuple[bool, datetime, int]:
     return (not t.head, t.queued_at, t.id)
 
 
@@ -118,7 +118,7 @@ def _service_rank(t: Candidate, profile: Profile) -> int:
         return len(profile.services)
 
 
-def _within_class_key(profile: Profile):
+def _within_class_key(profile: Profile) -> Callable[[Candidate], tuple[object, ...]]:
     if profile.mode is CounterMode.ORDERED:
         return lambda t: (_service_rank(t, profile), *_queue_key(t))
     return _queue_key

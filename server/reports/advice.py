@@ -49,7 +49,7 @@ async def staffing_advice(
             .group_by(TICKET.c.business_date, TICKET.c.issued_hour)
         )
     ).all()
-    days_per_weekday = defaultdict(int)
+    days_per_weekday: defaultdict[int, int] = defaultdict(int)
     day = first_day
     while day <= last_day:
         days_per_weekday[day.weekday()] += 1
@@ -145,8 +145,10 @@ async def teller_scorecard(conn: AsyncConnection, branch_id: str, period: Period
     )
     out = []
     for r in (await conn.execute(stmt)).all():
-        row = {k: (round(float(v), 4) if v is not None and not isinstance(v, int | str) else v)
-               for k, v in r._mapping.items()}
+        row: dict[str, Any] = {
+            k: (round(float(v), 4) if v is not None and not isinstance(v, int | str) else v)
+            for k, v in r._mapping.items()
+        }
         avg, target = row["service_avg_s"], row["target_service_avg_s"]
         row["service_vs_target"] = round(avg / target, 4) if avg and target else None
         out.append(row)

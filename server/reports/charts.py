@@ -20,7 +20,7 @@ STYLE = Style(
 WAIT_BUCKETS_MIN = (5, 10, 15, 20, 30, 45, 60)
 
 
-def _chart(kind, title: str, **options: Any):
+def _chart(kind: Any, title: str, **options: Any) -> Any:  # pygal has no type information
     # js=[]: pygal would otherwise link its tooltip script from a CDN.
     return kind(title=title, style=STYLE, js=[], disable_xml_declaration=True, width=800, height=400,
                 **options)
@@ -31,14 +31,16 @@ def arrivals_and_served_by_hour(rows: list[dict[str, Any]]) -> str:
     chart.x_labels = [f"{r['key']:02d}:00" for r in rows]
     chart.add("issued / 取号", [r["issued"] for r in rows])
     chart.add("served / 办结", [r["served"] for r in rows])
-    return chart.render(is_unicode=True)
+    svg: str = chart.render(is_unicode=True)
+    return svg
 
 
 def sla_by_service(rows: list[dict[str, Any]]) -> str:
     chart = _chart(pygal.Bar, "Served within target wait / 目标时间内叫号率", range=(0, 100))
     chart.x_labels = [str(r["key"]) for r in rows]
     chart.add("SLA %", [round(100 * r["sla_share"], 1) if r["sla_share"] is not None else None for r in rows])
-    return chart.render(is_unicode=True)
+    svg: str = chart.render(is_unicode=True)
+    return svg
 
 
 async def wait_distribution(conn: AsyncConnection, branch_id: str, period: Period) -> str:
@@ -47,7 +49,7 @@ async def wait_distribution(conn: AsyncConnection, branch_id: str, period: Perio
     bucket = case(
         *[(wait < m * 60, i) for i, m in enumerate(WAIT_BUCKETS_MIN)], else_=len(WAIT_BUCKETS_MIN)
     )
-    counts = dict(
+    counts: dict[int, int] = dict(
         (
             await conn.execute(
                 select(bucket, func.count())
@@ -66,4 +68,5 @@ async def wait_distribution(conn: AsyncConnection, branch_id: str, period: Perio
     chart = _chart(pygal.Bar, "Wait distribution (minutes) / 等候时长分布（分钟）")
     chart.x_labels = labels
     chart.add("tickets / 人次", [counts.get(i, 0) for i in range(len(labels))])
-    return chart.render(is_unicode=True)
+    svg: str = chart.render(is_unicode=True)
+    return svg

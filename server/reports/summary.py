@@ -23,20 +23,23 @@ zone. Definitions, exactly as computed:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Join, Table, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.errors import InvalidInput
+from server.domain.events import COUNTER_KINDS, COUNTER_OPENED
 from server.store import tables as t
 
 GROUPS = ("service", "counter", "teller", "hour", "day", "priority")
+
+T = TypeVar("T")
 
 TICKET = t.Ticket.__table__
 SERVICE = t.Service.__table__
@@ -73,7 +76,7 @@ class Period:
         return cls(a, b)
 
 
-def _key(group: str):
+def _key(group: str) -> tuple[ColumnElement[Any], list[Table]]:
     return {
         "service": (SERVICE.c.code, []),
         "counter": (COUNTER.c.number, [COUNTER]),
@@ -85,7 +88,7 @@ def _key(group: str):
     }[group]
 
 
-def _from(joins: list):
+def _from(joins: list[Table]) -> Join:
     src = TICKET.join(SERVICE, SERVICE.c.id == TICKET.c.service_id)
     if COUNTER in joins:
         src = src.outerjoin(COUNTER, COUNTER.c.id == TICKET.c.counter_id)
@@ -94,7 +97,7 @@ def _from(joins: list):
     return src
 
 
-def _where(branch_id: str, period: Period):
+def _where(branch_id: str, period: Period) -> ColumnElement[bool]:
     return and_(
         TICKET.c.branch_id == branch_id,
         TICKET.c.business_date >= period.first,
@@ -102,7 +105,7 @@ def _where(branch_id: str, period: Period):
     )
 
 
-def _count_if(condition):
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, 1), else_=0))
 
 
@@ -113,7 +116,7 @@ SUMS = ("issued", "served", "no_show", "cancelled", "expired", "called", "wait_s
         "estimate_error_sum", "served_s")
 
 
-async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict:
+async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict[Any, dict[str, Any]]:
     key, joins = _key(group)
     state, wait, green = TICKET.c.state, TICKET.c.wait_s, TICKET.c.priority == "green"
     stmt = (
@@ -143,7 +146,7 @@ async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: st
     return {r.key: dict(r._mapping) for r in (await conn.execute(stmt)).all()}
 
 
-async def _ratings(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict:
+async def _ratings(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict[Any, dict[str, Any]]:
     key, joins = _key(group)
     stmt = (
         select(
@@ -160,7 +163,7 @@ async def _ratings(conn: AsyncConnection, branch_id: str, period: Period, group:
 
 
 async def _frequencies(
-    conn: AsyncConnection, branch_id: str, period: Period, group: str, column
+    conn: AsyncConnection, branch_id: str, period: Period, group: str, column: ColumnElement[Any]
 ) -> dict[Any, list[tuple[int, int]]]:
     """Per key, (value, how many) in ascending value order: counted in SQL, a few
     thousand rows at most because the values are whole seconds."""
@@ -223,7 +226,7 @@ async def open_spans(
             )
             .where(
                 EVENT.c.branch_id == branch_id,
-                EVENT.c.kind.in_(["counter.opened", "counter.paused", "counter.closed"]),
+                EVENT.c.kind.in_(COUNTER_KINDS),
                 EVENT.c.at < end,
             )
             .order_by(EVENT.c.seq)
@@ -232,7 +235,7 @@ async def open_spans(
     opened: dict[int, Any] = {}
     spans: list[OpenSpan] = []
 
-    def close(row, until: datetime) -> None:
+    def close(row: Any, until: datetime) -> None:
         begin = max(row.at, start)
         if until > begin:
             spans.append(OpenSpan(row.number, row.username, begin, until))
@@ -240,7 +243,7 @@ async def open_spans(
     for r in rows:
         if r.counter_id in opened:
             close(opened.pop(r.counter_id), r.at)
-        if r.kind == "counter.opened":
+        if r.kind == COUNTER_OPENED.name:
             opened[r.counter_id] = r
     for row in opened.values():
         close(row, end)
@@ -249,7 +252,7 @@ async def open_spans(
 
 async def _open_seconds(
     conn: AsyncConnection, branch_id: str, start: datetime, end: datetime, group: str
-) -> dict:
+) -> dict[Any, float]:
     """Seconds each teller / counter was open in [start, end)."""
     totals: dict[Any, float] = {}
     for span in await open_spans(conn, branch_id, start, end):
@@ -258,9 +261,9 @@ async def _open_seconds(
     return totals
 
 
-def _figures(key: Any, sums: dict, ratings: dict, waits: list, services: list,
-             open_s: float | None) -> dict[str, Any]:
-    def div(a, b):
+def _figures(key: Any, sums: dict[str, Any], ratings: dict[str, Any], waits: list[tuple[int, int]],
+             services: list[tuple[int, int]], open_s: float | None) -> dict[str, Any]:
+    def div(a: Any, b: Any) -> Any:
         return a / b if a is not None and b else None
 
     return {
@@ -284,7 +287,7 @@ def _figures(key: Any, sums: dict, ratings: dict, waits: list, services: list,
     }
 
 
-def _total(groups: dict[Any, dict]) -> dict:
+def _total(groups: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {k: sum((g.get(k) or 0) for g in groups.values()) for k in SUMS}
     maxima = [g["wait_max_s"] for g in groups.values() if g.get("wait_max_s") is not None]
     total["wait_max_s"] = max(maxima) if maxima else None
@@ -316,11 +319,11 @@ async def summary(
     start = datetime.combine(period.first, time.min, tz)
     end = min(datetime.combine(period.last + timedelta(days=1), time.min, tz), now)
 
-    async def run(query, *args):
+    async def run(query: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with connect() as conn:
             return await query(conn, *args)
 
-    async def no_open_times() -> dict:
+    async def no_open_times() -> dict[Any, float]:
         return {}
 
     sums, ratings, waits, services, open_s = await asyncio.gather(

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import WSCloseCode, web
 
+from server.domain.events import CATALOGUE, REVOKING, STAFF_VIEWS, EventKind, project
 from server.services.context import Actor
 
 log = logging.getLogger(__name__)
@@ -24,47 +25,20 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 512
 CLOSE_TIMEOUT_S = 2.0
 
-#: Event data each device view may see; staff views see everything.
-DISPLAY_KEYS = frozenset(
-    {"id", "number", "service", "priority", "state", "counter", "from_counter", "to_counter",
-     "position", "reason", "level"}
-)
-KIOSK_KEYS = frozenset({"service", "priority", "state", "counter", "level"})
-KIOSK_OWN_KEYS = KIOSK_KEYS | {"id", "number", "ahead", "estimated_wait_s"}
-EVALUATOR_KINDS = frozenset(
-    {"ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
-     "ticket.transferred", "counter.opened", "counter.paused", "counter.closed"}
-)
-PRIVATE_KINDS = frozenset({"feedback.given", "device.revoked", "staff.disabled"})
-#: Events that end sockets: event kind → (actor kind, key of the actor's id in the data).
-REVOKING = {"device.revoked": ("device", "device"), "staff.disabled": ("staff", "staff")}
-
-
 def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -> dict | None:
-    """The event as ``role`` may see it, or None when it may not see it at all."""
-    kind, data = event["kind"], event["data"]
-    if role in ("counter", "dashboard"):
-        shown = data
-    elif kind == "device.status":
-        # A kiosk hears about its own printer (to tell the customer); other devices never.
-        if role != "kiosk" or data.get("device") != device_id:
-            return None
-        shown = data
-    elif kind in PRIVATE_KINDS:
-        return None
-    elif role == "display":
-        shown = {k: v for k, v in data.items() if k in DISPLAY_KEYS}
-    elif role == "kiosk":
-        own = kind == "ticket.issued" and device_id is not None and data.get("device") == device_id
-        keys = KIOSK_OWN_KEYS if own else KIOSK_KEYS
-        shown = {k: v for k, v in data.items() if k in keys}
-    elif role == "evaluator":
-        if kind not in EVALUATOR_KINDS:
-            return None
-        shown = {k: v for k, v in data.items() if k in ("number", "service", "counter", "state")}
+    """The event as ``role`` may see it (the catalogue decides), or None when it may not see it."""
+    kind = CATALOGUE.get(event["kind"])
+    if kind is None:  # a kind this version does not know (an older log): staff only
+        shown = event["data"] if role in STAFF_VIEWS else None
     else:
+        shown = project(kind, event["data"], role, own=_is_own(kind, event, device_id))
+    if shown is None:
         return None
-    return {"type": "event", "seq": event["seq"], "kind": kind, "at": event["at"], "data": shown}
+    return {"type": "event", "seq": event["seq"], "kind": event["kind"], "at": event["at"], "data": shown}
+
+
+def _is_own(kind: EventKind, event: dict[str, Any], device_id: int | None) -> bool:
+    return device_id is not None and kind.has_own_view and event["data"].get("device") == device_id
 
 
 def placeholder(event: dict[str, Any]) -> dict[str, Any]:
@@ -73,11 +47,8 @@ def placeholder(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _view_key(event: dict[str, Any], conn: Conn) -> tuple:
-    own = (
-        conn.role == "kiosk"
-        and event["kind"] in ("ticket.issued", "device.status")
-        and event["data"].get("device") == conn.actor.id
-    )
+    kind = CATALOGUE.get(event["kind"])
+    own = conn.role == "kiosk" and kind is not None and _is_own(kind, event, conn.actor.id)
     return (conn.role, conn.actor.id if own else None)
 
 
@@ -134,7 +105,7 @@ class Conn:
             self._writer.cancel()
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), CLOSE_TIMEOUT_S)
-        except (TimeoutError, asyncio.TimeoutError, ConnectionResetError, RuntimeError):
+        except (TimeoutError, ConnectionResetError, RuntimeError):
             transport = self.request.transport
             if transport is not None:
                 transport.abort()
@@ -173,7 +144,7 @@ class Hub:
         if not conns:
             return
         for event in events:
-            encoded: dict[tuple, str | None] = {}
+            encoded: dict[tuple[Any, ...], str] = {}
             for conn in list(conns):
                 key = _view_key(event, conn)
                 if key not in encoded:
@@ -188,7 +159,8 @@ class Hub:
         for conns in self.by_branch.values():
             for conn in list(conns):
                 if conn.actor.kind == kind and conn.actor.id == who:
-                    conn.drop(WSCloseCode.POLICY_VIOLATION, "device revoked" if kind == "device" else "account disabled")
+                    reason = "device revoked" if kind == "device" else "account disabled"
+                    conn.drop(WSCloseCode.POLICY_VIOLATION, reason)
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutting down") -> None:
         conns = [c for cs in self.by_branch.values() for c in cs]

@@ -9,7 +9,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import orjson
 from aiohttp import web
+
+from server.protocol import EVENT_KINDS, PLACEHOLDER_KIND
 
 STATIC_PACKAGES = {
     "common": "server",
@@ -35,7 +38,30 @@ def page(package: str, filename: str):
     return handler
 
 
+def events_module() -> str:
+    """``/static/common/events.js``: the event catalogue for the pages, made from the one definition."""
+    kinds = {
+        name: {"fields": [f.name for f in kind.fields], "staff_only": kind.private}
+        for name, kind in EVENT_KINDS.items()
+    }
+    lines = [
+        "// Made by the server from server/domain/events.py, the one definition of every event kind.",
+        f"export const EVENT_KINDS = Object.freeze({orjson.dumps(kinds).decode()});",
+        f"export const PLACEHOLDER_KIND = {orjson.dumps(PLACEHOLDER_KIND).decode()};",
+    ]
+    for name in EVENT_KINDS:
+        lines.append(f"export const {name.replace('.', '_').upper()} = {orjson.dumps(name).decode()};")
+    return "\n".join(lines) + "\n"
+
+
 def setup_pages(app: web.Application) -> None:
+    module = events_module()
+
+    async def events_js(_request: web.Request) -> web.Response:
+        return web.Response(text=module, content_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    # Before the static folder, so this route answers for the generated module.
+    app.router.add_get("/static/common/events.js", events_js)
     for prefix, package in STATIC_PACKAGES.items():
         folder = static_dir(package) / (prefix if package == "server" else "")
         if folder.is_dir():
