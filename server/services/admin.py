@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
-
+from server.domain.access import Action, require
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from server.domain.events import DEVICE_REVOKED, STAFF_DISABLED
+from server.store import accounts, branch_config
 from server.store import repository as repo
-from server.store import tables as t
 
-from . import audit, auth
+from . import auth
 from .branches import (
     BranchSpec,
     CounterSpec,
@@ -44,20 +44,6 @@ ENROLL_VALID_S = 900
 ENROLL_MAX_VALID_S = 7 * 86400
 
 
-def require_admin(actor: Actor, branch_id: str | None = None, *, manager: bool = False) -> None:
-    """Raise unless ``actor`` is an admin, or (with ``manager``) a manager who may see ``branch_id``."""
-    if actor.kind == "public":
-        raise Unauthenticated("sign in first")
-    if actor.kind != "staff" or actor.role not in ("admin", "manager"):
-        raise Forbidden("needs the admin or manager role")
-    if actor.role == "admin":
-        return
-    if not manager:
-        raise Forbidden("needs the admin role")
-    if branch_id is None or not actor.may_see_branch(branch_id):
-        raise Forbidden("not allowed for this branch")
-
-
 def visible_branch_ids(actor: Actor) -> list[str] | None:
     """The branches ``actor`` may see; None means all of them."""
     if actor.role == "admin":
@@ -70,44 +56,20 @@ def visible_branch_ids(actor: Actor) -> list[str] | None:
 
 async def list_branches(app: Services, actor: Actor, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Branches the actor may see, searchable by id or any of their names."""
-    require_admin(actor, actor.branch_id, manager=True)
-    b = t.Branch
-    query = select(b.id, b.name_zh, b.name_en, b.name_zh_tw, b.timezone).order_by(b.id).limit(limit)
-    visible = visible_branch_ids(actor)
-    if visible is not None:
-        query = query.where(b.id.in_(visible))
-    if q:
-        if "\x00" in q:
-            raise InvalidInput("the search text may not contain NUL characters")
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(*(func.lower(col).like(like) for col in (b.id, b.name_zh, b.name_en, b.name_zh_tw))))
-
-    def count(table, *where):
-        return select(table.branch_id, func.count()).where(*where).group_by(table.branch_id)
-
+    require(actor, Action.MANAGE_BRANCH, actor.branch_id)
+    if q and "\x00" in q:
+        raise InvalidInput("the search text may not contain NUL characters")
     async with app.db.read() as conn:
-        rows = (await conn.execute(query)).all()
-        ids = [r.id for r in rows]
-        tallies = {}
-        for name, stmt in {
-            "services": count(t.Service, t.Service.retired.is_(False)),
-            "counters": count(t.Counter, t.Counter.retired.is_(False)),
-            "staff": count(t.Staff, t.Staff.active.is_(True)),
-            "devices": count(t.Device, t.Device.revoked.is_(False)),
-        }.items():
-            tallies[name] = dict((await conn.execute(stmt.where(stmt.selected_columns[0].in_(ids)))).all())
+        found = await branch_config.branch_summaries(conn, only=visible_branch_ids(actor), search=q, limit=limit)
     return [
-        {
-            "id": r.id, "names": {"zh-CN": r.name_zh, "en": r.name_en, "zh-TW": r.name_zh_tw},
-            "timezone": r.timezone, **{name: tallies[name].get(r.id, 0) for name in tallies},
-        }
-        for r in rows
+        {"id": r.id, "names": repo.names(r), "timezone": r.timezone, **tallies}
+        for r, tallies in found
     ]
 
 
 async def branch_detail(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
     """The branch's whole configuration, with live counts a settings page shows beside it."""
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     async with app.reading(branch_id) as (conn, branch, config):
         counts = await repo.waiting_counts(conn, branch_id)
         states = {r.number: r.state for r in await repo.counter_rows(conn, branch_id)}
@@ -122,13 +84,13 @@ async def branch_detail(app: Services, actor: Actor, branch_id: str) -> dict[str
 
 async def export_yaml(app: Services, actor: Actor, branch_id: str) -> str:
     """The branch's configuration as the YAML document ``branchq config export`` writes."""
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     return dump_yaml(await export_config(app, branch_id))
 
 
 async def apply_yaml(app: Services, actor: Actor, branch_id: str, text: str, *, dry_run: bool) -> dict[str, Any]:
     """Apply a whole YAML document to ``branch_id`` (what ``branchq config apply`` does)."""
-    require_admin(actor)
+    require(actor, Action.ADMINISTER)
     spec = load_yaml(text)
     if spec.id != branch_id:
         raise InvalidInput(f"the document describes branch {spec.id!r}, not {branch_id!r}")
@@ -155,7 +117,7 @@ async def _edit(
 
 def _entry(doc: dict[str, Any], part: str, key: str, value: Any, missing: str) -> dict[str, Any]:
     """The service (by code) or counter (by number) in ``doc[part]``; NotFound with ``missing``."""
-    found = next((e for e in doc[part] if e[key] == value), None)
+    found: dict[str, Any] | None = next((e for e in doc[part] if e[key] == value), None)
     if found is None:
         raise NotFound(missing)
     return found
@@ -163,7 +125,7 @@ def _entry(doc: dict[str, Any], part: str, key: str, value: Any, missing: str) -
 
 async def create_branch(app: Services, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     """A new, empty branch (services and counters are added next, or by a configuration file)."""
-    require_admin(actor)
+    require(actor, Action.ADMINISTER)
     spec = parse_config(body)
     branch_id = spec.id
 
@@ -177,7 +139,7 @@ async def create_branch(app: Services, actor: Actor, body: dict[str, Any]) -> di
 
 
 async def update_branch(app: Services, actor: Actor, branch_id: str, patch: Any) -> dict[str, Any]:
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     fields = patch.model_dump(exclude_unset=True)
     if actor.role != "admin" and set(fields) - MANAGER_BRANCH_FIELDS:
         raise Forbidden("a manager may change the opening hours and holidays only")
@@ -191,12 +153,12 @@ async def update_branch(app: Services, actor: Actor, branch_id: str, patch: Any)
 # --- services ----------------------------------------------------------------------
 
 
-def _service_part(code: str):
+def _service_part(code: str) -> Callable[[BranchSpec], ServiceSpec | None]:
     return lambda spec: spec.service(code)
 
 
 async def add_service(app: Services, actor: Actor, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    require_admin(actor, branch_id)
+    require(actor, Action.ADMINISTER, branch_id)
     service = ServiceSpec.model_validate(body, strict=False)
 
     def change(doc: dict[str, Any]) -> None:
@@ -206,11 +168,14 @@ async def add_service(app: Services, actor: Actor, branch_id: str, body: dict[st
 
     new = await _edit(app, actor, branch_id, change, action="service.add", target=f"service {service.code}",
                       part=_service_part(service.code))
-    return new.service(service.code).model_dump(mode="json", by_alias=True)
+    # The new configuration has the service just added.
+    return new.service(service.code).model_dump(mode="json", by_alias=True)  # type: ignore[union-attr]
 
 
-async def update_service(app: Services, actor: Actor, branch_id: str, code: str, fields: dict[str, Any]) -> dict[str, Any]:
-    require_admin(actor, branch_id)
+async def update_service(
+    app: Services, actor: Actor, branch_id: str, code: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    require(actor, Action.ADMINISTER, branch_id)
     if "code" in fields and fields["code"] != code:
         raise InvalidInput("a service's code cannot change: add a new service and remove this one")
 
@@ -219,12 +184,13 @@ async def update_service(app: Services, actor: Actor, branch_id: str, code: str,
 
     new = await _edit(app, actor, branch_id, change, action="service.update", target=f"service {code}",
                       part=_service_part(code))
-    return new.service(code).model_dump(mode="json", by_alias=True)
+    # The edit found the service (or raised NotFound), and a change keeps its code.
+    return new.service(code).model_dump(mode="json", by_alias=True)  # type: ignore[union-attr]
 
 
 async def remove_service(app: Services, actor: Actor, branch_id: str, code: str) -> dict[str, Any]:
     """Remove a service: refused while tickets wait for it or a counter would be left with nothing."""
-    require_admin(actor, branch_id)
+    require(actor, Action.ADMINISTER, branch_id)
 
     def change(doc: dict[str, Any]) -> None:
         doc["services"].remove(_entry(doc, "services", "code", code, f"no service {code!r} in branch {branch_id!r}"))
@@ -245,12 +211,12 @@ async def remove_service(app: Services, actor: Actor, branch_id: str, code: str)
 # --- counters ----------------------------------------------------------------------
 
 
-def _counter_part(number: int):
+def _counter_part(number: int) -> Callable[[BranchSpec], CounterSpec | None]:
     return lambda spec: spec.counter(number)
 
 
 async def add_counter(app: Services, actor: Actor, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    require_admin(actor, branch_id)
+    require(actor, Action.ADMINISTER, branch_id)
     counter = CounterSpec.model_validate(body, strict=False)
 
     def change(doc: dict[str, Any]) -> None:
@@ -261,12 +227,15 @@ async def add_counter(app: Services, actor: Actor, branch_id: str, body: dict[st
 
     new = await _edit(app, actor, branch_id, change, action="counter.add", target=f"counter {counter.number}",
                       part=_counter_part(counter.number))
-    return {**new.counter(counter.number).model_dump(mode="json", by_alias=True), "state": "closed"}
+    # The new configuration has the counter just added.
+    return {**new.counter(counter.number).model_dump(mode="json", by_alias=True), "state": "closed"}  # type: ignore[union-attr]
 
 
-async def update_counter(app: Services, actor: Actor, branch_id: str, number: int, fields: dict[str, Any]) -> dict[str, Any]:
+async def update_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, fields: dict[str, Any]
+) -> dict[str, Any]:
     """Change a counter; its next call-next follows the new profile (no restart)."""
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     if actor.role != "admin" and set(fields) - MANAGER_COUNTER_FIELDS:
         raise Forbidden("a manager may change a counter's work profile only (services, mode, green channel)")
     if "number" in fields and fields["number"] != number:
@@ -277,14 +246,17 @@ async def update_counter(app: Services, actor: Actor, branch_id: str, number: in
 
     new = await _edit(app, actor, branch_id, change, action="counter.update", target=f"counter {number}",
                       part=_counter_part(number))
-    return new.counter(number).model_dump(mode="json", by_alias=True)
+    # The edit found the counter (or raised NotFound), and a change keeps its number.
+    return new.counter(number).model_dump(mode="json", by_alias=True)  # type: ignore[union-attr]
 
 
 async def remove_counter(app: Services, actor: Actor, branch_id: str, number: int) -> dict[str, Any]:
-    require_admin(actor, branch_id)
+    require(actor, Action.ADMINISTER, branch_id)
 
     def change(doc: dict[str, Any]) -> None:
-        doc["counters"].remove(_entry(doc, "counters", "number", number, f"no counter {number} in branch {branch_id!r}"))
+        doc["counters"].remove(
+            _entry(doc, "counters", "number", number, f"no counter {number} in branch {branch_id!r}")
+        )
 
     await _edit(app, actor, branch_id, change, action="counter.remove", target=f"counter {number}",
                 part=_counter_part(number))
@@ -304,11 +276,9 @@ def _staff(row: Any) -> dict[str, Any]:
 
 async def list_staff(app: Services, actor: Actor, branch_id: str | None = None) -> list[dict[str, Any]]:
     """Accounts of one branch (its regional managers too), or of every branch the actor may see."""
-    require_admin(actor, branch_id or actor.branch_id, manager=True)
-    s = t.Staff
-    query = select(s.__table__).order_by(s.branch_id, s.username)
+    require(actor, Action.MANAGE_BRANCH, branch_id or actor.branch_id)
     async with app.db.read() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await accounts.all_staff(conn)
     visible = visible_branch_ids(actor)
 
     def belongs(row: Any, b: str) -> bool:
@@ -321,84 +291,92 @@ async def list_staff(app: Services, actor: Actor, branch_id: str | None = None) 
     return [_staff(r) for r in rows]
 
 
-async def _check_staff_fields(conn, fields: dict[str, Any]) -> None:
+async def _check_staff_fields(conn: Any, fields: dict[str, Any]) -> None:
     for b in [fields.get("branch"), *(fields.get("branches") or [])]:
         if b is not None and await repo.load_branch(conn, b) is None:
             raise NotFound(f"no branch {b!r}")
 
 
-async def _check_counters(conn, branch_id: str | None, counters: list[int]) -> None:
+async def _check_counters(conn: Any, branch_id: str | None, counters: list[int]) -> None:
     """The counters a teller may open must be counters of their branch."""
     if not counters or branch_id is None:
         return
-    known = set((await conn.execute(
-        select(t.Counter.number).where(t.Counter.branch_id == branch_id, t.Counter.retired.is_(False))
-    )).scalars())
+    known = {row.number for row in await repo.counter_rows(conn, branch_id)}
     unknown = sorted(set(counters) - known)
     if unknown:
         raise InvalidInput(f"branch {branch_id!r} has no counter {', '.join(map(str, unknown))}")
 
 
 async def create_staff(app: Services, actor: Actor, body: Any) -> dict[str, Any]:
-    require_admin(actor)
-    async with app.db.read() as conn:
-        await _check_counters(conn, body.branch, body.counters)
-    staff_id = await auth.add_staff(
-        app, username=body.username, password=body.password, role=body.role, branch_id=body.branch,
-        counters=body.counters, branches=body.branches, display_name=body.display_name,
-    )
-    async with app.db.write() as conn:
-        row = await repo.staff_by_id(conn, staff_id)
-        await audit.record(conn, actor, app.clock(), row.branch_id, "staff.create", f"staff {row.username}",
-                           None, _staff(row))
+    """A new account, and its audit entry, in one unit of work."""
+    require(actor, Action.ADMINISTER)
+    hashed = await auth.hash_password(body.password)  # slow on purpose: before the transaction
+    async with app.unit_of_work(None) as uow:
+        await _check_counters(uow.conn, body.branch, body.counters)
+        staff_id = await auth.add_staff(
+            app, username=body.username, password=body.password, role=body.role, branch_id=body.branch,
+            counters=body.counters, branches=body.branches, display_name=body.display_name,
+            password_hash=hashed, uow=uow,
+        )
+        row = await repo.staff_by_id(uow.conn, staff_id)
+        await uow.audit(actor, "staff.create", f"staff {row.username}", None, _staff(row), branch_id=row.branch_id)
     return _staff(row)
 
 
+STAFF_COLUMNS = {"branch": "branch_id"}
+"""Fields of a staff patch whose column is named otherwise."""
+
+
 async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-    """Change an account's name, role, branch, counters or whether it may sign in."""
-    require_admin(actor)
+    """Change an account's name, role, branch, counters or whether it may sign in.
+
+    One unit of work on the account's branch: the change, its audit entry and (when
+    the account is disabled) the ``staff.disabled`` event that closes its open sockets
+    on every process commit together.
+    """
+    require(actor, Action.ADMINISTER)
     if staff_id == actor.id and (fields.get("active") is False or fields.get("role", "admin") != "admin"):
         raise Conflict("you cannot disable or demote your own account", code="own_account")
-    columns = {"branch": "branch_id"}
     cleared = sorted(k for k, v in fields.items() if v is None and k != "branch")
     if cleared:
         raise InvalidInput(f"{', '.join(cleared)} cannot be empty (null); leave a field out to keep it")
-    async with app.db.write() as conn:
-        row = await repo.staff_by_id(conn, staff_id)
+    async with app.db.read() as conn:
+        first = await repo.staff_by_id(conn, staff_id)
+    if first is None:
+        raise NotFound(f"no staff member {staff_id}")
+    async with app.unit_of_work(first.branch_id) as uow:
+        row = await repo.staff_by_id(uow.conn, staff_id)
         if row is None:
             raise NotFound(f"no staff member {staff_id}")
-        await _check_staff_fields(conn, fields)
+        if row.branch_id != first.branch_id:
+            raise Conflict("the account was moved to another branch at the same moment; try again", code="stale")
+        await _check_staff_fields(uow.conn, fields)
         merged = {**_staff(row), **fields}
         if merged["role"] != "admin" and merged["branch"] is None:
             raise InvalidInput("tellers and managers belong to a branch")
         if merged["branches"] and merged["role"] != "manager":
             raise InvalidInput("only managers oversee further branches (clear branches first)")
         if "counters" in fields or "branch" in fields:
-            await _check_counters(conn, merged["branch"], merged["counters"])
-        await conn.execute(
-            update(t.Staff).where(t.Staff.id == staff_id)
-            .values(**{columns.get(k, k): v for k, v in fields.items()})
-        )
-        after = await repo.staff_by_id(conn, staff_id)
-        await audit.record(conn, actor, app.clock(), after.branch_id, "staff.update", f"staff {row.username}",
-                           {k: _staff(row)[k] for k in fields}, {k: _staff(after)[k] for k in fields})
-    if fields.get("active") is False and row.branch_id is not None:
-        # Its open sockets close at once on every process (the hub hears this event).
-        async with app.transaction(row.branch_id) as tx:
-            tx.emit("staff.disabled", {"staff": staff_id}, staff_id=staff_id)
+            await _check_counters(uow.conn, merged["branch"], merged["counters"])
+        await accounts.update_staff(uow.conn, staff_id, **{STAFF_COLUMNS.get(k, k): v for k, v in fields.items()})
+        after = await repo.staff_by_id(uow.conn, staff_id)
+        await uow.audit(actor, "staff.update", f"staff {row.username}", {k: _staff(row)[k] for k in fields},
+                        {k: _staff(after)[k] for k in fields}, branch_id=after.branch_id)
+        if fields.get("active") is False and row.branch_id is not None:
+            # Its open sockets close at once on every process (the hub hears this event).
+            uow.emit(STAFF_DISABLED, {"staff": staff_id}, staff_id=staff_id)
     return _staff(after)
 
 
 async def reset_password(app: Services, actor: Actor, staff_id: int, password: str) -> dict[str, Any]:
-    require_admin(actor)
+    require(actor, Action.ADMINISTER)
     hashed = await auth.hash_password(password)
-    async with app.db.write() as conn:
-        row = await repo.staff_by_id(conn, staff_id)
+    async with app.unit_of_work(None) as uow:
+        row = await repo.staff_by_id(uow.conn, staff_id)
         if row is None:
             raise NotFound(f"no staff member {staff_id}")
-        await conn.execute(update(t.Staff).where(t.Staff.id == staff_id).values(password_hash=hashed))
-        await audit.record(conn, actor, app.clock(), row.branch_id, "staff.password", f"staff {row.username}",
-                           None, None)
+        await accounts.update_staff(uow.conn, staff_id, password_hash=hashed)
+        await uow.audit(actor, "staff.password", f"staff {row.username}", None, None, branch_id=row.branch_id)
     return {"reset": True}
 
 
@@ -415,7 +393,7 @@ def _device(row: Any) -> dict[str, Any]:
 
 
 async def list_devices(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     async with app.reading(branch_id) as (conn, _branch, _config):
         rows = await repo.devices_of_branch(conn, branch_id, revoked=True)
     return [_device(r) for r in rows]
@@ -429,26 +407,21 @@ async def create_enrollment(
     app: Services, actor: Actor, branch_id: str, *, kind: str, name: str, valid_s: int = ENROLL_VALID_S
 ) -> dict[str, Any]:
     """A one-time code for a new device of ``branch_id``; it works once, until it expires."""
-    require_admin(actor, branch_id, manager=True)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     if kind not in auth.DEVICE_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(auth.DEVICE_KINDS)}")
     if not 60 <= valid_s <= ENROLL_MAX_VALID_S:
         raise InvalidInput(f"valid_s is between 60 and {ENROLL_MAX_VALID_S} seconds")
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     code = f"{raw[:4]}-{raw[4:]}"
-    now = app.clock()
-    expires = now + timedelta(seconds=valid_s)
-    async with app.db.write() as conn:
-        if await repo.load_branch(conn, branch_id) is None:
-            raise NotFound(f"no branch {branch_id!r}")
-        await conn.execute(
-            insert(t.EnrollmentCode).values(
-                branch_id=branch_id, code_hash=_code_hash(code), kind=kind, name=name,
-                staff_id=actor.id if actor.is_staff else None, created_at=now, expires_at=expires,
-            )
-        )
-        await audit.record(conn, actor, now, branch_id, "device.enrollment", f"{kind} {name}", None,
-                           {"kind": kind, "name": name, "expires_at": expires.isoformat()})
+    async with app.unit_of_work(branch_id) as uow:
+        expires = uow.now + timedelta(seconds=valid_s)
+        await accounts.insert_enrollment(uow.conn, {
+            "branch_id": branch_id, "code_hash": _code_hash(code), "kind": kind, "name": name,
+            "staff_id": actor.id if actor.is_staff else None, "created_at": uow.now, "expires_at": expires,
+        })
+        await uow.audit(actor, "device.enrollment", f"{kind} {name}", None,
+                        {"kind": kind, "name": name, "expires_at": expires.isoformat()})
     return {"code": code, "kind": kind, "name": name, "branch": branch_id, "expires_at": expires.isoformat()}
 
 
@@ -461,44 +434,34 @@ async def enroll(app: Services, code: str) -> dict[str, Any]:
     refused = Unauthenticated("unknown, used or expired enrollment code", code="bad_code")
     if not (code.isascii() and code.isprintable()) or len(code) > 20:
         raise refused
-    now = app.clock()
     token = secrets.token_urlsafe(24)
-    e = t.EnrollmentCode
-    async with app.db.write() as conn:
-        row = (await conn.execute(select(e.__table__).where(e.code_hash == _code_hash(code)))).first()
-        if row is None or row.used_at is not None or row.expires_at <= now:
+    async with app.unit_of_work(None) as uow:
+        row = await accounts.enrollment_by_code_hash(uow.conn, _code_hash(code))
+        if row is None or row.used_at is not None or row.expires_at <= uow.now:
             raise refused
-        device_id = (
-            await conn.execute(
-                insert(t.Device).values(
-                    branch_id=row.branch_id, kind=row.kind, name=row.name, token_hash=auth.token_hash(token),
-                    created_at=now, last_seen_at=now, status={}, revoked=False,
-                ).returning(t.Device.id)
-            )
-        ).scalar_one()
-        # The guard on used_at makes a second, simultaneous exchange of the same code lose.
-        claimed = await conn.execute(
-            update(e).where(e.id == row.id, e.used_at.is_(None)).values(used_at=now, device_id=device_id)
-        )
-        if claimed.rowcount != 1:
+        device_id = await accounts.insert_device(uow.conn, {
+            "branch_id": row.branch_id, "kind": row.kind, "name": row.name, "token_hash": auth.token_hash(token),
+            "created_at": uow.now, "last_seen_at": uow.now, "status": {}, "revoked": False,
+        })
+        # A second, simultaneous exchange of the same code loses here.
+        if not await accounts.claim_enrollment(uow.conn, row.id, device_id=device_id, at=uow.now):
             raise refused
         device = Actor("device", device_id, row.kind, row.branch_id, (), row.name)
-        await audit.record(conn, device, now, row.branch_id, "device.enrolled", f"{row.kind} {row.name}", None,
-                           {"device": device_id, "kind": row.kind, "name": row.name})
+        await uow.audit(device, "device.enrolled", f"{row.kind} {row.name}", None,
+                        {"device": device_id, "kind": row.kind, "name": row.name}, branch_id=row.branch_id)
     return {"token": token, "device": {"id": device_id, "kind": row.kind, "name": row.name, "branch": row.branch_id}}
 
 
 async def revoke_device(app: Services, actor: Actor, branch_id: str, device_id: int) -> dict[str, Any]:
     """The token stops working at once: HTTP at the next request, open sockets now."""
-    require_admin(actor, branch_id, manager=True)
-    async with app.transaction(branch_id) as tx:
-        row = await repo.device_by_id(tx.conn, device_id)
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as uow:
+        row = await repo.device_by_id(uow.conn, device_id)
         if row is None or row.branch_id != branch_id:
             raise NotFound(f"no device {device_id} in branch {branch_id!r}")
         if row.revoked:
             return {"revoked": True, "device": device_id}
-        await tx.conn.execute(update(t.Device).where(t.Device.id == device_id).values(revoked=True))
-        await audit.record(tx.conn, actor, tx.now, branch_id, "device.revoke", f"{row.kind} {row.name}",
-                           {"revoked": False}, {"revoked": True})
-        tx.emit("device.revoked", {"device": device_id})
+        await accounts.revoke_device(uow.conn, device_id)
+        await uow.audit(actor, "device.revoke", f"{row.kind} {row.name}", {"revoked": False}, {"revoked": True})
+        uow.emit(DEVICE_REVOKED, {"device": device_id})
     return {"revoked": True, "device": device_id}

@@ -1,48 +1,21 @@
-"""The audit log: who changed what in the configuration, when, with before and after."""
+"""The audit log: who changed what in the configuration, when, with before and after.
+
+Entries are written by the unit of work of the change itself
+(:meth:`~server.store.uow.UnitOfWork.audit`), so an entry commits with its change or
+not at all; this module reads them.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from server.store import tables as t
-
+from server.domain.access import Action, require
 from server.domain.errors import InvalidInput
+from server.store import repository as repo
 
-from .context import Actor, Services, require_staff
+from .context import Actor, Services
 
 MAX_ENTRIES = 500
-
-
-def who(actor: Actor | None) -> str:
-    if actor is None:
-        return "command line"
-    if actor.kind == "staff":
-        return actor.name or f"staff {actor.id}"
-    return f"{actor.kind} {actor.name or actor.id}"
-
-
-async def record(
-    conn: AsyncConnection,
-    actor: Actor | None,
-    at: datetime,
-    branch_id: str | None,
-    action: str,
-    target: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """Write one entry in the caller's transaction, so it commits with the change or not at all."""
-    await conn.execute(
-        insert(t.AuditEntry).values(
-            at=at, branch_id=branch_id,
-            staff_id=actor.id if actor is not None and actor.kind == "staff" else None,
-            actor=who(actor)[:100], action=action, target=target[:100], before=before, after=after,
-        )
-    )
 
 
 def _entry(row: Any) -> dict[str, Any]:
@@ -59,14 +32,9 @@ async def entries(
     if not 1 <= limit <= MAX_ENTRIES:
         raise InvalidInput(f"limit is from 1 to {MAX_ENTRIES}")
     if branch_id is None:
-        require_staff(actor, "", "admin")
+        require(actor, Action.ADMINISTER)
     else:
-        require_staff(actor, branch_id, "manager")
-    a = t.AuditEntry
-    query = select(a.__table__).order_by(a.id.desc()).limit(limit)
-    if branch_id is not None:
-        query = query.where(a.branch_id == branch_id)
-    if before_id is not None:
-        query = query.where(a.id < before_id)
+        require(actor, Action.MANAGE_BRANCH, branch_id)
     async with app.db.read() as conn:
-        return [_entry(row) for row in (await conn.execute(query)).all()]
+        rows = await repo.audit_entries(conn, branch_id, limit=limit, before_id=before_id)
+    return [_entry(row) for row in rows]

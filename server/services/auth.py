@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from server.protocol import StaffAnswer
+from server.store import accounts
 from server.store import repository as repo
-from server.store import tables as t
 
-from .context import STAFF_ROLES, Actor, Services
+from .context import STAFF_ROLES, Actor, Services, UnitOfWork
 
 DEVICE_KINDS = ("kiosk", "display", "evaluator")
 SEEN_EVERY = timedelta(minutes=1)
@@ -44,7 +45,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _staff_actor(row) -> Actor:
+def _staff_actor(row: Any) -> Actor:
     return Actor(
         "staff",
         row.id,
@@ -105,8 +106,8 @@ async def device_actor(app: Services, token: str) -> Actor:
     now = app.clock()
     if row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY:
         # "Last seen" for the admin pages, written at most once a minute per device.
-        async with app.db.write() as conn:
-            await conn.execute(update(t.Device).where(t.Device.id == row.id).values(last_seen_at=now))
+        async with app.unit_of_work(None) as uow:
+            await accounts.mark_device_seen(uow.conn, row.id, now)
     return Actor("device", row.id, row.kind, row.branch_id, (), row.name)
 
 
@@ -121,60 +122,73 @@ async def add_staff(
     branches: list[str] | None = None,
     display_name: str | None = None,
     password_hash: str | None = None,
+    uow: UnitOfWork | None = None,
 ) -> int:
-    """Create a staff account; pass ``password_hash`` to reuse one already computed."""
+    """Create a staff account; its id.
+
+    Pass ``password_hash`` to reuse one already computed (argon2 is slow: better not
+    inside a write transaction), and ``uow`` to create the account in a unit of work
+    the caller holds open (it commits, with whatever else it writes); without one the
+    account is committed on its own.
+
+    Raises:
+        InvalidInput: unknown role, a teller or manager without a branch, further
+            branches for anyone but a manager.
+        NotFound: the branch, or one of the further branches, does not exist.
+        Conflict: the username is taken (``exists``).
+    """
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
     if role != "admin" and branch_id is None:
         raise InvalidInput("tellers and managers belong to a branch")
     password_hash = password_hash or await hash_password(password)
-    try:
-        async with app.db.write() as conn:
-            for b in [branch_id, *(branches or [])]:
-                if b is not None and await repo.load_branch(conn, b) is None:
-                    raise NotFound(f"no branch {b!r}")
-            if await repo.staff_by_username(conn, username) is not None:
-                raise Conflict(f"user {username!r} exists already", code="exists")
-            if branches and role != "manager":
-                raise InvalidInput("only managers oversee further branches")
-            result = await conn.execute(
-                insert(t.Staff)
-                .values(
-                    username=username,
-                    password_hash=password_hash,
-                    display_name=display_name or username,
-                    role=role,
-                    branch_id=branch_id,
-                    counters=counters or [],
-                    branches=branches or [],
-                    active=True,
-                )
-                .returning(t.Staff.id)
-            )
-            return result.scalar_one()
-    except IntegrityError:  # the same name taken at the same moment
-        raise Conflict(f"user {username!r} exists already", code="exists") from None
+    async with _within(app, uow) as u:
+        for b in [branch_id, *(branches or [])]:
+            if b is not None and await repo.load_branch(u.conn, b) is None:
+                raise NotFound(f"no branch {b!r}")
+        if await repo.staff_by_username(u.conn, username) is not None:
+            raise Conflict(f"user {username!r} exists already", code="exists")
+        if branches and role != "manager":
+            raise InvalidInput("only managers oversee further branches")
+        return await accounts.insert_staff(
+            u.conn,
+            {
+                "username": username, "password_hash": password_hash, "display_name": display_name or username,
+                "role": role, "branch_id": branch_id, "counters": counters or [], "branches": branches or [],
+                "active": True,
+            },
+        )
 
 
 async def add_device(
-    app: Services, *, branch_id: str, kind: str, name: str, token: str | None = None
+    app: Services, *, branch_id: str, kind: str, name: str, token: str | None = None,
+    uow: UnitOfWork | None = None,
 ) -> str:
-    """Enroll a device and return its token, which is stored only as a hash."""
+    """Enroll a device and return its token, which is stored only as a hash.
+
+    With ``uow``, in the caller's unit of work (see :func:`add_staff`).
+    """
     if kind not in DEVICE_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(DEVICE_KINDS)}")
     token = token or secrets.token_urlsafe(24)
-    async with app.db.write() as conn:
-        if await repo.load_branch(conn, branch_id) is None:
+    async with _within(app, uow) as u:
+        if await repo.load_branch(u.conn, branch_id) is None:
             raise NotFound(f"no branch {branch_id!r}")
-        await conn.execute(
-            insert(t.Device).values(
-                branch_id=branch_id,
-                kind=kind,
-                name=name,
-                token_hash=token_hash(token),
-                created_at=app.clock(),
-                status={},
-                revoked=False,
-            )
+        await accounts.insert_device(
+            u.conn,
+            {
+                "branch_id": branch_id, "kind": kind, "name": name, "token_hash": token_hash(token),
+                "created_at": u.now, "status": {}, "revoked": False,
+            },
         )
     return token
+
+
+@asynccontextmanager
+async def _within(app: Services, uow: UnitOfWork | None) -> AsyncIterator[UnitOfWork]:
+    """The caller's open unit of work, or else a new one of its own (on no branch)."""
+    if uow is not None:
+        yield uow
+        return
+    async with app.unit_of_work(None) as own:
+        yield own

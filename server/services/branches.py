@@ -10,30 +10,27 @@ transaction (or none); :func:`export_config` writes the current configuration ba
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from datetime import date
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
-from pydantic import model_validator
-from sqlalchemy import delete, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from server.domain.errors import Conflict, InvalidConfig, NotFound
+from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio
 from server.domain.numbering import business_date
+from server.store import branch_config
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
-from server.store import tables as t
 
-from .context import Actor, Services
+from .context import Actor, Services, UnitOfWork
 
 Language = Literal["zh-CN", "en", "zh-TW"]
-LANGUAGES: tuple[str, ...] = ("zh-CN", "en", "zh-TW")
+LANGUAGES: tuple[Language, ...] = ("zh-CN", "en", "zh-TW")
 Hours = dict[str, list[list[str]]]
 BranchId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-FH-Z]{1,2}$")]
@@ -69,7 +66,8 @@ class Announcements(BaseModel):
     """A chime before each call."""
     repeat: int = Field(1, ge=1, le=3)
     """How many times each call is spoken."""
-    languages: list[Language] = Field(default_factory=lambda: ["zh-CN", "en"], min_length=1)
+    # The lambda's list is inferred as list[str]: mypy takes no Literal context from Field's overloads.
+    languages: list[Language] = Field(default_factory=lambda: ["zh-CN", "en"], min_length=1)  # type: ignore[arg-type]
     """Languages each call is spoken in, in order."""
 
 
@@ -182,7 +180,7 @@ class BranchSpec(BaseModel):
 # --- validation -----------------------------------------------------------------
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -218,8 +216,8 @@ def _first_of_each(
 def _cross_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     """What the fields' own types cannot see: duplicates, unknown services, hours."""
     problems: list[tuple[str, str]] = _nul_problems(data, "")
-    services = data.get("services") if isinstance(data.get("services"), list) else []
-    counters = data.get("counters") if isinstance(data.get("counters"), list) else []
+    services = cast(list[Any], data.get("services") if isinstance(data.get("services"), list) else [])
+    counters = cast(list[Any], data.get("counters") if isinstance(data.get("counters"), list) else [])
     codes = _first_of_each(services, "services", "code", str, "service code", problems)
     _first_of_each(counters, "counters", "number", int, "counter number", problems)
     for i, s in enumerate(services):
@@ -235,14 +233,22 @@ def _cross_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
                 if not isinstance(code, str):
                     continue
                 if code not in codes:
-                    problems.append((f"counters[{i}].services[{k}]", f"unknown service {code!r}; the services are {', '.join(codes) or 'none'}"))
+                    problems.append((
+                        f"counters[{i}].services[{k}]",
+                        f"unknown service {code!r}; the services are {', '.join(codes) or 'none'}",
+                    ))
                 elif code in seen:
                     problems.append((f"counters[{i}].services[{k}]", f"service {code!r} is in the profile twice"))
                 seen.add(code)
     if "hours" in data:
         problems += hours_problems(data["hours"], "hours")
     language, languages = data.get("language", "zh-CN"), data.get("languages")
-    if isinstance(languages, list) and isinstance(language, str) and language in LANGUAGES and language not in languages:
+    if (
+        isinstance(languages, list)
+        and isinstance(language, str)
+        and language in LANGUAGES
+        and language not in languages
+    ):
         problems.append(("languages", f"the branch's own language {language!r} must be one of its languages"))
     return problems
 
@@ -273,14 +279,14 @@ def parse_config(data: Any) -> BranchSpec:
     return spec
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no type information here
     """YAML's safe loader without anchors and aliases.
 
     A configuration never needs them, and aliases let a few hundred bytes expand
     into billions of nodes ("billion laughs") or refer to themselves.
     """
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
@@ -309,16 +315,17 @@ def load_yaml(text: str) -> BranchSpec:
 
 def dump_yaml(spec: BranchSpec) -> str:
     """The document for ``spec``, in the order and form the sample uses."""
-    return yaml.dump(
+    text: str = yaml.dump(
         document(spec), Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=None,
         width=100,
     )
+    return text
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML has no type information here
     """Writes every value out, never as an alias: the loader refuses aliases."""
 
-    def ignore_aliases(self, data) -> bool:
+    def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
@@ -362,7 +369,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
     )
 
 
-async def current_spec(conn: AsyncConnection, branch_id: str) -> BranchSpec | None:
+async def current_spec(conn: Any, branch_id: str) -> BranchSpec | None:
     """The branch's configuration as stored now (read in ``conn``'s transaction, no cache)."""
     branch = await repo.load_branch(conn, branch_id)
     if branch is None:
@@ -403,7 +410,7 @@ def plan(current: BranchSpec | None, new: BranchSpec) -> list[str]:
     changes = [f"branch: {c}" for c in _field_changes(current, new, skip=("id", "services", "counters"))]
     old_codes, new_codes = [s.code for s in current.services], [s.code for s in new.services]
     for s in new.services:
-        before = current.service(s.code)
+        before: ServiceSpec | CounterSpec | None = current.service(s.code)
         if before is None:
             changes.append(f"add service {s.code} ({s.names.text()})")
         else:
@@ -436,158 +443,58 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones() - {"Factory", "localtime", "posixrules"})
 
 
-async def _refuse_removals(conn: AsyncConnection, branch_id: str, current: BranchSpec, new: BranchSpec) -> None:
+async def _refuse_removals(conn: Any, branch_id: str, current: BranchSpec, new: BranchSpec) -> None:
     """Removing a service or counter that customers still wait for would orphan their tickets."""
-    problems = []
     gone_codes = [s.code for s in current.services if new.service(s.code) is None]
-    if gone_codes:
-        rows = (
-            await conn.execute(
-                select(t.Service.code, func.count())
-                .join(t.Ticket, t.Ticket.service_id == t.Service.id)
-                .where(t.Service.branch_id == branch_id, t.Service.code.in_(gone_codes),
-                       t.Ticket.state.in_(LIVE_STATES))
-                .group_by(t.Service.code)
-            )
-        ).all()
-        problems += [
-            f"service {code} still has {n} ticket(s) waiting or being served; "
-            "suspend it, let the queue empty, then remove it"
-            for code, n in rows
-        ]
+    live = await branch_config.live_tickets_by_service(conn, branch_id, gone_codes, LIVE_STATES)
+    problems = [
+        f"service {code} still has {n} ticket(s) waiting or being served; "
+        "suspend it, let the queue empty, then remove it"
+        for code, n in live.items()
+    ]
     gone_numbers = [c.number for c in current.counters if new.counter(c.number) is None]
-    if gone_numbers:
-        for row in (
-            await conn.execute(
-                select(t.Counter.__table__).where(
-                    t.Counter.branch_id == branch_id, t.Counter.number.in_(gone_numbers)
-                )
-            )
-        ).all():
-            sent_here = (
-                await conn.execute(
-                    select(func.count()).where(
-                        t.Ticket.target_counter_id == row.id, t.Ticket.state == "waiting"
-                    )
-                )
-            ).scalar_one()
-            if row.state != CounterState.CLOSED or row.current_ticket_id is not None:
-                problems.append(f"counter {row.number} is {row.state}; close it before removing it")
-            elif sent_here:
-                problems.append(f"counter {row.number} has {sent_here} ticket(s) transferred to it waiting")
+    for counter in await branch_config.counter_uses(conn, branch_id, gone_numbers):
+        if counter.state != CounterState.CLOSED or counter.current_ticket_id is not None:
+            problems.append(f"counter {counter.number} is {counter.state}; close it before removing it")
+        elif counter.sent_here:
+            problems.append(f"counter {counter.number} has {counter.sent_here} ticket(s) transferred to it waiting")
     if problems:
         raise Conflict("; ".join(problems), code="in_use")
 
 
-async def _write(conn: AsyncConnection, app: Services, current: BranchSpec | None, new: BranchSpec) -> None:
-    branch_values = {
-        **new.names.columns(),
-        "timezone": new.timezone,
-        "language": new.language,
-        "languages": list(new.languages),
-        "hours": new.hours,
-        "holidays": [d.isoformat() for d in new.holidays],
-        "no_show_grace_s": new.no_show_grace_s,
-        "announcements": new.announcements.model_dump(mode="json"),
-    }
-    if current is None:
-        await conn.execute(
-            insert(t.Branch).values(
-                id=new.id, **branch_values, business_date=business_date(app.clock(), new.timezone),
-                event_seq=0, config_version=1,
-            )
-        )
-    else:
-        await conn.execute(
-            update(t.Branch).where(t.Branch.id == new.id)
-            .values(**branch_values, config_version=t.Branch.config_version + 1)
-        )
-    existing = {
-        row.code: row
-        for row in (await conn.execute(select(t.Service.__table__).where(t.Service.branch_id == new.id))).all()
-    }
-    service_ids: dict[str, int] = {}
-    for position, s in enumerate(new.services):
-        values = {
-            **s.names.columns(), "target_wait_s": s.target_wait_s, "max_wait_s": s.max_wait_s,
-            "target_service_s": s.target_service_s, "daily_cap": s.daily_cap,
-            "green_allowed": s.green_allowed, "hours": s.hours, "position": position, "retired": False,
-        }
-        if s.code in existing:
-            row = existing[s.code]
-            await conn.execute(update(t.Service).where(t.Service.id == row.id).values(**values))
-            service_ids[s.code] = row.id
-        else:
-            service_ids[s.code] = (
-                await conn.execute(
-                    insert(t.Service).values(branch_id=new.id, code=s.code, active=True, **values)
-                    .returning(t.Service.id)
-                )
-            ).scalar_one()
-    for code, row in existing.items():
-        if code not in service_ids and not row.retired:
-            await _retire_service(conn, row.id)
-    counters = {
-        row.number: row
-        for row in (await conn.execute(select(t.Counter.__table__).where(t.Counter.branch_id == new.id))).all()
-    }
-    for c in new.counters:
-        values = {
-            **c.names.columns(), "mode": c.mode.value, "green_only": c.green_only,
-            "green_ratio": c.green_ratio, "retired": False,
-        }
-        if c.number in counters:
-            counter_id = counters[c.number].id
-            await conn.execute(update(t.Counter).where(t.Counter.id == counter_id).values(**values))
-            await conn.execute(delete(t.CounterService).where(t.CounterService.counter_id == counter_id))
-        else:
-            counter_id = (
-                await conn.execute(
-                    insert(t.Counter).values(branch_id=new.id, number=c.number, state="closed",
-                                             recent_calls="", **values)
-                    .returning(t.Counter.id)
-                )
-            ).scalar_one()
-        await conn.execute(
-            insert(t.CounterService),
-            [{"counter_id": counter_id, "service_id": service_ids[code], "rank": rank}
-             for rank, code in enumerate(c.services)],
-        )
-    wanted = {c.number for c in new.counters}
-    for number, row in counters.items():
-        if number not in wanted and not row.retired:
-            await _retire_counter(conn, row.id)
-
-
-async def _retire_service(conn: AsyncConnection, service_id: int) -> None:
-    """Delete a service nobody ever used; keep one with tickets, out of the configuration."""
-    await conn.execute(delete(t.CounterService).where(t.CounterService.service_id == service_id))
-    used = (await conn.execute(select(exists().where(t.Ticket.service_id == service_id)))).scalar_one()
-    if used:
-        await conn.execute(update(t.Service).where(t.Service.id == service_id).values(retired=True))
-    else:
-        await conn.execute(delete(t.Service).where(t.Service.id == service_id))
-
-
-async def _retire_counter(conn: AsyncConnection, counter_id: int) -> None:
-    await conn.execute(delete(t.CounterService).where(t.CounterService.counter_id == counter_id))
-    referenced = (
-        await conn.execute(
-            select(
-                exists().where(
-                    (t.Ticket.counter_id == counter_id) | (t.Ticket.target_counter_id == counter_id)
-                )
-                | exists().where(t.TicketEvent.counter_id == counter_id)
-            )
-        )
-    ).scalar_one()
-    if referenced:
-        await conn.execute(
-            update(t.Counter).where(t.Counter.id == counter_id)
-            .values(retired=True, staff_id=None, current_ticket_id=None, state="closed")
-        )
-    else:
-        await conn.execute(delete(t.Counter).where(t.Counter.id == counter_id))
+async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -> None:
+    """Store ``new`` as the branch's configuration (``current``: what is stored now, None for a new branch)."""
+    await branch_config.write(
+        uow.conn,
+        new.id,
+        branch={
+            **new.names.columns(),
+            "timezone": new.timezone,
+            "language": new.language,
+            "languages": list(new.languages),
+            "hours": new.hours,
+            "holidays": [d.isoformat() for d in new.holidays],
+            "no_show_grace_s": new.no_show_grace_s,
+            "announcements": new.announcements.model_dump(mode="json"),
+        },
+        services=[
+            {
+                "code": s.code, **s.names.columns(), "target_wait_s": s.target_wait_s, "max_wait_s": s.max_wait_s,
+                "target_service_s": s.target_service_s, "daily_cap": s.daily_cap,
+                "green_allowed": s.green_allowed, "hours": s.hours,
+            }
+            for s in new.services
+        ],
+        counters=[
+            {
+                # A validated CounterSpec has its names: the _label validator fills in a default.
+                "number": c.number, "services": list(c.services), **c.names.columns(),  # type: ignore[union-attr]
+                "mode": c.mode.value, "green_only": c.green_only, "green_ratio": c.green_ratio,
+            }
+            for c in new.counters
+        ],
+        created_on=business_date(uow.now, new.timezone) if current is None else None,
+    )
 
 
 Edit = Callable[[BranchSpec | None], BranchSpec]
@@ -616,27 +523,13 @@ async def change_config(
 
     Raises:
         InvalidConfig: the edited configuration is not valid.
-        Conflict: a removed service or counter is still in use; nothing is changed.
+        Conflict: a removed service or counter is still in use (``in_use``), or another
+            admin created the same branch at the same moment (``exists``); nothing is changed.
     """
-
-    try:
-        return await _change_config(app, branch_id, edit, actor=actor, action=action, target=target,
-                                    part=part, dry_run=dry_run)
-    except IntegrityError:
-        # Two admins created the same branch at once: the database let one through.
-        raise Conflict(f"branch {branch_id!r} was changed at the same moment; try again", code="exists") from None
-
-
-async def _change_config(
-    app: Services, branch_id: str, edit: Edit, *, actor: Actor | None, action: str, target: str | None,
-    part: Callable[[BranchSpec], Any] | None, dry_run: bool,
-) -> tuple[list[str], BranchSpec]:
-    from . import audit
-
-    async with app.db.write() as conn:
-        if conn.dialect.name == "postgresql":
-            # One editor at a time per branch: the next one reads what this one wrote.
-            await conn.execute(select(t.Branch.id).where(t.Branch.id == branch_id).with_for_update())
+    async with app.unit_of_work(None) as uow:
+        conn = uow.conn
+        # One editor at a time per branch: the next one reads what this one wrote.
+        await branch_config.hold(conn, branch_id)
         current = await current_spec(conn, branch_id)
         new = edit(current)
         changes = plan(current, new)
@@ -644,8 +537,7 @@ async def _change_config(
             await _refuse_removals(conn, branch_id, current, new)
         if dry_run or not changes:
             return changes, new
-        await _write(conn, app, current, new)
-        now = app.clock()
+        await _write(uow, current, new)
 
         def shown(spec: BranchSpec | None) -> Any:
             if spec is None:
@@ -653,20 +545,14 @@ async def _change_config(
             value = part(spec) if part is not None else spec
             return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value
 
-        await audit.record(
-            conn, actor, now, branch_id, action, target or f"branch {branch_id}", shown(current), shown(new)
-        )
+        await uow.audit(actor, action, target or f"branch {branch_id}", shown(current), shown(new),
+                        branch_id=branch_id)
+        uow.branch = await repo.load_branch(conn, branch_id)
+        uow.config_changed = True
         # A new branch has no screens yet to tell; its event log starts with its first ticket.
-        events = [] if current is None else [{
-            "kind": "branch.configured", "at": now, "ticket_id": None, "counter_id": None,
-            "staff_id": actor.id if actor is not None and actor.is_staff else None,
-            "data": {"changes": len(changes)},
-        }]
-        if events:
-            await repo.append_events(conn, branch_id, events)
-    app.forget_config(branch_id)
-    if events:
-        await app.publish(branch_id, events)
+        if current is not None:
+            uow.emit(BRANCH_CONFIGURED, {"changes": len(changes)},
+                     staff_id=actor.id if actor is not None and actor.is_staff else None)
     return changes, new
 
 

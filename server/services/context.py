@@ -1,187 +1,182 @@
-"""What every service function works with: the actor, the database, the clock.
+"""What every use case works with: the actor, the units of work, the clock, the caches.
 
-A service function opens one :func:`transaction` on a branch, does its work
-through the store, records events with :meth:`Tx.emit`, and returns. The
-transaction assigns the events their per-branch ``seq`` just before commit and
-hands them to the subscribers after commit, never before.
+A use case opens one unit of work on a branch (:meth:`Services.unit_of_work`), does
+its work through the store, records events with
+:meth:`~server.store.uow.UnitOfWork.emit` (and audit entries with ``audit``), and
+returns. The unit of work alone commits; the events are handed to the subscribers
+after the commit, never before. Reads go through :meth:`Services.reading`.
+
+Two small caches live beside the units of work, each with one invalidation rule:
+:class:`ConfigCache` (a branch's services and counters, reloaded when the branch's
+``config_version`` moves) and :class:`EstimateInputs` (what the wait estimate reads,
+kept a moment and dropped by the events that change it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, overload
 
 from server.clock import Clock, system_clock
-from server.domain.errors import Forbidden, NotFound, Unauthenticated
+from server.domain.access import PUBLIC, STAFF_ROLES, Actor
+from server.domain.errors import NotFound
+from server.domain.events import COUNTER_KINDS, TICKET_FINISHED
 from server.domain.numbering import business_date
 from server.store import repository as repo
 from server.store.engine import Database
 from server.store.repository import BranchConfig, BranchRow
+from server.store.uow import BranchUnitOfWork, Event, UnitOfWork
 
-STAFF_ROLES = ("teller", "manager", "admin")
+__all__ = ["PUBLIC", "STAFF_ROLES", "Actor", "BranchTx", "Services", "Tx", "UnitOfWork"]
 
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is asking: signed-in staff, an enrolled device, or the public."""
-
-    kind: str  # "staff" | "device" | "public"
-    id: int | None = None
-    role: str | None = None  # staff role, or device kind
-    branch_id: str | None = None
-    counters: tuple[int, ...] = ()
-    name: str = ""
-    branches: tuple[str, ...] = ()
-    """Further branches a regional manager oversees, besides ``branch_id``."""
-
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "staff"
-
-    def may_see_branch(self, branch_id: str) -> bool:
-        if self.kind == "staff" and self.role == "admin":
-            return True
-        regional = self.kind == "staff" and self.role == "manager" and branch_id in self.branches
-        return self.branch_id == branch_id or regional
+#: The name the use cases know their unit of work by.
+Tx = UnitOfWork
+#: The same on a branch, as the type checker sees it: its branch and configuration are loaded.
+BranchTx = BranchUnitOfWork
+Subscriber = Callable[[str, list[Event]], Coroutine[Any, Any, None]]  # run as a task
 
 
-PUBLIC = Actor("public")
+class ConfigCache:
+    """Each branch's services and counters, reloaded when its ``config_version`` moves.
 
-Event = dict[str, Any]
-Subscriber = Callable[[str, list[Event]], Awaitable[None]]
+    The branch row is read in every transaction anyway, so the version check costs
+    nothing; a change made on any process bumps the version in the database.
+    """
 
+    def __init__(self) -> None:
+        self._configs: dict[str, BranchConfig] = {}
 
-def require_staff(actor: Actor, branch_id: str, *roles: str) -> None:
-    """Raise unless ``actor`` is staff of ``branch_id`` with one of ``roles`` (admin always)."""
-    if actor.kind == "public":
-        raise Unauthenticated("sign in first")
-    if actor.kind != "staff" or not actor.may_see_branch(branch_id):
-        raise Forbidden("not allowed for this branch")
-    if actor.role != "admin" and actor.role not in roles:
-        raise Forbidden(f"needs the role {' or '.join(roles)}")
-
-
-@dataclass
-class Tx:
-    """One write transaction on one branch."""
-
-    conn: AsyncConnection
-    branch: BranchRow
-    config: BranchConfig
-    now: datetime
-    events: list[Event] = field(default_factory=list)
-
-    @property
-    def today(self):
-        """The branch's business date now."""
-        return business_date(self.now, self.branch.timezone)
-
-    @property
-    def local_now(self) -> datetime:
-        """Now on the branch's wall clock."""
-        return self.now.astimezone(ZoneInfo(self.branch.timezone))
-
-    def emit(
-        self,
-        kind: str,
-        data: dict[str, Any],
-        *,
-        ticket_id: int | None = None,
-        counter_id: int | None = None,
-        staff_id: int | None = None,
-    ) -> None:
-        self.events.append(
-            {
-                "kind": kind,
-                "at": self.now,
-                "ticket_id": ticket_id,
-                "counter_id": counter_id,
-                "staff_id": staff_id,
-                "data": data,
-            }
-        )
-
-
-@dataclass
-class Services:
-    """The application: database, clock, configuration cache and event subscribers."""
-
-    db: Database
-    clock: Clock = system_clock
-    subscribers: list[Subscriber] = field(default_factory=list)
-    _configs: dict[str, BranchConfig] = field(default_factory=dict)
-    _memo: dict[tuple, tuple[float, Any]] = field(default_factory=dict)
-    _publishing: set = field(default_factory=set)
-
-    async def memo(self, key: tuple, ttl_s: float, load: Callable[[], Awaitable[Any]]) -> Any:
-        """``load()``'s value, kept ``ttl_s`` seconds (for inputs where a moment's age is harmless).
-
-        Changes made through this process drop the affected entries at once
-        (see :meth:`_forget`); other processes' changes show within ``ttl_s``.
-        """
-        now = time.monotonic()
-        hit = self._memo.get(key)
-        if hit is not None and now - hit[0] < ttl_s:
-            return hit[1]
-        value = await load()
-        self._memo[key] = (now, value)
-        return value
-
-    def _forget(self, branch_id: str, events: list[Event]) -> None:
-        kinds = {e["kind"] for e in events}
-        if any(k.startswith("counter.") for k in kinds):
-            for key in [k for k in self._memo if k[:2] == ("open_counters", branch_id)]:
-                del self._memo[key]
-        if "ticket.finished" in kinds:
-            for key in [k for k in self._memo if k[:2] == ("service_times", branch_id)]:
-                del self._memo[key]
-
-    def forget_config(self, branch_id: str) -> None:
-        """Drop what this process keeps of a branch's configuration (it has just changed)."""
-        self._configs.pop(branch_id, None)
-        for key in [k for k in self._memo if len(k) > 1 and k[1] == branch_id]:
-            del self._memo[key]
-
-    async def config(self, conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
-        """The branch's services and counters, reloaded when its config_version moves."""
+    async def get(self, conn: Any, branch: BranchRow) -> BranchConfig:
         cached = self._configs.get(branch.id)
         if cached is None or cached.version != branch.config_version:
             cached = await repo.load_config(conn, branch)
             self._configs[branch.id] = cached
         return cached
 
-    @asynccontextmanager
-    async def transaction(self, branch_id: str) -> AsyncIterator[Tx]:
-        """A write transaction on ``branch_id``; events published after commit."""
-        async with self.db.write() as conn:
-            branch = await repo.load_branch(conn, branch_id)
-            if branch is None:
-                raise NotFound(f"no branch {branch_id!r}")
-            tx = Tx(conn, branch, await self.config(conn, branch), self.clock())
-            await roll_over_day(tx)
-            yield tx
-            if tx.events:
-                await repo.append_events(conn, branch_id, tx.events)
-        if tx.events:
-            self._forget(branch_id, tx.events)
-            await self.publish(branch_id, tx.events)
+    def forget(self, branch_id: str) -> None:
+        self._configs.pop(branch_id, None)
+
+
+class EstimateInputs:
+    """What the wait estimate reads (open counters, recent service times), kept ``ttl_s``.
+
+    The rule: an entry is dropped at once by this process's events that change it
+    (:data:`STALE_AFTER`) and by a configuration change; other processes' changes
+    show within ``ttl_s``, which is harmless for an estimate.
+    """
+
+    #: The input each event kind makes stale.
+    STALE_AFTER: dict[str, str] = {
+        **dict.fromkeys(COUNTER_KINDS, "open_counters"),
+        TICKET_FINISHED.name: "service_times",
+    }
+
+    def __init__(self, ttl_s: float = 2.0) -> None:
+        self.ttl_s = ttl_s
+        self._kept: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+    async def get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+        """``load()``'s value for ``key`` = (input, branch, …), at most ``ttl_s`` old."""
+        now = time.monotonic()
+        hit = self._kept.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        value = await load()
+        self._kept[key] = (now, value)
+        return value
+
+    def saw(self, branch_id: str, kinds: Iterable[str]) -> None:
+        """Drop what events of ``kinds`` on ``branch_id`` have made stale."""
+        stale = {self.STALE_AFTER[k] for k in kinds if k in self.STALE_AFTER}
+        if stale:
+            self._drop(lambda key: key[0] in stale and key[1] == branch_id)
+
+    def forget(self, branch_id: str) -> None:
+        self._drop(lambda key: key[1] == branch_id)
+
+    def _drop(self, matches: Callable[[tuple[Any, ...]], bool]) -> None:
+        for key in [k for k in self._kept if matches(k)]:
+            del self._kept[key]
+
+
+@dataclass
+class Services:
+    """The application: database, clock, the two caches and the event subscribers."""
+
+    db: Database
+    clock: Clock = system_clock
+    subscribers: list[Subscriber] = field(default_factory=list)
+    configs: ConfigCache = field(default_factory=ConfigCache)
+    estimates: EstimateInputs = field(default_factory=EstimateInputs)
+    _publishing: set[asyncio.Task[None]] = field(default_factory=set)
+    _days: dict[str, BranchRow] = field(default_factory=dict)
+    """The last branch row this process read, per branch: whose business day it was."""
+
+    def forget_config(self, branch_id: str) -> None:
+        """Drop what this process keeps of a branch's configuration (it has just changed)."""
+        self.configs.forget(branch_id)
+        self.estimates.forget(branch_id)
+
+    async def config(self, conn: Any, branch: BranchRow) -> BranchConfig:
+        """The branch's services and counters, as of its config_version."""
+        return await self.configs.get(conn, branch)
+
+    # On a branch, the unit of work has the branch's row and configuration loaded (or raises NotFound).
+    # The overloads say so; the implementation yields Any as it cannot name both at once.
+    @overload
+    def unit_of_work(self, branch_id: str) -> AbstractAsyncContextManager[BranchUnitOfWork]: ...
+    @overload
+    def unit_of_work(self, branch_id: str | None) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
     @asynccontextmanager
-    async def reading(self, branch_id: str) -> AsyncIterator[tuple[AsyncConnection, BranchRow, BranchConfig]]:
+    async def unit_of_work(self, branch_id: str | None) -> AsyncIterator[Any]:
+        """A unit of work on ``branch_id`` (None: on no branch); events published after commit.
+
+        When the branch's business day has turned since its last write, the
+        roll-over (:func:`server.services.days.roll_over`) runs first, as a unit of
+        work of its own; this one then begins on the new day.
+        """
+        known = self._days.get(branch_id) if branch_id is not None else None
+        if branch_id is not None and (known is None or day_turned(self, known)):
+            from .days import roll_over
+
+            await roll_over(self, branch_id)
+        async with self._unit(branch_id) as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def _unit(self, branch_id: str | None) -> AsyncIterator[UnitOfWork]:
+        """The unit of work itself, without the roll-over check (the roll-over uses this)."""
+        async with self.db.write() as conn:
+            uow = UnitOfWork(conn, self.clock())
+            if branch_id is not None:
+                branch = await repo.load_branch(conn, branch_id)
+                if branch is None:
+                    raise NotFound(f"no branch {branch_id!r}")
+                uow.branch, uow.config = branch, await self.configs.get(conn, branch)
+                self._days[branch_id] = branch
+            yield uow
+            await uow.flush()
+        if uow.branch is None:
+            return
+        if uow.config_changed:
+            self.forget_config(uow.branch.id)
+        if uow.events:
+            self.estimates.saw(uow.branch.id, {e["kind"] for e in uow.events})
+            await self.publish(uow.branch.id, uow.events)
+
+    @asynccontextmanager
+    async def reading(self, branch_id: str) -> AsyncIterator[tuple[Any, BranchRow, BranchConfig]]:
         """A read-only view of ``branch_id``."""
         async with self.db.read() as conn:
             branch = await repo.load_branch(conn, branch_id)
             if branch is None:
                 raise NotFound(f"no branch {branch_id!r}")
-            yield conn, branch, await self.config(conn, branch)
+            yield conn, branch, await self.configs.get(conn, branch)
 
     async def publish(self, branch_id: str, events: list[Event]) -> None:
         """Hand committed events to the subscribers without making the caller wait for them.
@@ -196,26 +191,6 @@ class Services:
             task.add_done_callback(self._publishing.discard)
 
 
-async def roll_over_day(tx: Tx) -> None:
-    """Close yesterday when the branch's day has turned: its waiting and called tickets expire.
-
-    Numbering restarts by itself, as sequences are kept per business day.
-    """
-    today = business_date(tx.now, tx.branch.timezone)
-    if today <= tx.branch.business_date:
-        return
-    expired = await repo.expire_before(tx.conn, tx.branch.id, today, tx.now)
-    await repo.clear_counters_holding(tx.conn, [row.id for row in expired])
-    await repo.set_business_date(tx.conn, tx.branch.id, today)
-    for row in expired:
-        tx.emit(
-            "ticket.expired",
-            {
-                "id": row.id,
-                "number": row.number,
-                "service": tx.config.service_by_id(row.service_id).code,
-                "state": "expired",
-            },
-            ticket_id=row.id,
-            counter_id=row.counter_id,
-        )
+def day_turned(app: Services, branch: BranchRow) -> bool:
+    """Whether the branch's business day has turned since its last write."""
+    return business_date(app.clock(), branch.timezone) > branch.business_date

@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from server.domain.access import Action, require
 from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from server.domain.events import (
+    COUNTER_CLOSED,
+    COUNTER_OPENED,
+    COUNTER_PAUSED,
+    TICKET_CALLED,
+    TICKET_FINISHED,
+    TICKET_NO_SHOW,
+    TICKET_RECALLED,
+    TICKET_STARTED,
+    TICKET_TRANSFERRED,
+    EventKind,
+)
 from server.domain.model import (
     CounterAction,
     CounterState,
@@ -15,8 +28,8 @@ from server.domain.model import (
     counter_move,
     ticket_move,
 )
-from server.domain.policy import Policy, candidates, choose
 from server.domain.numbering import business_date
+from server.domain.policy import Policy, candidates, choose
 from server.protocol import (
     CallTicket,
     CounterListEntry,
@@ -28,7 +41,7 @@ from server.protocol import (
 from server.store import repository as repo
 from server.store.repository import CounterConf
 
-from .context import Actor, Services, Tx, require_staff
+from .context import Actor, BranchTx, Services
 from .tickets import queue_position
 from .views import counter_answer, ticket_answer, ticket_event_data
 
@@ -38,7 +51,7 @@ RECENT_CALLS_KEPT = 12
 class At:
     """A counter inside a transaction: its configuration, locked row and actor."""
 
-    def __init__(self, tx: Tx, actor: Actor, conf: CounterConf, row: Any) -> None:
+    def __init__(self, tx: BranchTx, actor: Actor, conf: CounterConf, row: Any) -> None:
         self.tx, self.actor, self.conf, self.row = tx, actor, conf, row
 
     async def current(self) -> Any | None:
@@ -50,7 +63,7 @@ class At:
         await repo.update_counter(self.tx.conn, self.row.id, **values)
         self.row = await repo.counter_row(self.tx.conn, self.row.id)
 
-    def emit_ticket(self, kind: str, row: Any, **extra: Any) -> None:
+    def emit_ticket(self, kind: EventKind, row: Any, **extra: Any) -> None:
         self.tx.emit(
             kind,
             ticket_event_data(row, self.tx.config, **extra),
@@ -59,7 +72,7 @@ class At:
             staff_id=self.actor.id if self.actor.is_staff else None,
         )
 
-    def emit_counter(self, kind: str, **extra: Any) -> None:
+    def emit_counter(self, kind: EventKind, **extra: Any) -> None:
         self.tx.emit(
             kind,
             {"counter": self.conf.number, "state": self.row.state, **extra},
@@ -68,27 +81,25 @@ class At:
         )
 
 
-async def counter_action(
-    app: Services, actor: Actor, branch_id: str, number: int, action: str, body: Any
-) -> CounterResult:
-    """Run one counter action (``open``, ``call-next``, ``finish``, …) as ``actor``.
+Step = Callable[["At"], Awaitable[Any]]
+
+
+async def _at_counter(app: Services, actor: Actor, branch_id: str, number: int, step: Step) -> CounterResult:
+    """Run ``step`` at counter ``number`` in one unit of work, as ``actor``.
 
     Raises:
         NotFound: unknown branch or counter.
         Unauthenticated / Forbidden: not staff, or not this teller's counter.
         InvalidTransition: the action is not legal now; nothing changed.
     """
-    handler = ACTIONS.get(action)
-    if handler is None:
-        raise NotFound(f"no counter action {action!r}")
-    require_staff(actor, branch_id, "teller", "manager")
-    async with app.transaction(branch_id) as tx:
+    require(actor, Action.OPERATE_COUNTER, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
         conf = tx.config.counters.get(number)
         if conf is None:
             raise NotFound(f"no counter {number} in branch {branch_id!r}")
         row = await repo.counter_row(tx.conn, conf.id, lock=True)
         at = At(tx, actor, conf, row)
-        ticket = await handler(at, body)
+        ticket = await step(at)
         staff = await repo.staff_names(tx.conn, [at.row.staff_id])
         current = await at.current()
         return CounterResult(
@@ -97,6 +108,65 @@ async def counter_action(
             ),
             ticket=ticket_answer(ticket, tx.config) if ticket is not None else None,
         )
+
+
+# --- the counter use cases: one typed handler each ---------------------------------------
+
+
+async def open_counter(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Open the counter under ``actor`` (a manager takes an open one over)."""
+    return await _at_counter(app, actor, branch_id, number, _open)
+
+
+async def pause_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, cmd: PauseCounter | None = None
+) -> CounterResult:
+    """Pause the counter, with an optional reason."""
+    return await _at_counter(app, actor, branch_id, number, lambda at: _pause(at, cmd))
+
+
+async def close_counter(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Close the counter (nothing may be called or serving)."""
+    return await _at_counter(app, actor, branch_id, number, _close)
+
+
+async def call_next(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Finish the current ticket, then call the next by the counter's policy (ticket None: nobody)."""
+    return await _at_counter(app, actor, branch_id, number, _call_next)
+
+
+async def call_ticket(
+    app: Services, actor: Actor, branch_id: str, number: int, cmd: CallTicket
+) -> CounterResult:
+    """Call a chosen waiting ticket (its id or today's number)."""
+    return await _at_counter(app, actor, branch_id, number, lambda at: _call(at, cmd))
+
+
+async def recall(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Call the current ticket again."""
+    return await _at_counter(app, actor, branch_id, number, _recall)
+
+
+async def no_show(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """The called customer did not come."""
+    return await _at_counter(app, actor, branch_id, number, _no_show)
+
+
+async def start(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Service of the current ticket has started."""
+    return await _at_counter(app, actor, branch_id, number, _start)
+
+
+async def finish(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+    """Service of the current ticket is done."""
+    return await _at_counter(app, actor, branch_id, number, _finish)
+
+
+async def transfer(
+    app: Services, actor: Actor, branch_id: str, number: int, cmd: Transfer
+) -> CounterResult:
+    """Send the current ticket to a service or counter, first, last or at its original place."""
+    return await _at_counter(app, actor, branch_id, number, lambda at: _transfer(at, cmd))
 
 
 def _require_holder(at: At) -> None:
@@ -112,7 +182,7 @@ def _require_open(at: At) -> None:
         )
 
 
-async def _open(at: At, _body: Any) -> None:
+async def _open(at: At) -> None:
     actor, row = at.actor, at.row
     if actor.role == "teller" and actor.counters and at.conf.number not in actor.counters:
         raise Forbidden(f"you do not work at counter {at.conf.number}")
@@ -123,7 +193,7 @@ async def _open(at: At, _body: Any) -> None:
     takeover = held_by_other and row.state != CounterState.CLOSED
     state = CounterState.OPEN if takeover else counter_move(row.state, CounterAction.OPEN)
     await at.set(state=state, staff_id=actor.id, state_since=at.tx.now, pause_reason=None)
-    at.emit_counter("counter.opened", staff=actor.name, takeover=takeover)
+    at.emit_counter(COUNTER_OPENED, staff=actor.name, takeover=takeover)
 
 
 async def _pause(at: At, body: PauseCounter | None) -> None:
@@ -131,10 +201,10 @@ async def _pause(at: At, body: PauseCounter | None) -> None:
     state = counter_move(at.row.state, CounterAction.PAUSE)
     reason = body.reason if body else None
     await at.set(state=state, state_since=at.tx.now, pause_reason=reason)
-    at.emit_counter("counter.paused", reason=reason)
+    at.emit_counter(COUNTER_PAUSED, reason=reason)
 
 
-async def _close(at: At, _body: Any) -> None:
+async def _close(at: At) -> None:
     _require_holder(at)
     state = counter_move(at.row.state, CounterAction.CLOSE)
     current = await at.current()
@@ -143,7 +213,7 @@ async def _close(at: At, _body: Any) -> None:
             f"finish or transfer ticket {current.number} before closing", code="counter_busy"
         )
     await at.set(state=state, staff_id=None, state_since=at.tx.now, pause_reason=None)
-    at.emit_counter("counter.closed")
+    at.emit_counter(COUNTER_CLOSED)
 
 
 async def _finish_current(at: At) -> Any | None:
@@ -162,7 +232,7 @@ async def _finish_current(at: At) -> Any | None:
     )
     await at.set(current_ticket_id=None)
     row = await repo.ticket_by_id(at.tx.conn, current.id)
-    at.emit_ticket("ticket.finished", row)
+    at.emit_ticket(TICKET_FINISHED, row)
     return row
 
 
@@ -192,7 +262,7 @@ async def _take(at: At, ticket_id: int) -> Any:
         recent_calls=(at.row.recent_calls + mark)[-RECENT_CALLS_KEPT:],
     )
     row = await repo.ticket_by_id(tx.conn, ticket_id)
-    at.emit_ticket("ticket.called", row)
+    at.emit_ticket(TICKET_CALLED, row)
     return row
 
 
@@ -200,7 +270,7 @@ def _recent(at: At) -> list[Priority]:
     return [Priority.GREEN if c == "g" else Priority.NORMAL for c in at.row.recent_calls]
 
 
-async def _call_next(at: At, _body: Any) -> Any | None:
+async def _call_next(at: At) -> Any | None:
     _require_open(at)
     _require_holder(at)
     await _finish_current(at)
@@ -259,36 +329,36 @@ async def _current_or_refuse(at: At, action: TicketAction) -> Any:
     return current
 
 
-async def _recall(at: At, _body: Any) -> Any:
+async def _recall(at: At) -> Any:
     current = await _current_or_refuse(at, TicketAction.RECALL)
     ticket_move(current.state, TicketAction.RECALL)
     await repo.update_ticket(at.tx.conn, current.id, recalls=current.recalls + 1)
     row = await repo.ticket_by_id(at.tx.conn, current.id)
-    at.emit_ticket("ticket.recalled", row)
+    at.emit_ticket(TICKET_RECALLED, row)
     return row
 
 
-async def _start(at: At, _body: Any) -> Any:
+async def _start(at: At) -> Any:
     current = await _current_or_refuse(at, TicketAction.START)
     state = ticket_move(current.state, TicketAction.START)
     await repo.update_ticket(at.tx.conn, current.id, state=state, started_at=at.tx.now)
     row = await repo.ticket_by_id(at.tx.conn, current.id)
-    at.emit_ticket("ticket.started", row)
+    at.emit_ticket(TICKET_STARTED, row)
     return row
 
 
-async def _finish(at: At, _body: Any) -> Any:
+async def _finish(at: At) -> Any:
     await _current_or_refuse(at, TicketAction.FINISH)
     return await _finish_current(at)
 
 
-async def _no_show(at: At, _body: Any) -> Any:
+async def _no_show(at: At) -> Any:
     current = await _current_or_refuse(at, TicketAction.NO_SHOW)
     state = ticket_move(current.state, TicketAction.NO_SHOW)
     await repo.update_ticket(at.tx.conn, current.id, state=state, finished_at=at.tx.now)
     await at.set(current_ticket_id=None)
     row = await repo.ticket_by_id(at.tx.conn, current.id)
-    at.emit_ticket("ticket.no_show", row)
+    at.emit_ticket(TICKET_NO_SHOW, row)
     return row
 
 
@@ -304,9 +374,10 @@ async def _transfer(at: At, body: Transfer) -> Any:
         if not service.active:
             raise Conflict(f"service {service.code} is suspended", code="suspended")
         values |= {"service_id": service.id, "target_counter_id": None}
-        target = {"service": service.code}
+        target: dict[str, str | int] = {"service": service.code}
     else:
-        conf = tx.config.counters.get(body.counter)
+        # Transfer's validator makes sure a counter is given when no service is.
+        conf = tx.config.counters.get(body.counter)  # type: ignore[arg-type]
         if conf is None:
             raise NotFound(f"no counter {body.counter} in branch {tx.branch.id!r}")
         if conf.id == at.conf.id:
@@ -319,7 +390,7 @@ async def _transfer(at: At, body: Transfer) -> Any:
     await at.set(current_ticket_id=None)
     row = await repo.ticket_by_id(tx.conn, current.id)
     at.emit_ticket(
-        "ticket.transferred",
+        TICKET_TRANSFERRED,
         row,
         from_counter=at.conf.number,
         position=body.position.value,
@@ -328,32 +399,9 @@ async def _transfer(at: At, body: Transfer) -> Any:
     return row
 
 
-Handler = Callable[[At, Any], Awaitable[Any]]
-
-#: URL action → (handler, body model or None).
-ACTIONS: dict[str, Handler] = {
-    "open": _open,
-    "pause": _pause,
-    "close": _close,
-    "call-next": _call_next,
-    "call": _call,
-    "recall": _recall,
-    "no-show": _no_show,
-    "start": _start,
-    "finish": _finish,
-    "transfer": _transfer,
-}
-
-BODIES: dict[str, type | None] = {
-    "pause": PauseCounter,
-    "call": CallTicket,
-    "transfer": Transfer,
-}
-
-
 async def counter_view(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
     """A counter as its teller sees it: state, holder, current ticket, the teller's day so far."""
-    require_staff(actor, branch_id, "teller", "manager")
+    require(actor, Action.READ_QUEUE, branch_id)
     async with app.reading(branch_id) as (conn, _branch, config):
         conf = config.counters.get(number)
         if conf is None:
@@ -378,7 +426,7 @@ async def counter_view(app: Services, actor: Actor, branch_id: str, number: int)
 
 async def list_counters(app: Services, actor: Actor, branch_id: str) -> list[CounterListEntry]:
     """Every counter of the branch, and which ones the asking teller may open."""
-    require_staff(actor, branch_id, "teller", "manager")
+    require(actor, Action.READ_QUEUE, branch_id)
     async with app.reading(branch_id) as (conn, _branch, config):
         rows = await repo.counter_rows(conn, branch_id)
         staff = await repo.staff_names(conn, [r.staff_id for r in rows])

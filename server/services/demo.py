@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.store import repository as repo
 
 from . import auth
@@ -48,19 +50,14 @@ async def seed_demo(app: Services) -> bool:
     await create_branch(app, DEMO_BRANCH)
     # One hash for the shared demo password: argon2 is slow on purpose.
     hashed = await auth.hash_password(DEMO_PASSWORD)
-    await auth.add_staff(
-        app, username="admin", password=DEMO_PASSWORD, role="admin", branch_id=None,
-        password_hash=hashed,
-    )
-    await auth.add_staff(
-        app, username="manager", password=DEMO_PASSWORD, role="manager", branch_id="demo",
-        password_hash=hashed,
-    )
-    for n in range(1, 7):
-        await auth.add_staff(
-            app, username=f"teller{n}", password=DEMO_PASSWORD, role="teller",
-            branch_id="demo", counters=[n], password_hash=hashed,
-        )
-    for kind, token in DEMO_TOKENS.items():
-        await auth.add_device(app, branch_id="demo", kind=kind, name=f"demo {kind}", token=token)
+    accounts: list[dict[str, Any]] = [
+        {"username": "admin", "role": "admin", "branch_id": None},
+        {"username": "manager", "role": "manager", "branch_id": "demo"},
+        *({"username": f"teller{n}", "role": "teller", "branch_id": "demo", "counters": [n]} for n in range(1, 7)),
+    ]
+    async with app.unit_of_work(None) as uow:  # the accounts and devices: all or none
+        for account in accounts:
+            await auth.add_staff(app, password=DEMO_PASSWORD, password_hash=hashed, uow=uow, **account)
+        for kind, token in DEMO_TOKENS.items():
+            await auth.add_device(app, branch_id="demo", kind=kind, name=f"demo {kind}", token=token, uow=uow)
     return True

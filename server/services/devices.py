@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.errors import Forbidden, Unauthenticated
+from server.domain.access import Action, require
+from server.domain.events import DEVICE_STATUS
 from server.protocol import DeviceAnswer, DeviceStatusIn, TicketToPrint
 from server.store import repository as repo
 
@@ -13,18 +14,12 @@ from .context import Actor, Services
 PRINT_BATCH = 50
 
 
-def _require_device(actor: Actor, *kinds: str) -> None:
-    if actor.kind == "public":
-        raise Unauthenticated("a device token is needed")
-    if actor.kind != "device" or (kinds and actor.role not in kinds):
-        raise Forbidden(f"only a {' or '.join(kinds) or 'device'} may do this")
-
-
 async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> list[TicketToPrint]:
     """Tickets this kiosk issued after ``after_id``, oldest first (what its printer owes)."""
-    _require_device(actor, "kiosk")
-    async with app.reading(actor.branch_id) as (conn, branch, config):
-        rows = await repo.tickets_of_device(conn, actor.id, after_id=after_id, limit=PRINT_BATCH)
+    require(actor, Action.PRINT)
+    # Only a device passes require(): it always has its id and branch.
+    async with app.reading(actor.branch_id) as (conn, branch, config):  # type: ignore[arg-type]
+        rows = await repo.tickets_of_device(conn, actor.id, after_id=after_id, limit=PRINT_BATCH)  # type: ignore[arg-type]
         return [
             TicketToPrint(
                 id=r.id,
@@ -46,14 +41,15 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
 
 async def report_status(app: Services, actor: Actor, body: DeviceStatusIn) -> dict[str, Any]:
     """Keep a device's health and tell the branch's screens (``device.status``) when it changed."""
-    _require_device(actor)
+    require(actor, Action.DEVICE_SELF)
     status = body.model_dump(mode="json", exclude_none=True)
-    async with app.transaction(actor.branch_id) as tx:
-        previous = (await repo.device_by_id(tx.conn, actor.id)).status or {}
-        await repo.set_device_status(tx.conn, actor.id, status, tx.now)
+    # Only a device passes require(): it always has its id.
+    async with app.unit_of_work(actor.branch_id) as tx:
+        previous = (await repo.device_by_id(tx.conn, actor.id)).status or {}  # type: ignore[arg-type]
+        await repo.set_device_status(tx.conn, actor.id, status, tx.now)  # type: ignore[arg-type]
         if previous.get("printer") != status.get("printer"):
             tx.emit(
-                "device.status",
+                DEVICE_STATUS,
                 {"device": actor.id, "name": actor.name, "kind": actor.role, "status": status},
             )
     return {"device": actor.id, "status": status}
@@ -61,8 +57,9 @@ async def report_status(app: Services, actor: Actor, body: DeviceStatusIn) -> di
 
 async def whoami(app: Services, actor: Actor) -> DeviceAnswer:
     """The calling device: its kind, name and branch (with the branch's zone and language)."""
-    _require_device(actor)
-    async with app.reading(actor.branch_id) as (_conn, branch, _config):
+    require(actor, Action.DEVICE_SELF)
+    # Only a device passes require(): it always has its branch.
+    async with app.reading(actor.branch_id) as (_conn, branch, _config):  # type: ignore[arg-type]
         return DeviceAnswer(
             id=actor.id, kind=actor.role, name=actor.name, branch=branch.id,
             timezone=branch.timezone, language=branch.language,

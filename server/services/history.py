@@ -13,16 +13,18 @@ import heapq
 import math
 import random
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
-
 from server.domain.errors import Conflict
+from server.domain.events import COUNTER_CLOSED, COUNTER_OPENED
 from server.domain.numbering import format_number, series_for
+from server.store import accounts
+from server.store import history as past
 from server.store import repository as repo
-from server.store import tables as t
+from server.store.repository import CounterConf, ServiceConf
 
 from .context import Services
 
@@ -41,19 +43,20 @@ async def generate_history(
     """Fill the ``weeks`` weeks before today with past days; returns the number of tickets.
 
     Refused when the branch already has tickets or events (history goes before them).
+    Everything is written in one unit of work: the whole history, or none of it.
     """
     rng = random.Random(seed)
-    async with app.db.write() as conn:
-        branch = await repo.load_branch(conn, branch_id)
-        config = await repo.load_config(conn, branch)
+    async with app.unit_of_work(branch_id) as uow:
+        branch, config, conn = uow.branch, uow.config, uow.conn
+        assert branch is not None and config is not None
         if branch.event_seq or await repo.waiting_counts(conn, branch_id):
             raise Conflict("history can only be added to a branch with no activity yet", code="not_empty")
         tz = ZoneInfo(branch.timezone)
-        today = app.clock().astimezone(tz).date()
+        today = uow.now.astimezone(tz).date()
         counters = list(config.counters.values())
         services = config.services
         mix = {c: w for c, w in SERVICE_MIX.items() if c in services} or {c: 1.0 for c in services}
-        staff = await _tellers(conn, branch_id)
+        staff = _tellers(await accounts.teller_counters(conn, branch_id))
         seq = 0
         tickets: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
@@ -79,22 +82,12 @@ async def generate_history(
             if len(tickets) >= CHUNK:
                 total += await _flush(conn, branch_id, tickets, feedback)
         total += await _flush(conn, branch_id, tickets, feedback)
-        for start in range(0, len(events), CHUNK):
-            await conn.execute(insert(t.TicketEvent.__table__), events[start : start + CHUNK])
-        if seq:
-            await conn.execute(
-                update(t.Branch.__table__).where(t.Branch.id == branch_id).values(event_seq=seq)
-            )
+        await past.insert_events(conn, branch_id, events)
     return total
 
 
-async def _tellers(conn, branch_id: str) -> dict[int, int | None]:
+def _tellers(rows: Iterable[tuple[int, list[int] | None]]) -> dict[int, int | None]:
     """Counter number → a teller who works there (for the scorecard), if any."""
-    from sqlalchemy import select
-
-    s = t.Staff.__table__
-    rows = (await conn.execute(select(s.c.id, s.c.counters).where(
-        s.c.branch_id == branch_id, s.c.role == "teller"))).all()
     out: dict[int, int | None] = {}
     for staff_id, numbers in rows:
         for n in numbers or []:
@@ -102,30 +95,28 @@ async def _tellers(conn, branch_id: str) -> dict[int, int | None]:
     return out
 
 
-async def _flush(conn, branch_id: str, tickets: list[dict], feedback: list[tuple[int, dict]]) -> int:
+async def _flush(
+    conn: Any, branch_id: str, tickets: list[dict[str, Any]], feedback: list[tuple[int, dict[str, Any]]]
+) -> int:
+    """Write the tickets kept so far and their ratings; empties both lists."""
     if not tickets:
         return 0
-    ids = []
-    for start in range(0, len(tickets), CHUNK):
-        result = await conn.execute(
-            insert(t.Ticket.__table__).returning(t.Ticket.id, sort_by_parameter_order=True),
-            tickets[start : start + CHUNK],
-        )
-        ids.extend(result.scalars())
-    rows = [
+    ids = await past.insert_tickets(conn, tickets)
+    await past.insert_feedback(conn, [
         {**rating, "ticket_id": ids[i], "branch_id": branch_id,
          "counter_id": tickets[i]["counter_id"], "staff_id": tickets[i]["staff_id"]}
         for i, rating in feedback
-    ]
-    if rows:
-        await conn.execute(insert(t.Feedback.__table__), rows)
+    ])
     n = len(tickets)
     tickets.clear()
     feedback.clear()
     return n
 
 
-def _simulate_day(rng, day: date, tz, counters, services, mix, staff, *, volume: int):
+def _simulate_day(
+    rng: random.Random, day: date, tz: ZoneInfo, counters: list[CounterConf], services: dict[str, ServiceConf],
+    mix: dict[str, float], staff: dict[int, int | None], *, volume: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     opening = datetime.combine(day, time(9, 0), tz)
     closing = datetime.combine(day, time(17, 0), tz)
     arrivals = []
@@ -137,8 +128,8 @@ def _simulate_day(rng, day: date, tz, counters, services, mix, staff, *, volume:
             arrivals.append((at, code, green))
     arrivals.sort()
     open_counters = [c for c in counters if rng.random() < 0.9] or counters[:1]
-    events = [
-        {"kind": "counter.opened", "at": opening.astimezone(UTC), "counter_id": c.id,
+    events: list[dict[str, Any]] = [
+        {"kind": COUNTER_OPENED.name, "at": opening.astimezone(UTC), "counter_id": c.id,
          "staff_id": staff.get(c.number), "ticket_id": None, "data": {"counter": c.number, "state": "open"}}
         for c in open_counters
     ]
@@ -148,7 +139,7 @@ def _simulate_day(rng, day: date, tz, counters, services, mix, staff, *, volume:
         series = series_for(code, "green" if green else "normal")
         sequences[series] = sequences.get(series, 0) + 1
         numbered.append((at, code, green, series, sequences[series]))
-    outcome: dict[int, tuple] = {}  # arrival index → (counter, called)
+    outcome: dict[int, tuple[CounterConf, datetime, float]] = {}  # arrival index → (counter, called, served_s)
     last_call = closing + timedelta(hours=1)
     free = [(opening, c.number) for c in open_counters]
     heapq.heapify(free)
@@ -216,14 +207,14 @@ def _simulate_day(rng, day: date, tz, counters, services, mix, staff, *, volume:
     for counter, called, served_s in outcome.values():
         busy_until[counter.number] = max(busy_until[counter.number], called + timedelta(seconds=served_s))
     for c in open_counters:
-        events.append({"kind": "counter.closed", "at": max(closing, busy_until[c.number]).astimezone(UTC),
+        events.append({"kind": COUNTER_CLOSED.name, "at": max(closing, busy_until[c.number]).astimezone(UTC),
                        "counter_id": c.id, "staff_id": staff.get(c.number), "ticket_id": None,
                        "data": {"counter": c.number, "state": "closed"}})
     events.sort(key=lambda e: e["at"])
     return tickets, events
 
 
-def _service_seconds(rng: random.Random, service) -> float:
+def _service_seconds(rng: random.Random, service: ServiceConf) -> float:
     """Spread around the service's target time (log-normal: a few take much longer)."""
     return rng.lognormvariate(math.log(service.target_service_s), 0.45)
 

@@ -3,43 +3,46 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from server.domain.access import Action, require
 from server.domain.errors import NotFound
+from server.domain.events import NOTICE_CLEARED, NOTICE_POSTED
 from server.protocol import NoticeAnswer, NoticeIn
 from server.store import repository as repo
 
-from .context import Actor, Services, require_staff
+from .context import Actor, Services
 
 
-def _answer(row) -> NoticeAnswer:
+def _answer(row: Any) -> NoticeAnswer:
     return NoticeAnswer(id=row.id, texts=row.texts, level=row.level, posted_at=row.posted_at,
                         expires_at=row.expires_at)
 
 
 async def post_notice(app: Services, actor: Actor, branch_id: str, body: NoticeIn) -> NoticeAnswer:
-    require_staff(actor, branch_id, "manager")
-    async with app.transaction(branch_id) as tx:
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
         expires = tx.now + timedelta(minutes=body.minutes) if body.minutes else None
         notice_id = await repo.insert_notice(
             tx.conn,
             {"branch_id": branch_id, "texts": dict(body.texts), "level": body.level,
              "staff_id": actor.id, "posted_at": tx.now, "expires_at": expires},
         )
-        tx.emit("notice.posted", {"id": notice_id, "level": body.level}, staff_id=actor.id)
+        tx.emit(NOTICE_POSTED, {"id": notice_id, "level": body.level}, staff_id=actor.id)
         return NoticeAnswer(id=notice_id, texts=dict(body.texts), level=body.level,
                             posted_at=tx.now, expires_at=expires)
 
 
-async def clear_notice(app: Services, actor: Actor, branch_id: str, notice_id: int) -> dict:
-    require_staff(actor, branch_id, "manager")
-    async with app.transaction(branch_id) as tx:
+async def clear_notice(app: Services, actor: Actor, branch_id: str, notice_id: int) -> dict[str, int]:
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
         if not await repo.clear_notice(tx.conn, branch_id, notice_id, tx.now):
             raise NotFound(f"no notice {notice_id} showing in branch {branch_id!r}")
-        tx.emit("notice.cleared", {"id": notice_id}, staff_id=actor.id)
+        tx.emit(NOTICE_CLEARED, {"id": notice_id}, staff_id=actor.id)
     return {"cleared": notice_id}
 
 
 async def list_notices(app: Services, actor: Actor, branch_id: str) -> list[NoticeAnswer]:
-    require_staff(actor, branch_id, "teller", "manager")
+    require(actor, Action.READ_QUEUE, branch_id)
     async with app.reading(branch_id) as (conn, _branch, _config):
         return [_answer(r) for r in await repo.active_notices(conn, branch_id, app.clock())]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from server.domain.errors import Forbidden, NotFound
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from server.domain.access import Action, require
+from server.domain.errors import Forbidden, InvalidInput, NotFound
 from server.domain.estimation import ahead_of_new_ticket
 from server.domain.model import Priority
-from server.domain.policy import Candidate, Policy, call_order
-from server.domain.numbering import business_date
+from server.domain.numbering import GREEN_SERIES, business_date
+from server.domain.policy import Candidate, Policy, ServiceRule, call_order
 from server.protocol import QueueAnswer, QueueEntry, ServiceAnswer
 from server.store import repository as repo
+from server.store.repository import BranchConfig
 
-from .context import Actor, Services, require_staff
+from .context import Actor, Services
 from .tickets import estimate, open_counters_for, service_open, unavailable_reason
 
 
@@ -58,13 +64,13 @@ async def queue(
     The branch order is the order a counter taking every service, green channel
     first, would call them in.
     """
-    require_staff(actor, branch_id, "teller", "manager")
+    require(actor, Action.READ_QUEUE, branch_id)
     async with app.reading(branch_id) as (conn, _branch, config):
         return await read_queue(conn, config, branch_id, counter=counter, now=app.clock())
 
 
 async def read_queue(
-    conn, config, branch_id: str, *, counter: int | None = None, now
+    conn: Any, config: BranchConfig, branch_id: str, *, counter: int | None = None, now: datetime
 ) -> QueueAnswer:
     """The queue as :func:`queue` describes it, read on an open connection."""
     rows = {r.id: r for r in await repo.waiting_tickets(conn, branch_id)}
@@ -85,8 +91,10 @@ async def read_queue(
     )
 
 
-def _branch_key(rules, now):
-    def key(c: Candidate) -> tuple:
+def _branch_key(
+    rules: dict[str, ServiceRule], now: datetime
+) -> Callable[[Candidate], tuple[bool, bool, bool, datetime, int]]:
+    def key(c: Candidate) -> tuple[bool, bool, bool, datetime, int]:
         rule = rules.get(c.service)
         overdue = bool(rule and rule.max_wait is not None and now - c.queued_at > rule.max_wait)
         return (not overdue, c.priority is not Priority.GREEN, not c.head, c.queued_at, c.id)
@@ -94,7 +102,7 @@ def _branch_key(rules, now):
     return key
 
 
-def _entry(row, c: Candidate, config, now) -> QueueEntry:
+def _entry(row: Any, c: Candidate, config: BranchConfig, now: datetime) -> QueueEntry:
     return QueueEntry(
         id=row.id,
         number=row.number,
@@ -105,4 +113,23 @@ def _entry(row, c: Candidate, config, now) -> QueueEntry:
         issued_at=repo.aware(row.issued_at),
         waited_s=int((now - repo.aware(row.issued_at)).total_seconds()),
         target_counter=c.counter,
+        head=bool(row.head),
+        recalls=row.recalls,
+        transfers=row.transfers,
     )
+
+
+async def check_call(app: Services, branch_id: str, number: str, counter: int) -> None:
+    """Raise unless ``number`` is of a series of the branch and ``counter`` one of its counters."""
+    async with app.reading(branch_id) as (_conn, _branch, config):
+        if counter not in config.counters:
+            raise NotFound(f"no counter {counter} in branch {branch_id!r}")
+        if number[0] not in config.services and number[0] != GREEN_SERIES:
+            raise InvalidInput(f"{number!r} is not a series of this branch")
+
+
+async def database_reachable(app: Services) -> str:
+    """The database's dialect, after a round trip to it (the health check)."""
+    async with app.db.read() as conn:
+        await repo.ping(conn)
+    return app.db.dialect

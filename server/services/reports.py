@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.access import Action, require
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.numbering import business_date
 from server.reports import advice, charts
 from server.reports.summary import Period, summary
 from server.store import repository as repo
+from server.store.repository import BranchRow
 
-from .context import Actor, Services, require_staff
+from .context import Actor, Services
 
 
 async def summary_report(
     app: Services, actor: Actor, branch_id: str, *, first: str | None, last: str | None, group: str
 ) -> dict[str, Any]:
     """The summary of ``branch_id`` from ``first`` to ``last`` (business days; default today)."""
-    require_staff(actor, branch_id, "manager")
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     now = app.clock()
     async with app.db.read() as conn:
         branch = await _branch(conn, branch_id)
@@ -33,7 +35,7 @@ async def summary_report(
     }
 
 
-async def _branch(conn, branch_id: str):
+async def _branch(conn: Any, branch_id: str) -> BranchRow:
     branch = await repo.load_branch(conn, branch_id)
     if branch is None:
         raise NotFound(f"no branch {branch_id!r}")
@@ -44,7 +46,7 @@ async def staffing(
     app: Services, actor: Actor, branch_id: str, *, weeks: int = 4, sla: float = 0.8
 ) -> dict[str, Any]:
     """Counters needed per weekday and hour (Erlang C) beside those open, over recent weeks."""
-    require_staff(actor, branch_id, "manager")
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     if not 1 <= weeks <= 26:
         raise InvalidInput("weeks is between 1 and 26")
     if not 0.5 <= sla < 1:
@@ -62,7 +64,7 @@ async def scorecard(
     app: Services, actor: Actor, branch_id: str, *, first: str | None, last: str | None
 ) -> dict[str, Any]:
     """Per teller: served, service time against target, satisfaction, no-show share."""
-    require_staff(actor, branch_id, "manager")
+    require(actor, Action.MANAGE_BRANCH, branch_id)
     now = app.clock()
     async with app.db.slow_read() as conn:
         branch = await _branch(conn, branch_id)
@@ -81,7 +83,7 @@ async def chart(
     if name not in CHARTS:
         raise NotFound(f"no chart {name!r}; charts are {', '.join(CHARTS)}")
     if name == "waits":
-        require_staff(actor, branch_id, "manager")
+        require(actor, Action.MANAGE_BRANCH, branch_id)
         now = app.clock()
         async with app.db.slow_read() as conn:
             branch = await _branch(conn, branch_id)

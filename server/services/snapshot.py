@@ -6,12 +6,14 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain.events import DEVICE_TICKET_FIELDS, STAFF_VIEWS
 from server.domain.model import Priority
 from server.store import repository as repo
+from server.store.repository import BranchConfig, BranchRow
 
 from .context import Actor, Services
 from .queries import read_queue
-from .views import ticket_answer
+from .views import ticket_answer, ticket_event_data
 
 RECENT_CALLS = 10
 
@@ -23,7 +25,6 @@ PARTS: dict[str, tuple[str, ...]] = {
     "counter": ("services", "counters", "calls", "queue", "notices"),
     "dashboard": ("services", "counters", "calls", "queue", "notices"),
 }
-STAFF_VIEWS = frozenset({"counter", "dashboard"})
 
 
 async def branch_snapshot(
@@ -33,7 +34,8 @@ async def branch_snapshot(
     parts = PARTS[role]
     staff_view = role in STAFF_VIEWS
     async with app.db.snapshot_read() as conn:
-        branch = await repo.load_branch(conn, branch_id)
+        # The socket checked that the branch exists before asking; were it gone, this fails on None, as ever.
+        branch: BranchRow = await repo.load_branch(conn, branch_id)  # type: ignore[assignment]
         config = await app.config(conn, branch)
         state: dict[str, Any] = {
             "branch": {
@@ -102,7 +104,7 @@ async def branch_snapshot(
                 for d in await repo.devices_of_branch(conn, branch_id)
             ]
         elif role == "kiosk" and actor.kind == "device":
-            own = await repo.device_by_id(conn, actor.id)
+            own = await repo.device_by_id(conn, actor.id)  # type: ignore[arg-type]  # a device has its id
             state["device"] = {"id": own.id, "name": own.name, "status": own.status or {}}
         if "queue" in parts:
             waiting = await read_queue(conn, config, branch_id, now=app.clock())
@@ -115,7 +117,7 @@ def _day_start(now: datetime, timezone: str) -> datetime:
     return datetime.combine(local.date(), time.min, ZoneInfo(timezone))
 
 
-def _counter(row, config, current, staff: dict[int, str], staff_view: bool) -> dict[str, Any]:
+def _counter(row: Any, config: BranchConfig, current: Any, staff: dict[int, str], staff_view: bool) -> dict[str, Any]:
     conf = config.counters[row.number]
     out: dict[str, Any] = {
         "number": row.number,
@@ -129,11 +131,13 @@ def _counter(row, config, current, staff: dict[int, str], staff_view: bool) -> d
         if staff_view:
             out["current"] = ticket_answer(current, config).model_dump(mode="json")
         else:
-            out["current"] = {
-                "number": current.number,
-                "service": config.service_by_id(current.service_id).code,
-                "state": current.state,
-            }
+            shown = ticket_event_data(current, config)
+            out["current"] = {k: shown[k] for k in DEVICE_TICKET_FIELDS}
     if staff_view:
         out["staff"] = staff.get(row.staff_id)
+        # What the teller's page needs to order its own queue as call-next will.
+        out["mode"] = conf.mode.value if hasattr(conf.mode, "value") else conf.mode
+        out["green_only"] = conf.green_only
+        out["green_ratio"] = str(conf.green_ratio) if conf.green_ratio else None
+        out["recent_calls"] = row.recent_calls
     return out

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
+from server.domain.access import Action, require
 from server.domain.errors import (
     Conflict,
     Forbidden,
@@ -20,6 +22,7 @@ from server.domain.estimation import (
     people_ahead,
     typical_service_seconds,
 )
+from server.domain.events import FEEDBACK_GIVEN, TICKET_CANCELLED, TICKET_ISSUED, TICKET_REQUEUED
 from server.domain.hours import is_open
 from server.domain.model import (
     CounterState,
@@ -42,7 +45,7 @@ from server.protocol import (
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
-from .context import Actor, Services, Tx, require_staff
+from .context import Actor, BranchTx, Services
 from .views import ticket_answer, ticket_event_data
 
 
@@ -85,12 +88,8 @@ UNAVAILABLE_MESSAGES = {
 }
 
 
-#: Estimate inputs may be this old when another process changed them.
-ESTIMATE_INPUTS_TTL_S = 2.0
-
-
 async def open_counters_for(
-    app: Services, conn, branch_id: str, config: BranchConfig
+    app: Services, conn: Any, branch_id: str, config: BranchConfig
 ) -> dict[str, int]:
     """Service code → number of open counters whose profile takes it."""
 
@@ -104,16 +103,16 @@ async def open_counters_for(
         return counts
 
     # Keyed by the configuration too: a changed profile counts at once.
-    return await app.memo(("open_counters", branch_id, config.version), ESTIMATE_INPUTS_TTL_S, load)
+    counts: dict[str, int] = await app.estimates.get(("open_counters", branch_id, config.version), load)
+    return counts
 
 
 async def estimate(
-    app: Services, conn, branch_id: str, service: ServiceConf, ahead: int, open_n: int
+    app: Services, conn: Any, branch_id: str, service: ServiceConf, ahead: int, open_n: int
 ) -> int:
     """Estimated wait in seconds for a ticket with ``ahead`` people before it."""
-    recent = await app.memo(
+    recent = await app.estimates.get(
         ("service_times", branch_id, service.id),
-        ESTIMATE_INPUTS_TTL_S,
         lambda: repo.recent_service_seconds(conn, branch_id, service.id, limit=RECENT_SERVICES),
     )
     typical = typical_service_seconds(recent, float(service.target_service_s))
@@ -138,7 +137,7 @@ async def issue_ticket(
     """
     _may_issue(actor, branch_id)
     try:
-        async with app.transaction(branch_id) as tx:
+        async with app.unit_of_work(branch_id) as tx:
             if idempotency_key is not None:
                 earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
                 if earlier is not None:
@@ -161,18 +160,19 @@ async def issue_ticket(
             return issued
     except _KeyTaken:
         # Rolled back, number included: answer with the winner's ticket.
-        async with app.transaction(branch_id) as tx:
-            earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
+        async with app.unit_of_work(branch_id) as tx:
+            # _KeyTaken is raised only when an idempotency_key was given.
+            earlier = await repo.idempotent_ticket(
+                tx.conn, branch_id, _scope(actor), idempotency_key  # type: ignore[arg-type]
+            )
             return await _replay(tx, earlier, cmd)
 
 
 def _may_issue(actor: Actor, branch_id: str) -> None:
-    if actor.kind == "device" and actor.role == "kiosk" and actor.branch_id == branch_id:
-        return
-    require_staff(actor, branch_id, "teller", "manager")
+    require(actor, Action.ISSUE, branch_id)
 
 
-async def _replay(tx: Tx, earlier, cmd: IssueTicket) -> TicketIssued:
+async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
     if earlier.request_hash != _request_hash(cmd):
         raise IdempotencyMismatch("this Idempotency-Key was used for a different ticket request")
     row = await repo.ticket_by_id(tx.conn, earlier.ticket_id)
@@ -189,7 +189,7 @@ async def _replay(tx: Tx, earlier, cmd: IssueTicket) -> TicketIssued:
     )
 
 
-async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
+async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
     service = tx.config.service(cmd.service)
     if service is None:
         raise NotFound(f"no service {cmd.service!r} in branch {tx.branch.id!r}")
@@ -245,7 +245,7 @@ async def _issue(app: Services, tx: Tx, actor: Actor, cmd: IssueTicket) -> Ticke
         },
     )
     tx.emit(
-        "ticket.issued",
+        TICKET_ISSUED,
         {
             "id": ticket_id,
             "number": number,
@@ -278,7 +278,8 @@ async def _ticket_branch(app: Services, token: str) -> str:
         row = await repo.ticket_by_token(conn, token)
     if row is None:
         raise NotFound("no such ticket")
-    return row.branch_id
+    branch_id: str = row.branch_id
+    return branch_id
 
 
 async def public_ticket(app: Services, token: str) -> PublicTicket:
@@ -317,12 +318,12 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
 async def cancel_ticket(app: Services, token: str) -> PublicTicket:
     """The customer gives up a waiting ticket."""
     branch_id = await _ticket_branch(app, token)
-    async with app.transaction(branch_id) as tx:
+    async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
         state = ticket_move(row.state, TicketAction.CANCEL)
         await repo.update_ticket(tx.conn, row.id, state=state, finished_at=tx.now)
         tx.emit(
-            "ticket.cancelled",
+            TICKET_CANCELLED,
             ticket_event_data(row, tx.config, state=state.value),
             ticket_id=row.id,
         )
@@ -332,7 +333,7 @@ async def cancel_ticket(app: Services, token: str) -> PublicTicket:
 async def give_feedback(app: Services, token: str, body: FeedbackIn) -> FeedbackAnswer:
     """One rating per ticket, after it was served."""
     branch_id = await _ticket_branch(app, token)
-    async with app.transaction(branch_id) as tx:
+    async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
         if row.state != TicketState.DONE:
             raise Conflict("a ticket can be rated once it has been served", code="not_served")
@@ -352,7 +353,7 @@ async def give_feedback(app: Services, token: str, body: FeedbackIn) -> Feedback
             },
         )
         tx.emit(
-            "feedback.given",
+            FEEDBACK_GIVEN,
             ticket_event_data(row, tx.config, score=body.score),
             ticket_id=row.id,
             counter_id=row.counter_id,
@@ -361,7 +362,7 @@ async def give_feedback(app: Services, token: str, body: FeedbackIn) -> Feedback
     return FeedbackAnswer(score=body.score, tags=body.tags, comment=body.comment, at=tx.now)
 
 
-def queue_position(position: TransferPosition, *, now, issued_at) -> dict:
+def queue_position(position: TransferPosition, *, now: datetime, issued_at: datetime) -> dict[str, Any]:
     """Where a ticket re-enters a queue: the head, the back, or its first issue time."""
     if position is TransferPosition.FIRST:
         return {"head": True, "queued_at": now}
@@ -374,8 +375,8 @@ async def requeue_ticket(
     app: Services, actor: Actor, branch_id: str, ticket_id: int, body: Requeue
 ) -> TicketAnswer:
     """A no-show customer came back within the branch's grace time."""
-    require_staff(actor, branch_id, "teller", "manager")
-    async with app.transaction(branch_id) as tx:
+    require(actor, Action.OPERATE_COUNTER, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_id(tx.conn, ticket_id, lock=True)
         if row is None or row.branch_id != branch_id:
             raise NotFound(f"no ticket {ticket_id} in branch {branch_id!r}")
@@ -400,8 +401,13 @@ async def requeue_ticket(
         await repo.update_ticket(tx.conn, row.id, **values)
         row = await repo.ticket_by_id(tx.conn, row.id)
         tx.emit(
-            "ticket.requeued",
-            ticket_event_data(row, tx.config, position=body.position.value),
+            TICKET_REQUEUED,
+            ticket_event_data(
+                row, tx.config, position=body.position.value,
+                issued_at=repo.aware(row.issued_at).isoformat(), queued_at=repo.aware(row.queued_at).isoformat(),
+                head=bool(row.head), recalls=row.recalls, transfers=row.transfers,
+                target_counter=target.number if (target := tx.config.counter_by_id(row.target_counter_id)) else None,
+            ),
             ticket_id=row.id,
             staff_id=actor.id,
         )
@@ -421,7 +427,7 @@ async def rate_at_counter(
         raise Unauthenticated("an evaluator device token is needed")
     if actor.kind != "device" or actor.role != "evaluator" or actor.branch_id != branch_id:
         raise Forbidden("only an evaluator of this branch rates at a counter")
-    async with app.transaction(branch_id) as tx:
+    async with app.unit_of_work(branch_id) as tx:
         conf = tx.config.counters.get(number)
         if conf is None:
             raise NotFound(f"no counter {number} in branch {branch_id!r}")

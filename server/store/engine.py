@@ -19,17 +19,18 @@ COMMITTED, row locks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-
-import sqlite3
 from functools import partial
+from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -59,7 +60,7 @@ def sync_url(url: str) -> str:
 class _RunNow:
     """Stands in for aiosqlite's queue to its worker thread: runs each call at once."""
 
-    def put_nowait(self, item) -> None:
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
         future, function = item
         try:
             result = function()
@@ -74,16 +75,17 @@ class _RunNow:
 class InlineSqliteConnection(aiosqlite.Connection):
     """aiosqlite's API with every call made on the calling (event loop) thread."""
 
-    def __init__(self, connector) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        self._tx = _RunNow()
+        # Duck-typed: aiosqlite only ever calls put_nowait on its queue, which _RunNow provides.
+        self._tx = _RunNow()  # type: ignore[assignment]
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # no worker thread to start
 
 
-def _sqlite_engine(url: str, *, immediate: bool, inline: bool) -> AsyncEngine:
-    options: dict = {"connect_args": {"timeout": 30}}
+def _sqlite_engine(url: str, *, immediate: bool, inline: bool, single: bool = False) -> AsyncEngine:
+    options: dict[str, Any] = {"connect_args": {"timeout": 30}}
     if inline:
         path = make_url(url).database or ":memory:"
 
@@ -93,10 +95,12 @@ def _sqlite_engine(url: str, *, immediate: bool, inline: bool) -> AsyncEngine:
             )
 
         options = {"async_creator": connect}
+        if single:
+            options["poolclass"] = StaticPool  # one connection: an in-memory database lives in it
     engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:  # pragma: no cover - driver glue
+    def _connect(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - driver glue
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -107,7 +111,7 @@ def _sqlite_engine(url: str, *, immediate: bool, inline: bool) -> AsyncEngine:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn) -> None:  # pragma: no cover - driver glue
+    def _begin(conn: Connection) -> None:  # pragma: no cover - driver glue
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -161,6 +165,25 @@ class Database:
     async def dispose(self) -> None:
         for engine in {self.write_engine, self.read_engine, self.slow_read_engine}:
             await engine.dispose()
+
+
+def open_memory_database() -> Database:
+    """A private SQLite database in memory, one connection for everything: for service-level tests.
+
+    The same store code as on disk (every query and lock statement), without a file;
+    the schema comes from the table definitions (:func:`create_schema`), not the migrations,
+    which the store's own tests run on SQLite and PostgreSQL.
+    """
+    engine = _sqlite_engine("sqlite+aiosqlite://", immediate=True, inline=True, single=True)
+    return Database("sqlite+aiosqlite://", engine, engine, engine, asyncio.Lock())
+
+
+async def create_schema(db: Database) -> None:
+    """Create every table of :mod:`server.store.tables` (an empty database, as after migrating)."""
+    from .tables import Base
+
+    async with db.write() as conn:
+        await conn.run_sync(Base.metadata.create_all)
 
 
 def open_database(url: str, *, pool_size: int = 10) -> Database:

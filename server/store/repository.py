@@ -8,14 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, insert, select, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
+from server.domain.events import CALLS, kind_named
 from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
 from server.domain.policy import Candidate, Profile, ServiceRule
 
@@ -198,10 +213,52 @@ async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
     )
 
 
+async def ping(conn: AsyncConnection) -> None:
+    """One round trip to the database."""
+    await conn.execute(select(1))
+
+
+async def lock_branch(conn: AsyncConnection, branch_id: str) -> None:
+    """Hold the branch row until commit (PostgreSQL): one configuration editor at a time."""
+    await conn.execute(select(t.Branch.id).where(t.Branch.id == branch_id).with_for_update())
+
+
 async def set_business_date(conn: AsyncConnection, branch_id: str, day: date) -> None:
     await conn.execute(
         update(t.Branch).where(t.Branch.id == branch_id).values(business_date=day)
     )
+
+
+async def branches_due_for_roll_over(conn: AsyncConnection, now: datetime) -> list[str]:
+    """Branches whose stored business day is behind the day ``now`` in their zone."""
+    from server.domain.numbering import business_date
+
+    rows = (await conn.execute(select(t.Branch.id, t.Branch.timezone, t.Branch.business_date))).all()
+    return [branch_id for branch_id, tz, day in rows if business_date(now, tz) > day]
+
+
+AUDIT = t.AuditEntry.__table__
+AUDIT_TEXT = {"actor": cast(String, AUDIT.c.actor.type).length, "action": cast(String, AUDIT.c.action.type).length,
+              "target": cast(String, AUDIT.c.target.type).length}
+
+
+async def insert_audit(conn: AsyncConnection, **entry: Any) -> None:
+    """One audit entry (text cut to its columns), in the caller's transaction."""
+    for key, length in AUDIT_TEXT.items():
+        entry[key] = entry[key][:length]
+    await conn.execute(insert(AUDIT).values(**entry))
+
+
+async def audit_entries(
+    conn: AsyncConnection, branch_id: str | None, *, limit: int, before_id: int | None
+) -> list[Any]:
+    """Newest first: one branch's entries, or all (branch None)."""
+    query = select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)
+    if branch_id is not None:
+        query = query.where(AUDIT.c.branch_id == branch_id)
+    if before_id is not None:
+        query = query.where(AUDIT.c.id < before_id)
+    return list((await conn.execute(query)).all())
 
 
 async def append_events(
@@ -210,8 +267,11 @@ async def append_events(
     """Give ``events`` the branch's next seqs and write them (mutates each event).
 
     The branch row stays locked until commit, so seqs commit in order on every
-    process and database.
+    process and database. A kind the catalogue does not define is refused
+    (:class:`~server.domain.events.UndefinedEvent`): no event nobody can read is logged.
     """
+    for event in events:
+        kind_named(event["kind"])
     last = (
         await conn.execute(_BUMP_SEQ, {"branch_id": branch_id, "n": len(events)})
     ).scalar_one()
@@ -266,11 +326,12 @@ async def next_sequence(
 ) -> int:
     """The next number in a series, gapless: the row stays locked until commit."""
     params = {"branch_id": branch_id, "business_date": day, "series": series, "last_value": 1}
-    return (await conn.execute(_next_sequence_stmt(conn.dialect.name), params)).scalar_one()
+    value: int = (await conn.execute(_next_sequence_stmt(conn.dialect.name), params)).scalar_one()
+    return value
 
 
 @cache
-def _next_sequence_stmt(dialect: str):
+def _next_sequence_stmt(dialect: str) -> ReturningInsert[Any]:
     table = t.NumberSequence.__table__
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return ins.on_conflict_do_update(
@@ -296,11 +357,12 @@ _WAITING_COUNTS_OF_SERVICE = _WAITING_COUNTS.where(TICKET.c.service_id == bindpa
 
 
 async def insert_ticket(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    return (await conn.execute(_INSERT_TICKET, values)).scalar_one()
+    ticket_id: int = (await conn.execute(_INSERT_TICKET, values)).scalar_one()
+    return ticket_id
 
 
 @cache
-def _row_by(table, column: str, lock: bool):
+def _row_by(table: Table, column: str, lock: bool) -> Select[*tuple[Any, ...]]:
     """``SELECT * FROM table WHERE column = :value`` (``FOR UPDATE`` with lock), built once."""
     stmt = select(table).where(table.c[column] == bindparam("value"))
     return stmt.with_for_update() if lock else stmt
@@ -385,7 +447,7 @@ async def waiting_tickets(
     """Waiting tickets of the given services (any, when None) plus those sent to ``counter_id``."""
     where = [TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.WAITING]
     if service_ids is not None:
-        scope = TICKET.c.service_id.in_(list(service_ids))
+        scope: ColumnElement[bool] = TICKET.c.service_id.in_(list(service_ids))
         if counter_id is not None:
             scope = scope | (TICKET.c.target_counter_id == counter_id)
         where.append(scope)
@@ -393,7 +455,7 @@ async def waiting_tickets(
 
 
 @cache
-def _candidates_statement(services: int, per_queue: int):
+def _candidates_statement(services: int, per_queue: int) -> Select[*tuple[Any, ...]]:
     """The candidates query for a profile of ``services`` services, built once per shape.
 
     Building the union (and SQLAlchemy's column proxies for it) cost ~35 ms, far
@@ -401,7 +463,7 @@ def _candidates_statement(services: int, per_queue: int):
     """
     waiting = (TICKET.c.branch_id == bindparam("branch_id")) & (TICKET.c.state == TicketState.WAITING.value)
     oldest = (TICKET.c.queued_at, TICKET.c.id)
-    counter = bindparam("counter_id")
+    counter: BindParameter[Any] = bindparam("counter_id")
     parts = [
         select(TICKET).where(waiting, TICKET.c.target_counter_id == counter)
         .order_by(*oldest).limit(per_queue)
@@ -498,7 +560,7 @@ aware = _aware
 
 async def expire_before(
     conn: AsyncConnection, branch_id: str, day: date, now: datetime
-) -> list[Any]:
+) -> Sequence[Any]:
     """Expire waiting and called tickets of days before ``day``; returns the expired rows."""
     return (
         await conn.execute(
@@ -626,7 +688,7 @@ async def recent_calls(
             select(e.c.seq, e.c.kind, e.c.at, e.c.data)
             .where(
                 e.c.branch_id == branch_id,
-                e.c.kind.in_(["ticket.called", "ticket.recalled"]),
+                e.c.kind.in_(CALLS),
                 e.c.at >= since,
             )
             .order_by(e.c.seq.desc())
@@ -714,7 +776,8 @@ async def active_notices(conn: AsyncConnection, branch_id: str, now: datetime) -
 
 
 async def insert_notice(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    return (await conn.execute(insert(NOTICE).values(**values).returning(NOTICE.c.id))).scalar_one()
+    notice_id: int = (await conn.execute(insert(NOTICE).values(**values).returning(NOTICE.c.id))).scalar_one()
+    return notice_id
 
 
 async def clear_notice(conn: AsyncConnection, branch_id: str, notice_id: int, now: datetime) -> bool:

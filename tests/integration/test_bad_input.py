@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.services import auth
 from server.store.tables import Base
-from tests.conftest import KIOSK, login
+from tests.conftest import login
 from tests.integration.snapshot import snapshot
 
 B = "/api/v1/branches/demo"
@@ -514,92 +513,14 @@ async def test_a_body_of_exactly_64_kib_is_still_read(world):
 
 
 # --- 409: not allowed from the current state --------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "action,body",
-    [("finish", NO_BODY), ("recall", NO_BODY), ("start", NO_BODY), ("no-show", NO_BODY),
-     ("transfer", {"service": "B"})],
-)
-async def test_a_ticket_action_needs_a_called_ticket(world, action, body):
-    await waiting_a(world)  # someone waits, but nobody has been called
-    await counter3_open(world)
-    await refused(world, "teller3", "POST", f"{B}/counters/3/{action}", 409, "no_current_ticket", body=body)
-
-
-@pytest.mark.parametrize(
-    "setup,action,body",
-    [
-        pytest.param(nothing, "call-next", NO_BODY, id="call-next-at-closed"),
-        pytest.param(counter3_paused, "call-next", NO_BODY, id="call-next-at-paused"),
-        pytest.param(nothing, "call", {"ticket": "A001"}, id="call-at-closed"),
-        pytest.param(counter3_paused, "call", {"ticket": "A001"}, id="call-at-paused"),
-    ],
-)
-async def test_calling_needs_an_open_counter(world, setup, action, body):
-    await waiting_a(world)
-    await setup(world)
-    await refused(world, "teller3", "POST", f"{B}/counters/3/{action}", 409, "counter_not_open", body=body)
-
-
-@pytest.mark.parametrize(
-    "setup,who,action",
-    [
-        pytest.param(nothing, "manager", "pause", id="pause-a-closed-counter"),
-        pytest.param(nothing, "manager", "close", id="close-a-closed-counter"),
-        pytest.param(counter3_open, "teller3", "open", id="open-an-open-counter"),
-    ],
-)
-async def test_a_counter_moves_only_along_its_lifecycle(world, setup, who, action):
-    await setup(world)
-    await refused(world, who, "POST", f"{B}/counters/3/{action}", 409, "invalid_transition")
+# The lifecycle rules themselves are tested at the use cases (tests/service/test_counter_rules.py);
+# here, that a refusal reaches HTTP as 409 with its code and changes nothing.
 
 
 @pytest.mark.parametrize("setup", [called_at_3, serving_at_3])
 async def test_a_counter_with_a_customer_at_it_cannot_close(world, setup):
     await setup(world)
     await refused(world, "teller3", "POST", f"{B}/counters/3/close", 409, "counter_busy")
-
-
-@pytest.mark.parametrize("setup", [called_at_3, serving_at_3, served_at_3, cancelled, no_show_at_3])
-async def test_only_a_waiting_ticket_can_be_cancelled(world, setup):
-    await setup(world)
-    await refused(world, None, "POST", fill("/api/v1/tickets/{token}/cancel", world), 409, "invalid_transition")
-
-
-@pytest.mark.parametrize(
-    "setup,code",
-    [
-        pytest.param(waiting_a, "not_served", id="waiting"),
-        pytest.param(called_at_3, "not_served", id="called"),
-        pytest.param(cancelled, "not_served", id="cancelled"),
-        pytest.param(rated, "already_rated", id="second-rating"),
-    ],
-)
-async def test_a_ticket_is_rated_once_and_only_after_service(world, setup, code):
-    await setup(world)
-    await refused(world, None, "POST", fill("/api/v1/tickets/{token}/feedback", world), 409, code,
-                  body={"score": 1, "comment": "changed my mind"})
-
-
-async def test_a_ticket_already_called_cannot_be_called_again(world):
-    await called_at_3(world)
-    await world.act("teller4", 4, "open")
-    await refused(world, "teller4", "POST", f"{B}/counters/4/call", 409, "invalid_transition",
-                  body={"ticket": world.ctx["ticket"]["id"]})
-
-
-async def test_a_counter_calls_only_tickets_of_its_services(world):
-    await waiting_d(world)
-    await counter3_open(world)  # counter 3 takes A, B, C; not D
-    await refused(world, "teller3", "POST", f"{B}/counters/3/call", 409, "not_served_here",
-                  body={"ticket": world.ctx["ticket"]["id"]})
-
-
-@pytest.mark.parametrize("setup", [waiting_a, called_at_3, served_at_3])
-async def test_only_a_no_show_can_be_requeued(world, setup):
-    await setup(world)
-    await refused(world, "teller3", "POST", fill(B + "/tickets/{id}/requeue", world), 409, "invalid_transition")
 
 
 # --- 401: who is asking is unknown -------------------------------------------------------
@@ -682,43 +603,6 @@ async def test_a_device_does_only_its_own_job(world, who, method, path, body):
 
 async def test_a_teller_opens_only_a_counter_they_work_at(world):
     await refused(world, "teller1", "POST", f"{B}/counters/3/open", 403, "forbidden")
-
-
-async def _teller2_serving_at_2(w: World) -> None:
-    w.ctx["ticket"] = await w.issue("B")
-    await w.act("teller2", 2, "open")
-    await w.act("teller2", 2, "call-next")
-    w.ctx["waiting"] = await w.issue("A")
-
-
-@pytest.mark.parametrize(
-    "action,body",
-    [
-        ("call-next", NO_BODY), ("recall", NO_BODY), ("start", NO_BODY), ("finish", NO_BODY),
-        ("no-show", NO_BODY), ("transfer", {"service": "A"}), ("pause", NO_BODY), ("close", NO_BODY),
-        ("call", "waiting"), ("open", NO_BODY),
-    ],
-)
-async def test_a_teller_acts_only_at_the_counter_they_opened(world, action, body):
-    await _teller2_serving_at_2(world)
-    if body == "waiting":
-        body = {"ticket": world.ctx["waiting"]["id"]}
-    await refused(world, "teller3", "POST", f"{B}/counters/2/{action}", 403, "forbidden", body=body)
-
-
-async def test_a_teller_cannot_open_another_tellers_counter_even_while_held(world):
-    # teller2 does not work at counter 3: that is checked before who holds it, so 403, not 409.
-    await counter3_open(world)
-    await refused(world, "teller2", "POST", f"{B}/counters/3/open", 403, "forbidden")
-
-
-async def test_a_counter_held_by_one_teller_cannot_be_opened_by_another(world):
-    # A teller with no counter list may open any counter, but not one a colleague holds.
-    await auth.add_staff(world.demo.services, username="floater", password="demo-pass", role="teller",
-                         branch_id="demo", counters=[])
-    await counter3_open(world)
-    error = await refused(world, "floater", "POST", f"{B}/counters/3/open", 409, "counter_held")
-    assert "teller3" in error["message"]
 
 
 @pytest.mark.parametrize(

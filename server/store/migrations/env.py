@@ -35,8 +35,9 @@ def run_with(connection) -> None:
 
 
 async def run_async() -> None:
+    # server.store.migrate always sets sqlalchemy.url; without it this fails in async_url, as before.
     engine = create_async_engine(
-        async_url(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool
+        async_url(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool  # type: ignore[arg-type]
     )
     async with engine.connect() as connection:
         await connection.run_sync(run_with)

@@ -1,0 +1,52 @@
+"""Bulk writes of past days (``branchq simulate``, the demo's history): tickets, feedback, events.
+
+Weeks of a busy branch are hundreds of thousands of rows, so each list goes in as
+few multi-row statements as the drivers allow (one ``executemany`` per
+:data:`ROWS_PER_STATEMENT` rows) instead of one statement a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import tables as t
+
+ROWS_PER_STATEMENT = 5000
+TICKET, FEEDBACK, EVENT = t.Ticket.__table__, t.Feedback.__table__, t.TicketEvent.__table__
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+async def insert_tickets(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ticket rows; their ids, in the order of ``rows``."""
+    ids: list[int] = []
+    for chunk in _chunks(rows):
+        result = await conn.execute(insert(TICKET).returning(TICKET.c.id, sort_by_parameter_order=True), chunk)
+        ids.extend(result.scalars())
+    return ids
+
+
+async def insert_feedback(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        await conn.execute(insert(FEEDBACK), chunk)
+
+
+async def insert_events(conn: AsyncConnection, branch_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Write events that already carry their ``seq``, and move the branch's ``event_seq`` to the last.
+
+    Unlike :func:`~.repository.append_events` nothing is numbered or announced: past
+    days are written before the branch has any live event.
+    """
+    for chunk in _chunks(rows):
+        await conn.execute(insert(EVENT), chunk)
+    if rows:
+        branch = t.Branch.__table__
+        last = max(row["seq"] for row in rows)
+        await conn.execute(update(branch).where(branch.c.id == branch_id).values(event_seq=last))
