@@ -15,20 +15,17 @@ from server.services.days import roll_over_all
 from server.settings import Settings
 from server.store.engine import open_database
 
-
-from .web import routes as _routes  # noqa: F401  (registers the routes)
-from .web import admin_routes as _admin_routes  # noqa: F401
 from .bus.fanout import Fanout
 from .bus.pg import PgListener
 from .store import repository as repo
-from .web.api import SERVICES, add_routes
-from .web.hub import Hub
-from .web.limits import LIMITER, Limiter
-from .web.pages import setup_pages
-from .web.ws import FANOUT, HUB, ws_handler
+from .web.api import SERVICES, setup_routes
 from .web.auth import TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware
+from .web.hub import Hub
+from .web.limits import LIMITER, Limiter
 from .web.openapi import openapi
+from .web.pages import setup_pages
+from .web.ws import FANOUT, HUB, ws_handler
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +40,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
     app[LIMITER] = Limiter(settings)
     setup_auth(app, settings)
-    add_routes(app)
+    setup_routes(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/", _index)
 

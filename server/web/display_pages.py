@@ -9,7 +9,7 @@
 The audio is public like the board's own text (a number and a counter, no customer data),
 because an ``<audio>`` element cannot send a device token; what it may cost is bounded: the
 number's series must be one of the branch's (or the green series), the counter must exist,
-and :class:`display.audio.Speaker` caches and runs at most two espeak-ng at a time.
+and :class:`server.tts.Speaker` caches and runs at most two espeak-ng at a time.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from display import phrases
-from display.audio import Speaker, TtsError
-from server.domain.numbering import GREEN_SERIES
-from server.store import repository as repo
+from server.domain.access import Action, Actor
+from server.domain.errors import InvalidInput
+from server.services import queries
+from server.tts import Speaker, TtsError
 
-from .api import SERVICES
+from .api import SERVICES, RouteTable
 from .errors import error_response
 from .pages import page
 
@@ -29,39 +30,33 @@ SPEAKER = web.AppKey("speaker", Speaker)
 AUDIO_MAX_AGE_S = 24 * 3600
 
 
+routes = RouteTable()
+
+
 def setup_display(app: web.Application) -> None:
     app[SPEAKER] = Speaker()
     app.router.add_get("/display/{branch}", page("display", "board.html"))
     app.router.add_get("/display/{branch}/counter/{number:[0-9]{1,4}}", page("display", "counter.html"))
-    app.router.add_get(
-        "/api/v1/branches/{branch}/announcements/{number}/{counter}.wav", announcement_audio
-    )
 
 
-async def announcement_audio(request: web.Request) -> web.Response:
+@routes.http(
+    "GET", "/branches/{branch}/announcements/{number}/{counter}.wav",
+    summary="The call spoken by espeak-ng (WAV), for a board without a voice; 503 no speech engine",
+    action=Action.BRANCH_PUBLIC, limit="public", query=("lang",), content_type="audio/wav",
+)
+async def announcement_audio(request: web.Request, _actor: Actor, _body: None) -> web.Response:
     """The call as a WAV file: 404 unknown branch/counter, 400 bad input, 503 no speech engine."""
     branch_id = request.match_info["branch"]
     number, counter_text = request.match_info["number"], request.match_info["counter"]
     lang = request.query.get("lang", "zh-CN")
     if not counter_text.isascii() or not counter_text.isdigit():
-        return error_response(400, "invalid_input", f"{counter_text!r} is not a counter number")
+        raise InvalidInput(f"{counter_text!r} is not a counter number")
     counter = int(counter_text)
     try:
         phrases.check(number, counter, lang)
     except phrases.PhraseError as e:
-        return error_response(400, "invalid_input", str(e))
-
-    services = request.app[SERVICES]
-    async with services.db.read() as conn:
-        branch = await repo.load_branch(conn, branch_id)
-        if branch is None:
-            return error_response(404, "not_found", f"no branch {branch_id!r}")
-        config = await services.config(conn, branch)
-    if counter not in config.counters:
-        return error_response(404, "not_found", f"no counter {counter} in branch {branch_id!r}")
-    if number[0] not in config.services and number[0] != GREEN_SERIES:
-        return error_response(400, "invalid_input", f"{number!r} is not a series of this branch")
-
+        raise InvalidInput(str(e)) from None
+    await queries.check_call(request.app[SERVICES], branch_id, number, counter)
     try:
         wav = await request.app[SPEAKER].wav(number, counter, lang)
     except TtsError as e:  # TtsUnavailable (code no_tts) included: the board falls back to its chime

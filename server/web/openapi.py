@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from server import __version__
+from server.domain.access import PERMISSIONS, Action
 from server.protocol import ErrorAnswer
 
-from .api import ROUTES
+from .api import registry
 
 REF = "#/components/schemas/{model}"
 PARAM = re.compile(r"\{(\w+)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
@@ -41,10 +42,18 @@ def _answer_schema(answer: Any) -> dict[str, Any]:
     return _ref(model)
 
 
+def _roles(action: Action) -> list[str]:
+    """Who may call: the roles of the authorization table (``public``: anyone)."""
+    if action in (Action.PUBLIC, Action.BRANCH_PUBLIC):
+        return ["public"]
+    return sorted(r.value for r in PERMISSIONS[action])
+
+
 @cache
 def openapi() -> dict[str, Any]:
-    models = {ErrorAnswer}
-    for r in ROUTES:
+    routes = registry().routes
+    models: set[type[BaseModel]] = {ErrorAnswer}
+    for r in routes:
         for m in (r.body, _model_of(r.answer)):
             if m is not None:
                 models.add(m)
@@ -52,7 +61,7 @@ def openapi() -> dict[str, Any]:
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF
     )
     paths: dict[str, Any] = {}
-    for r in ROUTES:
+    for r in routes:
         path = PARAM.sub(r"{\1}", r.path)
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -61,7 +70,8 @@ def openapi() -> dict[str, Any]:
         op: dict[str, Any] = {
             "summary": r.summary,
             "operationId": r.handler.__name__,
-            "x-caller": r.who,
+            "x-action": r.action.value,
+            "x-roles": _roles(r.action),
             "parameters": params,
             "responses": {
                 str(r.status): {
@@ -81,7 +91,12 @@ def openapi() -> dict[str, Any]:
             }
         if r.path.endswith("/tickets") and r.method == "POST":
             op["parameters"].append(
-                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128}}
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 128},
+                }
             )
         paths.setdefault(path, {})[r.method.lower()] = op
     return {

@@ -6,20 +6,25 @@ import io
 
 import segno
 from aiohttp import web
-from sqlalchemy import text
 
 from server import __version__
+from server.domain.access import Action
 from server.domain.errors import InvalidInput
 from server.protocol import (
     CallTicket,
+    CounterCallCommand,
+    CounterCommand,
     CounterListEntry,
+    CounterPauseCommand,
     CounterResult,
+    CounterTransferCommand,
     DeviceAnswer,
     DeviceStatusIn,
     Empty,
     FeedbackAnswer,
     FeedbackIn,
     Health,
+    IssueCommand,
     IssueTicket,
     Login,
     NoticeAnswer,
@@ -39,37 +44,37 @@ from server.reports import export
 from server.services import auth, counters, devices, notices, queries, reports, tickets
 from server.services.context import Actor
 
-from .api import SERVICES, route
+from .api import SERVICES, RouteTable
 from .auth import sign_in, sign_out
+
+routes = RouteTable()
 
 B = "/branches/{branch}"
 N = "/counters/{number:[0-9]{1,4}}"
 MAX_IDEMPOTENCY_KEY = 128
 
 
-@route("GET", "/health", summary="Liveness and database reachability", answer=Health)
+@routes.http("GET", "/health", summary="Liveness and database reachability", answer=Health, action=Action.PUBLIC)
 async def health(request: web.Request, _actor: Actor, _body: None) -> Health:
-    services = request.app[SERVICES]
-    async with services.db.read() as conn:
-        await conn.execute(text("SELECT 1"))
-    return Health(status="ok", database=services.db.dialect, version=__version__)
+    dialect = await queries.database_reachable(request.app[SERVICES])
+    return Health(status="ok", database=dialect, version=__version__)
 
 
-@route("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer,
-       limit="public")
+@routes.http("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer,
+       limit="public", action=Action.PUBLIC)
 async def login(request: web.Request, _actor: Actor, body: Login) -> StaffAnswer:
     actor = await auth.login(request.app[SERVICES], body.username, body.password)
     await sign_in(request, actor)
     return auth.staff_answer(actor)
 
 
-@route("POST", "/auth/logout", summary="Sign out", answer=dict)
+@routes.http("POST", "/auth/logout", summary="Sign out", answer=dict, action=Action.PUBLIC)
 async def logout(request: web.Request, _actor: Actor, _body: None) -> dict:
     await sign_out(request)
     return {"signed_out": True}
 
 
-@route("GET", "/auth/me", summary="The signed-in staff member", answer=StaffAnswer, who="staff")
+@routes.http("GET", "/auth/me", summary="The signed-in staff member", answer=StaffAnswer, action=Action.STAFF_SELF)
 async def me(request: web.Request, actor: Actor, _body: None) -> StaffAnswer:
     from server.domain.errors import Unauthenticated
 
@@ -78,14 +83,14 @@ async def me(request: web.Request, actor: Actor, _body: None) -> StaffAnswer:
     return auth.staff_answer(actor)
 
 
-@route("GET", B + "/services", summary="Services with waiting count and estimated wait",
-       answer=list[ServiceAnswer])
+@routes.http("GET", B + "/services", summary="Services with waiting count and estimated wait",
+       answer=list[ServiceAnswer], action=Action.BRANCH_PUBLIC)
 async def list_services(request: web.Request, actor: Actor, _body: None) -> list[ServiceAnswer]:
     return await queries.list_services(request.app[SERVICES], actor, request.match_info["branch"])
 
 
-@route("POST", B + "/tickets", summary="Issue a ticket (kiosk or staff); honours Idempotency-Key",
-       body=IssueTicket, answer=TicketIssued, status=201, who="device", limit="issue")
+@routes.http("POST", B + "/tickets", summary="Issue a ticket (kiosk or staff); honours Idempotency-Key",
+       body=IssueTicket, answer=TicketIssued, status=201, limit="issue", action=Action.ISSUE)
 async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) -> TicketIssued:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (
@@ -99,8 +104,16 @@ async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) ->
     )
 
 
-@route("GET", B + "/queue", summary="Waiting tickets in call order (?counter=n: that counter's order)",
-       answer=QueueAnswer, who="teller", query=("counter",))
+@routes.command("ticket/issue", IssueCommand, action=Action.ISSUE, limit="issue")
+async def issue_ticket_command(services, conn, args: IssueCommand) -> TicketIssued:
+    cmd = IssueTicket(service=args.service, priority=args.priority, green_reason=args.green_reason)
+    return await tickets.issue_ticket(
+        services, conn.actor, conn.branch_id, cmd, idempotency_key=args.idempotency_key
+    )
+
+
+@routes.http("GET", B + "/queue", summary="Waiting tickets in call order (?counter=n: that counter's order)",
+       answer=QueueAnswer, query=("counter",), action=Action.READ_QUEUE)
 async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
     counter = request.query.get("counter")
     if counter is not None and not (counter.isascii() and counter.isdigit() and len(counter) <= 4):
@@ -111,57 +124,76 @@ async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
     )
 
 
-@route("GET", B + "/counters", summary="Counters of the branch, and which the teller may open",
-       answer=list[CounterListEntry], who="teller")
+@routes.http("GET", B + "/counters", summary="Counters of the branch, and which the teller may open",
+       answer=list[CounterListEntry], action=Action.READ_QUEUE)
 async def list_counters(request: web.Request, actor: Actor, _body: None) -> list[CounterListEntry]:
     return await counters.list_counters(request.app[SERVICES], actor, request.match_info["branch"])
 
 
-@route("POST", B + N + "/feedback", summary="Evaluator device: rate the ticket just finished at the counter",
-       body=FeedbackIn, answer=FeedbackAnswer, status=201, who="device")
+@routes.http("POST", B + N + "/feedback", summary="Evaluator device: rate the ticket just finished at the counter",
+       body=FeedbackIn, answer=FeedbackAnswer, status=201, action=Action.RATE_AT_COUNTER)
 async def rate_at_counter(request: web.Request, actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
     return await tickets.rate_at_counter(
         request.app[SERVICES], actor, request.match_info["branch"], int(request.match_info["number"]), body
     )
 
 
-@route("GET", B + N, summary="A counter: state, teller, current ticket", answer=CounterResult, who="teller")
+@routes.http("GET", B + N, summary="A counter: state, teller, current ticket",
+       answer=CounterResult, action=Action.READ_QUEUE)
 async def counter_view(request: web.Request, actor: Actor, _body: None) -> CounterResult:
     return await counters.counter_view(
         request.app[SERVICES], actor, request.match_info["branch"], int(request.match_info["number"])
     )
 
 
-def _counter_route(action: str, summary: str, body=Empty, optional: bool = True) -> None:
+def _counter_route(
+    path_action: str, command: str, summary: str, use_case, body: type | None = None,
+    args: type[CounterCommand] = CounterCommand, to_body=None,
+) -> None:
+    """One counter use case as an HTTP route and a websocket command, both calling ``use_case``."""
+    takes_body = body is not None
+
     async def act(request: web.Request, actor: Actor, payload) -> CounterResult:
-        return await counters.counter_action(
-            request.app[SERVICES], actor, request.match_info["branch"],
-            int(request.match_info["number"]), action, payload,
-        )
+        extra = (payload,) if takes_body else ()
+        return await use_case(request.app[SERVICES], actor, request.match_info["branch"],
+                              int(request.match_info["number"]), *extra)
 
-    act.__name__ = "counter_" + action.replace("-", "_")
-    route("POST", f"{B}{N}/{action}", summary=summary, body=body, body_optional=optional,
-          answer=CounterResult, who="teller")(act)
+    async def run(services, conn, cmd: CounterCommand) -> CounterResult:
+        extra = (to_body(cmd),) if takes_body else ()
+        return await use_case(services, conn.actor, conn.branch_id, cmd.counter, *extra)
+
+    act.__name__ = "counter_" + path_action.replace("-", "_")
+    run.__name__ = act.__name__ + "_command"
+    routes.http("POST", f"{B}{N}/{path_action}", summary=summary, body=body or Empty,
+                body_optional=not takes_body or body is PauseCounter, answer=CounterResult,
+                action=Action.OPERATE_COUNTER)(act)
+    routes.command(command, args, action=Action.OPERATE_COUNTER, staff_view=True)(run)
 
 
-for _action, _summary in [
-    ("open", "Open the counter under the signed-in teller (a manager takes it over)"),
-    ("close", "Close the counter (nothing may be called or serving)"),
-    ("call-next", "Finish the current ticket, then call the next by the counter's policy"),
-    ("recall", "Call the current ticket again"),
-    ("no-show", "The called customer did not come"),
-    ("start", "Service has started"),
-    ("finish", "Service is done"),
+for _path, _command, _what, _use_case in [
+    ("open", "counter/open", "Open the counter under the signed-in teller (a manager takes it over)",
+     counters.open_counter),
+    ("close", "counter/close", "Close the counter (nothing may be called or serving)", counters.close_counter),
+    ("call-next", "counter/call_next", "Finish the current ticket, then call the next by the counter's policy",
+     counters.call_next),
+    ("recall", "counter/recall", "Call the current ticket again", counters.recall),
+    ("no-show", "counter/no_show", "The called customer did not come", counters.no_show),
+    ("start", "counter/start", "Service has started", counters.start),
+    ("finish", "counter/finish", "Service is done", counters.finish),
 ]:
-    _counter_route(_action, _summary)
-_counter_route("pause", "Pause the counter, with an optional reason", PauseCounter)
-_counter_route("call", "Call a chosen waiting ticket (id or today's number)", CallTicket, optional=False)
-_counter_route("transfer", "Send the current ticket to a service or counter, first/last/original",
-               Transfer, optional=False)
+    _counter_route(_path, _command, _what, _use_case)
+_counter_route("pause", "counter/pause", "Pause the counter, with an optional reason", counters.pause_counter,
+               PauseCounter, CounterPauseCommand, lambda a: PauseCounter(reason=a.reason))
+_counter_route("call", "counter/call", "Call a chosen waiting ticket (id or today's number)", counters.call_ticket,
+               CallTicket, CounterCallCommand, lambda a: CallTicket(ticket=a.ticket))
+_counter_route("transfer", "counter/transfer",
+               "Send the current ticket to a service or counter, first/last/original", counters.transfer,
+               Transfer, CounterTransferCommand,
+               lambda a: Transfer(service=a.service, counter=a.to_counter, position=a.position))
 
 
-@route("POST", B + "/tickets/{ticket:[0-9]{1,18}}/requeue", summary="A no-show returns within the grace time",
-       body=Requeue, body_optional=True, answer=TicketAnswer, who="teller")
+@routes.http("POST", B + "/tickets/{ticket:[0-9]{1,18}}/requeue", summary="A no-show returns within the grace time",
+       body=Requeue, body_optional=True, answer=TicketAnswer, action=Action.OPERATE_COUNTER)
 async def requeue(request: web.Request, actor: Actor, body: Requeue | None) -> TicketAnswer:
     return await tickets.requeue_ticket(
         request.app[SERVICES], actor, request.match_info["branch"],
@@ -172,18 +204,20 @@ async def requeue(request: web.Request, actor: Actor, body: Requeue | None) -> T
 T = "/tickets/{token:[A-Za-z0-9_-]{8,64}}"
 
 
-@route("GET", T, summary="Public: one ticket by its unguessable token", answer=PublicTicket, limit="public")
+@routes.http("GET", T, summary="Public: one ticket by its unguessable token",
+       answer=PublicTicket, limit="public", action=Action.PUBLIC)
 async def public_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
     return await tickets.public_ticket(request.app[SERVICES], request.match_info["token"])
 
 
-@route("POST", T + "/cancel", summary="Public: give up a waiting ticket", answer=PublicTicket, limit="public")
+@routes.http("POST", T + "/cancel", summary="Public: give up a waiting ticket",
+       answer=PublicTicket, limit="public", action=Action.PUBLIC)
 async def cancel_ticket(request: web.Request, _actor: Actor, _body: None) -> PublicTicket:
     return await tickets.cancel_ticket(request.app[SERVICES], request.match_info["token"])
 
 
-@route("POST", T + "/feedback", summary="Public: rate the service once, after it", body=FeedbackIn,
-       answer=FeedbackAnswer, status=201, limit="public")
+@routes.http("POST", T + "/feedback", summary="Public: rate the service once, after it", body=FeedbackIn,
+       answer=FeedbackAnswer, status=201, limit="public", action=Action.PUBLIC)
 async def feedback(request: web.Request, _actor: Actor, body: FeedbackIn) -> FeedbackAnswer:
     return await tickets.give_feedback(request.app[SERVICES], request.match_info["token"], body)
 
@@ -199,14 +233,14 @@ async def _summary(request: web.Request, actor: Actor) -> dict:
     )
 
 
-@route("GET", B + "/reports/summary", summary="Manager: waits, service times, SLA, ratings over a period",
-       answer=dict, who="manager", query=REPORT_QUERY)
+@routes.http("GET", B + "/reports/summary", summary="Manager: waits, service times, SLA, ratings over a period",
+       answer=dict, query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
 async def report_summary(request: web.Request, actor: Actor, _body: None) -> dict:
     return await _summary(request, actor)
 
 
-@route("GET", B + "/reports/summary.csv", summary="The summary report as CSV", who="manager",
-       query=REPORT_QUERY)
+@routes.http("GET", B + "/reports/summary.csv", summary="The summary report as CSV",
+       query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
 async def report_summary_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
     report = await _summary(request, actor)
     return web.Response(
@@ -215,8 +249,8 @@ async def report_summary_csv(request: web.Request, actor: Actor, _body: None) ->
     )
 
 
-@route("GET", B + "/reports/summary.xlsx", summary="The summary report as an Excel workbook", who="manager",
-       query=REPORT_QUERY)
+@routes.http("GET", B + "/reports/summary.xlsx", summary="The summary report as an Excel workbook",
+       query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
 async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
     report = await _summary(request, actor)
     return web.Response(
@@ -226,8 +260,8 @@ async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -
     )
 
 
-@route("GET", B + "/reports/staffing", summary="Manager: counters needed per weekday and hour (Erlang C)",
-       answer=dict, who="manager", query=("weeks", "sla"))
+@routes.http("GET", B + "/reports/staffing", summary="Manager: counters needed per weekday and hour (Erlang C)",
+       answer=dict, query=("weeks", "sla"), action=Action.MANAGE_BRANCH)
 async def report_staffing(request: web.Request, actor: Actor, _body: None) -> dict:
     try:
         weeks = int(request.query.get("weeks", "4"))
@@ -238,15 +272,15 @@ async def report_staffing(request: web.Request, actor: Actor, _body: None) -> di
                                   weeks=weeks, sla=sla)
 
 
-@route("GET", B + "/reports/tellers", summary="Manager: teller scorecard", answer=dict, who="manager",
-       query=("from", "to"))
+@routes.http("GET", B + "/reports/tellers", summary="Manager: teller scorecard", answer=dict,
+       query=("from", "to"), action=Action.MANAGE_BRANCH)
 async def report_tellers(request: web.Request, actor: Actor, _body: None) -> dict:
     return await reports.scorecard(request.app[SERVICES], actor, request.match_info["branch"],
                                    first=request.query.get("from"), last=request.query.get("to"))
 
 
-@route("GET", B + "/reports/charts/{chart:[a-z]+}.svg", summary="Manager: a report chart as SVG",
-       who="manager", query=("from", "to"))
+@routes.http("GET", B + "/reports/charts/{chart:[a-z]+}.svg", summary="Manager: a report chart as SVG",
+       query=("from", "to"), action=Action.MANAGE_BRANCH)
 async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.Response:
     svg = await reports.chart(request.app[SERVICES], actor, request.match_info["branch"],
                               request.match_info["chart"], first=request.query.get("from"),
@@ -255,14 +289,14 @@ async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.R
 
 
 
-@route("GET", "/devices/me", summary="Device: who am I (kind, name, branch, time zone, language)",
-       answer=DeviceAnswer, who="device")
+@routes.http("GET", "/devices/me", summary="Device: who am I (kind, name, branch, time zone, language)",
+       answer=DeviceAnswer, action=Action.DEVICE_SELF)
 async def device_me(request: web.Request, actor: Actor, _body: None) -> DeviceAnswer:
     return await devices.whoami(request.app[SERVICES], actor)
 
 
-@route("GET", "/devices/me/tickets", summary="Kiosk: tickets it issued after ?after_id= (to print)",
-       answer=list[TicketToPrint], who="device", query=("after_id",))
+@routes.http("GET", "/devices/me/tickets", summary="Kiosk: tickets it issued after ?after_id= (to print)",
+       answer=list[TicketToPrint], query=("after_id",), action=Action.PRINT)
 async def device_tickets(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
     after = request.query.get("after_id", "0")
     if not (after.isascii() and after.isdigit() and len(after) <= 18):
@@ -270,14 +304,15 @@ async def device_tickets(request: web.Request, actor: Actor, _body: None) -> lis
     return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=int(after))
 
 
-@route("POST", "/devices/me/status", summary="Device: report health (printer online, paper)",
-       body=DeviceStatusIn, answer=dict, who="device")
+@routes.http("POST", "/devices/me/status", summary="Device: report health (printer online, paper)",
+       body=DeviceStatusIn, answer=dict, action=Action.DEVICE_SELF)
 async def device_status(request: web.Request, actor: Actor, body: DeviceStatusIn) -> dict:
     return await devices.report_status(request.app[SERVICES], actor, body)
 
 
 
-@route("GET", T + "/qr.svg", summary="Public: QR code of the ticket's phone page", limit="public")
+@routes.http("GET", T + "/qr.svg", summary="Public: QR code of the ticket's phone page",
+       limit="public", action=Action.PUBLIC)
 async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Response:
     token = request.match_info["token"]
     await tickets.public_ticket(request.app[SERVICES], token)  # 404 for unknown tokens
@@ -289,19 +324,19 @@ async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Res
 
 
 
-@route("POST", B + "/notices", summary="Manager: a notice on every display and kiosk (emergency: full screen)",
-       body=NoticeIn, answer=NoticeAnswer, status=201, who="manager")
+@routes.http("POST", B + "/notices", summary="Manager: a notice on every display and kiosk (emergency: full screen)",
+       body=NoticeIn, answer=NoticeAnswer, status=201, action=Action.MANAGE_BRANCH)
 async def post_notice(request: web.Request, actor: Actor, body: NoticeIn) -> NoticeAnswer:
     return await notices.post_notice(request.app[SERVICES], actor, request.match_info["branch"], body)
 
 
-@route("GET", B + "/notices", summary="Notices showing now", answer=list[NoticeAnswer], who="teller")
+@routes.http("GET", B + "/notices", summary="Notices showing now", answer=list[NoticeAnswer], action=Action.READ_QUEUE)
 async def list_notices(request: web.Request, actor: Actor, _body: None) -> list[NoticeAnswer]:
     return await notices.list_notices(request.app[SERVICES], actor, request.match_info["branch"])
 
 
-@route("POST", B + "/notices/{notice:[0-9]{1,9}}/clear", summary="Manager: take a notice down",
-       answer=dict, who="manager")
+@routes.http("POST", B + "/notices/{notice:[0-9]{1,9}}/clear", summary="Manager: take a notice down",
+       answer=dict, action=Action.MANAGE_BRANCH)
 async def clear_notice(request: web.Request, actor: Actor, _body: None) -> dict:
     return await notices.clear_notice(request.app[SERVICES], actor, request.match_info["branch"],
                                       int(request.match_info["notice"]))

@@ -9,9 +9,7 @@ service functions as the HTTP routes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,27 +17,21 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
 from server import __version__
+from server.bus.fanout import Fanout
+from server.domain.access import Action, require
 from server.domain.errors import BranchqError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from server.domain.events import STAFF_VIEWS
 from server.protocol import (
     CommandEnvelope,
-    CounterCallCommand,
-    CounterCommand,
-    CounterPauseCommand,
-    CounterTransferCommand,
     Hello,
-    IssueCommand,
-    IssueTicket,
-    PauseCounter,
-    CallTicket,
-    Transfer,
     Welcome,
 )
-from server.services import auth, counters, tickets
+from server.services import auth
 from server.services.context import Actor, Services
-from server.services.snapshot import STAFF_VIEWS, branch_snapshot
+from server.services.snapshot import branch_snapshot
 from server.store import repository as repo
 
-from .api import SERVICES
+from .api import REGISTRY, SERVICES, RouteTable
 from .auth import TRUSTED_ORIGINS
 from .errors import describe_validation
 from .hub import Conn, Hub, event_view, placeholder
@@ -48,14 +40,14 @@ from .limits import LIMITER
 log = logging.getLogger(__name__)
 
 HUB = web.AppKey("hub", Hub)
-FANOUT = web.AppKey("fanout", object)
+FANOUT = web.AppKey("fanout", Fanout)
 
 HELLO_TIMEOUT_S = 10.0
 HEARTBEAT_S = 20.0
 MAX_MESSAGE = 64 * 1024
 POLICY = WSCloseCode.POLICY_VIOLATION
 
-DEVICE_ROLES = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator"}
+DEVICE_ROLES: dict[str | None, str] = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator"}
 STAFF_ROLE_NEEDS = {"counter": ("teller", "manager", "admin"), "dashboard": ("manager", "admin")}
 
 
@@ -123,14 +115,14 @@ async def _authenticate(request: web.Request, services: Services, hello: Hello) 
             raise Refused(f"no branch {hello.branch!r}")
     if hello.token:
         try:
-            actor = await auth.device_actor(services, hello.token)
+            device = await auth.device_actor(services, hello.token)
         except Unauthenticated:
             raise Refused("unknown or revoked device token") from None
-        if actor.branch_id != hello.branch:
+        if device.branch_id != hello.branch:
             raise Refused("this device belongs to another branch")
-        if DEVICE_ROLES.get(actor.role) != hello.role:
-            raise Refused(f"a {actor.role} device cannot connect as {hello.role}")
-        return actor
+        if DEVICE_ROLES.get(device.role) != hello.role:
+            raise Refused(f"a {device.role} device cannot connect as {hello.role}")
+        return device
     from aiohttp_session import get_session
 
     staff_id = (await get_session(request)).get("staff")
@@ -195,13 +187,17 @@ async def _run_command(services: Services, conn: Conn, raw: str) -> dict[str, An
     except ValidationError as e:
         return _error(data.get("id") if isinstance(data.get("id"), int) else None,
                       InvalidInput(describe_validation(e)))
-    command = COMMANDS.get(envelope.type)
+    command = conn.request.app[REGISTRY].commands.get(envelope.type)
     if command is None:
         return _error(envelope.id, NotFound(f"unknown command {envelope.type!r}", code="unknown_command"))
-    model, run = command
     try:
-        args = model.model_validate(envelope.model_extra or {})
-        result = await run(services, conn, args)
+        args = command.model.model_validate(envelope.model_extra or {})
+        if command.staff_view and (not conn.actor.is_staff or conn.role not in STAFF_VIEWS):
+            raise Forbidden("counter commands are for signed-in staff")
+        if command.limit is not None:
+            conn.request.app[LIMITER].check(command.limit, conn.request, conn.actor)
+        require(conn.actor, command.action, conn.branch_id)
+        result = await command.handler(services, conn, args)
     except ValidationError as e:
         return _error(envelope.id, InvalidInput(describe_validation(e)))
     except BranchqError as e:
@@ -223,61 +219,21 @@ def _error(command_id: int | None, error: BranchqError) -> dict[str, Any]:
     }
 
 
-# --- commands ---------------------------------------------------------------------------
+# --- commands of the socket itself (the use cases' commands are in their route tables) ---
 
-Runner = Callable[[Services, Conn, Any], Awaitable[Any]]
+routes = RouteTable()
 
 
 class NoArgs(BaseModel):
     model_config = {"extra": "forbid"}
 
 
-async def _snapshot(services: Services, conn: Conn, _args: NoArgs) -> dict[str, Any]:
+@routes.command("snapshot", NoArgs, action=Action.PUBLIC)
+async def snapshot_command(services: Services, conn: Conn, _args: NoArgs) -> dict[str, Any]:
     seq, state = await branch_snapshot(services, conn.actor, conn.branch_id, conn.role)
     return {"seq": seq, "state": state}
 
 
-async def _ping(_services: Services, _conn: Conn, _args: NoArgs) -> dict[str, Any]:
+@routes.command("ping", NoArgs, action=Action.PUBLIC)
+async def ping_command(_services: Services, _conn: Conn, _args: NoArgs) -> dict[str, Any]:
     return {"pong": True}
-
-
-async def _issue(services: Services, conn: Conn, args: IssueCommand) -> Any:
-    conn.request.app[LIMITER].check("issue", conn.request, conn.actor)
-    cmd = IssueTicket(service=args.service, priority=args.priority, green_reason=args.green_reason)
-    return await tickets.issue_ticket(
-        services, conn.actor, conn.branch_id, cmd, idempotency_key=args.idempotency_key
-    )
-
-
-def _counter(action: str, to_body: Callable[[Any], Any] = lambda _args: None) -> Runner:
-    async def run(services: Services, conn: Conn, args: CounterCommand) -> Any:
-        if not conn.actor.is_staff or conn.role not in STAFF_VIEWS:
-            raise Forbidden("counter commands are for signed-in staff")
-        return await counters.counter_action(
-            services, conn.actor, conn.branch_id, args.counter, action, to_body(args)
-        )
-
-    return run
-
-
-COMMANDS: dict[str, tuple[type[BaseModel], Runner]] = {
-    "snapshot": (NoArgs, _snapshot),
-    "ping": (NoArgs, _ping),
-    "ticket/issue": (IssueCommand, _issue),
-    "counter/open": (CounterCommand, _counter("open")),
-    "counter/close": (CounterCommand, _counter("close")),
-    "counter/pause": (CounterPauseCommand, _counter("pause", lambda a: PauseCounter(reason=a.reason))),
-    "counter/call_next": (CounterCommand, _counter("call-next")),
-    "counter/call": (CounterCallCommand, _counter("call", lambda a: CallTicket(ticket=a.ticket))),
-    "counter/recall": (CounterCommand, _counter("recall")),
-    "counter/no_show": (CounterCommand, _counter("no-show")),
-    "counter/start": (CounterCommand, _counter("start")),
-    "counter/finish": (CounterCommand, _counter("finish")),
-    "counter/transfer": (
-        CounterTransferCommand,
-        _counter(
-            "transfer",
-            lambda a: Transfer(service=a.service, counter=a.to_counter, position=a.position),
-        ),
-    ),
-}

@@ -19,7 +19,7 @@ import yaml
 from server.app import create_app
 from server.domain.errors import InvalidConfig
 from server.services import auth, branches
-from server.web.api import ROUTES, SERVICES
+from server.web.api import SERVICES, registry
 from tests.conftest import KIOSK, login
 from tests.integration.test_ws import (
     base_url,
@@ -402,7 +402,7 @@ def admin_paths(branch: str) -> list[tuple[str, str]]:
     """Every admin route with its parameters filled in for ``branch``."""
     fill = {"branch": branch, "code": "A", "number": "3", "staff": "1", "device": "1"}
     paths = []
-    for r in ROUTES:
+    for r in registry().routes:
         if "/admin/" not in r.path:
             continue
         path = re.sub(r"\{(\w+)(?::(?:[^{}]|\{[^}]*\})*)?\}", lambda m: fill[m.group(1)], r.path)
@@ -516,7 +516,8 @@ async def test_admin_creates_a_branch_from_nothing(demo):
         "timezone": "Asia/Hong_Kong", "language": "zh-TW",
     }), 201)
     assert created["services"] == [] and created["timezone"] == "Asia/Hong_Kong"
-    await ok(await c.post(f"{A}/hk-central/services", json={"code": "A", "names": {"zh-CN": "现金", "en": "Cash", "zh-TW": "現金"}}), 201)
+    await ok(await c.post(f"{A}/hk-central/services",
+                          json={"code": "A", "names": {"zh-CN": "现金", "en": "Cash", "zh-TW": "現金"}}), 201)
     await ok(await c.post(f"{A}/hk-central/counters", json={"number": 1, "services": ["A"]}), 201)
     listed = await ok(await c.get(f"{A}?q=central"))
     assert [(b["id"], b["services"], b["counters"]) for b in listed] == [("hk-central", 1, 1)]
@@ -535,7 +536,12 @@ async def test_admin_creates_a_branch_from_nothing(demo):
 
 
 BOMB = "\n".join(
-    ["id: demo", "names: {zh-CN: 演示, en: Demo}", "services: []", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    [
+        "id: demo",
+        "names: {zh-CN: 演示, en: Demo}",
+        "services: []",
+        'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
 )
 

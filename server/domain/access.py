@@ -1,0 +1,131 @@
+"""Who may do what: the actor, the roles, and one table of permissions.
+
+Every use case names the :class:`Action` it performs and asks :func:`require`
+(or :func:`may`) before it touches anything. The table below is the whole of
+authorization; a test walks every registered route and websocket command with
+every role and checks the answers against it.
+
+    role        own branch                                   other branches
+    public      issue nothing; follow, cancel, rate its ticket by token
+    kiosk       issue tickets, print its own, report status   —
+    display     read the branch's public state                —
+    evaluator   rate at a counter                             —
+    teller      operate counters, read queue and notices      —
+    manager     the teller's, plus reports, notices, devices   the branches they oversee
+                and branch settings
+    admin       everything                                    everything
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .errors import Forbidden, Unauthenticated
+
+
+class Role(enum.StrEnum):
+    """Staff roles and device kinds: whoever may hold a session or a token."""
+
+    TELLER = "teller"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    EVALUATOR = "evaluator"
+
+
+STAFF_ROLES = (Role.TELLER, Role.MANAGER, Role.ADMIN)
+DEVICE_ROLES = (Role.KIOSK, Role.DISPLAY, Role.EVALUATOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is asking: signed-in staff, an enrolled device, or the public."""
+
+    kind: str  # "staff" | "device" | "public"
+    id: int | None = None
+    role: str | None = None  # a Role value: the staff role, or the device kind
+    branch_id: str | None = None
+    counters: tuple[int, ...] = ()
+    name: str = ""
+    branches: tuple[str, ...] = ()
+    """Further branches a regional manager oversees, besides ``branch_id``."""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    def may_see_branch(self, branch_id: str) -> bool:
+        if self.kind == "staff" and self.role == Role.ADMIN:
+            return True
+        regional = self.kind == "staff" and self.role == Role.MANAGER and branch_id in self.branches
+        return self.branch_id == branch_id or regional
+
+    def label(self) -> str:
+        """How the audit log names this actor."""
+        if self.kind == "staff":
+            return self.name or f"staff {self.id}"
+        return f"{self.kind} {self.name or self.id}"
+
+
+PUBLIC = Actor("public")
+
+
+class Action(enum.StrEnum):
+    """What a use case does, as far as authorization cares."""
+
+    PUBLIC = "public"  # anyone: health, sign-in, a ticket by its token
+    BRANCH_PUBLIC = "branch_public"  # anyone, but a device only in its own branch: services, audio
+    STAFF_SELF = "staff_self"  # the signed-in account itself
+    ISSUE = "issue"  # take a ticket
+    OPERATE_COUNTER = "operate_counter"  # open, call, finish, transfer, requeue …
+    READ_QUEUE = "read_queue"  # the waiting list, counters, notices
+    RATE_AT_COUNTER = "rate_at_counter"
+    DEVICE_SELF = "device_self"  # a device's own identity and health
+    PRINT = "print"  # a kiosk's tickets to print
+    MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
+    ADMINISTER = "administer"  # staff accounts, new branches, services
+
+
+#: Action → roles allowed, for the actor's own branch (and a manager's further branches).
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.STAFF_SELF: frozenset(STAFF_ROLES),
+    Action.ISSUE: frozenset({Role.KIOSK, Role.TELLER, Role.MANAGER, Role.ADMIN}),
+    Action.OPERATE_COUNTER: frozenset({Role.TELLER, Role.MANAGER, Role.ADMIN}),
+    Action.READ_QUEUE: frozenset({Role.TELLER, Role.MANAGER, Role.ADMIN}),
+    Action.RATE_AT_COUNTER: frozenset({Role.EVALUATOR}),
+    Action.DEVICE_SELF: frozenset(DEVICE_ROLES),
+    Action.PRINT: frozenset({Role.KIOSK}),
+    Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.ADMINISTER: frozenset({Role.ADMIN}),
+}
+
+
+def may(actor: Actor, action: Action, branch_id: str | None = None) -> bool:
+    """Whether ``actor`` may perform ``action`` on ``branch_id`` (None: no particular branch)."""
+    if action is Action.PUBLIC:
+        return True
+    if action is Action.BRANCH_PUBLIC:
+        return actor.kind != "device" or branch_id is None or actor.branch_id == branch_id
+    if actor.kind == "public" or actor.role is None:
+        return False
+    if actor.role not in PERMISSIONS[action]:
+        return False
+    if actor.kind == "device":
+        return branch_id is None or actor.branch_id == branch_id
+    return branch_id is None or actor.may_see_branch(branch_id)
+
+
+def require(actor: Actor, action: Action, branch_id: str | None = None) -> None:
+    """Raise unless :func:`may`: :class:`Unauthenticated` for the public, else :class:`Forbidden`."""
+    if may(actor, action, branch_id):
+        return
+    if actor.kind == "public":
+        raise Unauthenticated("sign in first")
+    if action is Action.BRANCH_PUBLIC or (
+        branch_id is not None and actor.role is not None and actor.role in PERMISSIONS.get(action, ())
+    ):
+        raise Forbidden("not allowed for this branch")
+    allowed = sorted(r.value for r in PERMISSIONS.get(action, ()))
+    raise Forbidden(f"needs the {' or '.join(allowed)} role")
