@@ -1,17 +1,33 @@
 // The teller's screen: one key per step (call, serve, finish, next), the current customer
 // with its timers, the live waiting list, every refusal in plain words.
-import { connect } from "/static/common/live.js";
+import { connect, counterQueue } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
+
+// The page's one transport is the websocket: its commands for every action, its live state
+// for the counter and the queue. HTTP only reads, once, what the live state does not hold
+// (the teller's figures for today, refreshed when a ticket finishes here or the holder
+// changes) and, while the snapshot cannot tell this counter's call order, the queue in it.
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 let me = null;
 let branch = null;
 let counter = null;
-let view = null; // GET counters/{n}: {counter, ticket, today}
+let first = null; // GET counters/{n}: {counter, ticket, today}, drawn until the live state comes
+let today = null; // the counter's holder's figures for today
 let targets = {}; // service code → target service seconds
 let live = null;
-let refreshTimer = null;
+let todayTimer = null;
+let queueTimer = null;
+let queueDrawn = 0; // bumped on every draw of the queue, so a slower answer never draws over a newer one
+const whenConnected = []; // actions pressed before the first snapshot, waiting for it
+
+const COMMANDS = {
+  open: "counter/open", pause: "counter/pause", close: "counter/close", "call-next": "counter/call_next",
+  call: "counter/call", recall: "counter/recall", "no-show": "counter/no_show", start: "counter/start",
+  finish: "counter/finish", transfer: "counter/transfer",
+};
+const CONNECT_WITHIN_MS = 10000;
 
 const mmss = (s) => (s === null || s === undefined || Number.isNaN(s) ? "—"
   : `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`);
@@ -30,38 +46,35 @@ window.__teller = { messages: [] };
 const origSay = say;
 function report(text, kind) { window.__teller.messages.push(text); origSay(text, kind); }
 
-async function act(action, body) {
+/** This counter as the live state has it (as GET counters/{n} had it, until the first snapshot). */
+function desk() {
+  return live?.state?.counters?.find((c) => c.number === counter) ?? first?.counter ?? null;
+}
+
+function connected() {
+  if (live.connected) return Promise.resolve();
+  if (live.status === "refused") return Promise.reject({ code: "refused", message: live.refused });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject({ code: "disconnected", message: "not connected to the server" }),
+      CONNECT_WITHIN_MS);
+    whenConnected.push(() => { clearTimeout(timer); resolve(); });
+  });
+}
+
+/** Run a counter action as a websocket command; its effects come back as events. */
+async function act(action, args = {}) {
   try {
-    const result = await api("POST", `${base()}/counters/${counter}/${action}`, body);
-    view = { ...result, today: view?.today };
-    draw();
-    scheduleRefresh();
-    return result;
+    await connected();
+    return await live.command(COMMANDS[action], { ...args, counter });
   } catch (e) {
     report(e.message);
     return null;
   }
 }
 
-async function refresh() {
-  try {
-    view = await api("GET", `${base()}/counters/${counter}`);
-    const queue = await api("GET", `${base()}/queue?counter=${counter}`);
-    drawQueue(queue.tickets);
-    draw();
-  } catch (e) {
-    report(e.message);
-  }
-}
-
-function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 150);
-}
-
 function draw() {
-  if (!view || !$("current-number")) return;
-  const c = view.counter;
+  const c = desk();
+  if (!c || !$("current-number")) return;
   const badge = $("counter-state");
   badge.textContent = { open: "开启 Open", paused: "暂停 Paused", closed: "关闭 Closed" }[c.state];
   badge.className = `badge ${c.state}`;
@@ -86,15 +99,15 @@ function draw() {
     }[a];
     button.disabled = !enabled;
   }
-  if (view.today) {
-    $("served").textContent = view.today.served;
-    $("average").textContent = mmss(view.today.average_service_s);
+  if (today) {
+    $("served").textContent = today.served;
+    $("average").textContent = mmss(today.average_service_s);
   }
   tick();
 }
 
 function tick() {
-  const t = view?.counter?.current;
+  const t = desk()?.current;
   const timer = $("service-timer");
   if (!timer) return;
   $("waited").textContent = t ? mmss((Date.parse(t.called_at) - Date.parse(t.issued_at)) / 1000) : "—";
@@ -109,6 +122,7 @@ function tick() {
 function drawQueue(tickets) {
   const body = $("waiting")?.tBodies[0];
   if (!body) return;
+  queueDrawn += 1;
   $("waiting-count").textContent = tickets.length;
   body.innerHTML = "";
   for (const t of tickets.slice(0, 50)) {
@@ -116,12 +130,55 @@ function drawQueue(tickets) {
     tr.insertCell().textContent = t.number;
     tr.cells[0].className = t.priority === "green" ? "green" : "";
     tr.insertCell().textContent = t.service;
-    tr.insertCell().textContent = mmss(t.waited_s);
+    tr.insertCell().textContent = mmss(since(t.issued_at));
     const button = document.createElement("button");
     button.textContent = "叫 Call";
     button.addEventListener("click", () => act("call", { ticket: t.number }));
     tr.insertCell().append(button);
   }
+}
+
+/** The queue from the live state; over HTTP only while the state cannot tell this counter's order. */
+function showQueue(state) {
+  const tickets = counterQueue(state, counter);
+  if (tickets) {
+    clearTimeout(queueTimer);
+    drawQueue(tickets);
+    return;
+  }
+  clearTimeout(queueTimer);
+  queueTimer = setTimeout(async () => {
+    const drawn = queueDrawn;
+    try {
+      const queue = await api("GET", `${base()}/queue?counter=${counter}`);
+      if (drawn === queueDrawn) drawQueue(queue.tickets);
+    } catch (e) {
+      report(e.message);
+    }
+  }, 150);
+}
+
+async function readToday() {
+  try {
+    const view = await api("GET", `${base()}/counters/${counter}`);
+    if (view.today) today = view.today;
+    return view;
+  } catch (e) {
+    report(e.message);
+    return null;
+  }
+}
+
+/** Today's figures are not in the live state: read them again when they may have changed. */
+function changesToday(change) {
+  if (change.kind === "snapshot") return change.resync;
+  const { kind, data } = change.event;
+  return data.counter === counter && (kind === "ticket.finished" || kind === "counter.opened");
+}
+
+function scheduleToday() {
+  clearTimeout(todayTimer);
+  todayTimer = setTimeout(async () => { await readToday(); draw(); }, 150);
 }
 
 async function chooseCounter() {
@@ -160,11 +217,11 @@ async function openDesk() {
   $("transfer-form").addEventListener("submit", (event) => {
     const form = event.target;
     if (event.submitter?.value !== "ok") return;
-    const body = { position: form.position.value };
-    if (form.counter.value) body.counter = Number(form.counter.value);
-    else if (form.service.value) body.service = form.service.value;
+    const args = { position: form.position.value };
+    if (form.counter.value) args.to_counter = Number(form.counter.value);
+    else if (form.service.value) args.service = form.service.value;
     else { event.preventDefault(); report("请选择业务或窗口 Choose a service or a counter"); return; }
-    act("transfer", body);
+    act("transfer", args);
   });
   $("pause-form").addEventListener("submit", (event) => {
     if (event.submitter?.value !== "ok") return;
@@ -174,19 +231,24 @@ async function openDesk() {
   live = connect({
     role: "counter",
     branch,
-    onChange(state) {
+    onChange(state, change) {
       targets = Object.fromEntries(state.services.map((s) => [s.code, s.target_service_s]));
       fillTransferChoices(state);
-      scheduleRefresh();
+      showQueue(state);
+      if (changesToday(change)) scheduleToday();
+      draw();
     },
     onStatus(status, l) {
       const el = $("status");
       el.dataset.status = status;
       el.textContent = { connected: "● 在线 online", connecting: "连接中 connecting…", reconnecting: "连接中断，重新连接中 reconnecting…",
         refused: `✖ ${l.refused ?? ""}` }[status] ?? status;
+      if (status === "connected") for (const go of whenConnected.splice(0)) go();
     },
   });
-  await refresh();
+  window.__teller.live = live;
+  first = await readToday();
+  draw();
   setInterval(tick, 1000);
 }
 
@@ -200,7 +262,7 @@ function fillTransferChoices(state) {
 
 function press(action) {
   if (action === "transfer") {
-    $("transfer-number").textContent = view?.counter?.current?.number ?? "";
+    $("transfer-number").textContent = desk()?.current?.number ?? "";
     $("transfer-dialog").showModal();
   } else if (action === "pause") {
     $("pause-dialog").showModal();

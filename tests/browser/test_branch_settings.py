@@ -99,7 +99,10 @@ def test_an_open_kiosk_follows_a_language_change_without_reloading(server, admin
 
 # --- the board -----------------------------------------------------------------------------
 
-ANNOUNCER = "() => { const a = window.__announcer; return {languages: a.languages, repeats: a.repeats, chime: a.chime}; }"
+ANNOUNCER = (
+    "() => { const a = window.__announcer; "
+    "return {languages: a.languages, repeats: a.repeats, chime: a.chime}; }"
+)
 
 
 def announcer_settings(page, *, languages: list[str], repeats: int) -> dict:

@@ -279,7 +279,8 @@ OVERFLOW = """() => {
     const style = getComputedStyle(el);
     if ((style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) ||
         (style.overflowY !== 'visible' && el.scrollHeight > el.clientHeight + 1)) {
-      clipped.push(`${name} "${el.textContent}" ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`);
+      clipped.push(`${name} "${el.textContent}" ${el.scrollWidth}x${el.scrollHeight}`
+                   + ` in ${el.clientWidth}x${el.clientHeight}`);
     }
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
       const s = getComputedStyle(a);

@@ -12,7 +12,8 @@ def test_an_emergency_notice_takes_the_whole_board_until_cleared(server, board_u
     expect(page.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * 1000)
     manager = server.api()
     manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})
-    info = manager.ok("POST", "/branches/demo/notices", {"texts": {"zh-CN": "本周六照常营业", "en": "Open this Saturday"}})
+    info = manager.ok("POST", "/branches/demo/notices",
+                      {"texts": {"zh-CN": "本周六照常营业", "en": "Open this Saturday"}})
     expect(page.locator("#ticker")).to_contain_text("本周六照常营业", timeout=seconds(5) * 1000)
     urgent = manager.ok("POST", "/branches/demo/notices",
                         {"texts": {"zh-CN": "请所有客户有序撤离", "en": "Please leave the building calmly"},

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from server.domain.policy import Policy, choose
 from server.domain.model import Priority
+from server.domain.policy import Policy, choose
 from server.store import repository as repo
 from server.store import tables as t
 

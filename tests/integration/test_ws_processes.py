@@ -280,7 +280,8 @@ async def test_admin_changes_on_process_a_hold_at_once_on_process_b(pg_database,
             code = (await ok(await manager.post("/api/v1/admin/branches/demo/enrollments",
                                                 json={"kind": "display", "name": "hall"}), 201))["code"]
             token = (await ok(await manager.post("/api/v1/devices/enroll", json={"code": code}), 201))["token"]
-            device = (await ok(await manager.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {token}"})))["id"]
+            device = (await ok(await manager.get("/api/v1/devices/me",
+                                                 headers={"Authorization": f"Bearer {token}"})))["id"]
             async with aiohttp.ClientSession() as http:
                 ws = await http.ws_connect(b.base_url + "/ws")
                 await ws.send_json({"type": "hello", "role": "display", "branch": "demo", "token": token})

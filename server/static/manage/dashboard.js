@@ -127,10 +127,6 @@ async function main() {
       if (change.kind === "event") {
         const e = change.event;
         if (e.kind === "feedback.given" && e.data.score <= 2) lowRatings.push(e.data);
-        if (e.kind === "device.status") {
-          const device = state.devices?.find((d) => d.id === e.data.device);
-          if (device) device.status = e.data.status;
-        }
         if (e.kind.startsWith("ticket.") || e.kind === "feedback.given") scheduleKpis();
       }
       draw(state);
