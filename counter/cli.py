@@ -720,9 +720,12 @@ class TellerTerminal:
             self.screen.say(self.words("not_connected"), error=True)
             return
         self.draw()
+        # The ticket this screen shows as current: a key pressed twice acts once (``stale``).
+        current = self.screen.view.counter.current if self.screen.view else None
         try:
             result = await self.client.command(
-                type_, counter=self.opts.counter, timeout=COMMAND_TIMEOUT_S, **args
+                type_, counter=self.opts.counter, timeout=COMMAND_TIMEOUT_S,
+                expect=current.id if current is not None else None, **args
             )
         except CommandError as e:
             self.screen.say(e.message, error=True)

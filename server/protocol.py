@@ -7,6 +7,7 @@ parse with them.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
@@ -20,6 +21,15 @@ from server.domain.model import (
     TicketState,
     TransferPosition,
 )
+
+
+class Unsaid(enum.Enum):
+    """The sender did not say (an ``expect`` left out, as against one sent as null)."""
+
+    UNSAID = "unsaid"
+
+
+UNSAID = Unsaid.UNSAID
 
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
@@ -77,19 +87,35 @@ class IssueTicket(Body):
         return self
 
 
-class PauseCounter(Body):
-    reason: ShortText | None = None
-
-
 TicketId = Annotated[int, Field(ge=-(2**62), le=2**62)]  # beyond any database id: refused, not a crash
 
 
-class CallTicket(Body):
+class CounterStep(Body):
+    """What every counter command may carry: the ticket the sender believes is current.
+
+    ``expect`` is a ticket id, or null for a free counter. When it no longer matches, the
+    command changes nothing and is refused as ``stale`` with the counter as it is now, so a
+    second press of the same key never acts twice. Left out, the command is taken as sent.
+    """
+
+    expect: TicketId | None = None
+
+    @property
+    def expected(self) -> int | None | Unsaid:
+        """``expect``, or :data:`UNSAID` when the sender did not say."""
+        return self.expect if "expect" in self.model_fields_set else UNSAID
+
+
+class PauseCounter(CounterStep):
+    reason: ShortText | None = None
+
+
+class CallTicket(CounterStep):
     ticket: TicketId | Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{3,5}$")]
     """The ticket's id, or its number today (``A023``)."""
 
 
-class Transfer(Body):
+class Transfer(CounterStep):
     service: ServiceCode | None = None
     counter: Annotated[int, Field(ge=1, le=9999)] | None = None
     position: TransferPosition = TransferPosition.LAST
@@ -364,7 +390,7 @@ class Result(BaseModel):
     error: ErrorDetail | None = None
 
 
-class CounterCommand(Body):
+class CounterCommand(CounterStep):
     counter: Annotated[int, Field(ge=1, le=9999)]
 
 

@@ -61,11 +61,20 @@ function connected() {
   });
 }
 
-/** Run a counter action as a websocket command; its effects come back as events. */
+/**
+ * Run a counter action as a websocket command; its effects come back as events. Every
+ * command says which ticket this page shows as current (`expect`), so a second press of
+ * the same key, sent before the first one's effect arrived, changes nothing on the server.
+ */
 async function act(action, args = {}) {
   try {
     await connected();
-    return await live.command(COMMANDS[action], { ...args, counter });
+    const expect = desk()?.current?.id ?? null;
+    const result = await live.command(COMMANDS[action], { ...args, counter, expect });
+    if ((action === "call-next" || action === "call") && result?.ticket) {
+      justCalled = { id: result.ticket.id, at: performance.now() };
+    }
+    return result;
   } catch (e) {
     report(e.message);
     return null;
@@ -260,7 +269,21 @@ function fillTransferChoices(state) {
   form.dataset.filled = "1";
 }
 
+/** Call-next moments after a call that was not started is a second press, not a wish to finish. */
+const CALL_GUARD_MS = 2000;
+let justCalled = { id: null, at: -Infinity };
+
+function secondPress() {
+  const current = desk()?.current;
+  return current?.state === "called" && current.id === justCalled.id
+    && performance.now() - justCalled.at < CALL_GUARD_MS;
+}
+
 function press(action) {
+  if (action === "call-next" && secondPress()) {
+    report(`刚刚叫号 Just called: ${desk().current.number}`);
+    return;
+  }
   if (action === "transfer") {
     $("transfer-number").textContent = desk()?.current?.number ?? "";
     $("transfer-dialog").showModal();

@@ -8,15 +8,19 @@
     ├── Forbidden                credentials fine, not allowed to do this        → 403
     ├── Conflict                 refused because of the current state            → 409
     │   ├── InvalidTransition    ticket or counter move not allowed from here
+    │   ├── Stale                a counter command's ``expect`` no longer holds
     │   └── IdempotencyMismatch  same Idempotency-Key, different request
     └── RateLimited              too many requests                               → 429
 
 Every subclass carries a stable machine ``code`` that clients may rely on, and a
-human message. The web edge maps the class to the HTTP status; the websocket hub
-puts ``code`` and ``message`` in the error result.
+human message, and :meth:`BranchqError.details` what more a client may use (the
+counter's state for :class:`Stale`). The web edge maps the class to the HTTP status; the
+websocket hub puts the same fields in the error result.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class BranchqError(Exception):
@@ -29,6 +33,10 @@ class BranchqError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+
+    def details(self) -> dict[str, Any]:
+        """More the client may use, sent beside code and message (none by default)."""
+        return {}
 
 
 class NotFound(BranchqError):
@@ -50,6 +58,9 @@ class InvalidConfig(InvalidInput):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"the configuration has {len(problems)} problem(s): {first}{more}")
 
+    def details(self) -> dict[str, Any]:
+        return {"problems": [{"path": path, "message": message} for path, message in self.problems]}
+
 
 class Unauthenticated(BranchqError):
     code = "unauthenticated"
@@ -65,6 +76,19 @@ class Conflict(BranchqError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class Stale(Conflict):
+    """A counter command whose ``expect`` no longer matches: nothing changed; here is the counter now."""
+
+    code = "stale"
+
+    def __init__(self, message: str, *, counter: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.counter = counter
+
+    def details(self) -> dict[str, Any]:
+        return {"counter": self.counter}
 
 
 class IdempotencyMismatch(Conflict):

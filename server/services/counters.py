@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.domain.access import Action, require
-from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound, Stale
 from server.domain.events import (
     COUNTER_CLOSED,
     COUNTER_OPENED,
@@ -31,12 +31,15 @@ from server.domain.model import (
 from server.domain.numbering import business_date
 from server.domain.policy import Policy, candidates, choose
 from server.protocol import (
+    UNSAID,
     CallTicket,
+    CounterAnswer,
     CounterListEntry,
     CounterResult,
     PauseCounter,
     TellerToday,
     Transfer,
+    Unsaid,
 )
 from server.store import repository as repo
 from server.store.repository import CounterConf
@@ -51,8 +54,12 @@ RECENT_CALLS_KEPT = 12
 class At:
     """A counter inside a transaction: its configuration, locked row and actor."""
 
-    def __init__(self, tx: BranchTx, actor: Actor, conf: CounterConf, row: Any) -> None:
+    def __init__(
+        self, tx: BranchTx, actor: Actor, conf: CounterConf, row: Any, expect: int | None | Unsaid = UNSAID
+    ) -> None:
         self.tx, self.actor, self.conf, self.row = tx, actor, conf, row
+        self.expect = expect
+        """The ticket the sender believes is current (None: a free counter), or UNSAID."""
 
     async def current(self) -> Any | None:
         if self.row.current_ticket_id is None:
@@ -84,12 +91,20 @@ class At:
 Step = Callable[["At"], Awaitable[Any]]
 
 
-async def _at_counter(app: Services, actor: Actor, branch_id: str, number: int, step: Step) -> CounterResult:
+async def _at_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, step: Step,
+    expect: int | None | Unsaid = UNSAID,
+) -> CounterResult:
     """Run ``step`` at counter ``number`` in one unit of work, as ``actor``.
+
+    With ``expect`` (the ticket the sender believes is current, None for a free counter),
+    a counter whose current ticket is another one changes nothing: :class:`Stale`, with
+    the counter as it is, so that a repeated command never acts twice.
 
     Raises:
         NotFound: unknown branch or counter.
         Unauthenticated / Forbidden: not staff, or not this teller's counter.
+        Stale: ``expect`` does not match; nothing changed.
         InvalidTransition: the action is not legal now; nothing changed.
     """
     require(actor, Action.OPERATE_COUNTER, branch_id)
@@ -98,75 +113,97 @@ async def _at_counter(app: Services, actor: Actor, branch_id: str, number: int, 
         if conf is None:
             raise NotFound(f"no counter {number} in branch {branch_id!r}")
         row = await repo.counter_row(tx.conn, conf.id, lock=True)
-        at = At(tx, actor, conf, row)
+        at = At(tx, actor, conf, row, expect)
+        if expect is not UNSAID and row.current_ticket_id != expect:
+            current = await at.current()
+            now = f"ticket {current.number} is current" if current is not None else "no ticket is current"
+            raise Stale(f"counter {number} has moved on: {now}; nothing was changed",
+                        counter=(await _answer(at)).model_dump(mode="json"))
         ticket = await step(at)
-        staff = await repo.staff_names(tx.conn, [at.row.staff_id])
-        current = await at.current()
         return CounterResult(
-            counter=counter_answer(
-                at.row, tx.config, staff=staff.get(at.row.staff_id), current=current
-            ),
+            counter=await _answer(at),
             ticket=ticket_answer(ticket, tx.config) if ticket is not None else None,
         )
+
+
+async def _answer(at: At) -> CounterAnswer:
+    """The counter as it is now in this unit of work."""
+    staff = await repo.staff_names(at.tx.conn, [at.row.staff_id])
+    return counter_answer(at.row, at.tx.config, staff=staff.get(at.row.staff_id), current=await at.current())
 
 
 # --- the counter use cases: one typed handler each ---------------------------------------
 
 
-async def open_counter(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def open_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Open the counter under ``actor`` (a manager takes an open one over)."""
-    return await _at_counter(app, actor, branch_id, number, _open)
+    return await _at_counter(app, actor, branch_id, number, _open, expect)
 
 
 async def pause_counter(
     app: Services, actor: Actor, branch_id: str, number: int, cmd: PauseCounter | None = None
 ) -> CounterResult:
     """Pause the counter, with an optional reason."""
-    return await _at_counter(app, actor, branch_id, number, lambda at: _pause(at, cmd))
+    expect = cmd.expected if cmd is not None else UNSAID
+    return await _at_counter(app, actor, branch_id, number, lambda at: _pause(at, cmd), expect)
 
 
-async def close_counter(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def close_counter(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Close the counter (nothing may be called or serving)."""
-    return await _at_counter(app, actor, branch_id, number, _close)
+    return await _at_counter(app, actor, branch_id, number, _close, expect)
 
 
-async def call_next(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def call_next(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Finish the current ticket, then call the next by the counter's policy (ticket None: nobody)."""
-    return await _at_counter(app, actor, branch_id, number, _call_next)
+    return await _at_counter(app, actor, branch_id, number, _call_next, expect)
 
 
 async def call_ticket(
     app: Services, actor: Actor, branch_id: str, number: int, cmd: CallTicket
 ) -> CounterResult:
     """Call a chosen waiting ticket (its id or today's number)."""
-    return await _at_counter(app, actor, branch_id, number, lambda at: _call(at, cmd))
+    return await _at_counter(app, actor, branch_id, number, lambda at: _call(at, cmd), cmd.expected)
 
 
-async def recall(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def recall(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Call the current ticket again."""
-    return await _at_counter(app, actor, branch_id, number, _recall)
+    return await _at_counter(app, actor, branch_id, number, _recall, expect)
 
 
-async def no_show(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def no_show(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """The called customer did not come."""
-    return await _at_counter(app, actor, branch_id, number, _no_show)
+    return await _at_counter(app, actor, branch_id, number, _no_show, expect)
 
 
-async def start(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def start(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Service of the current ticket has started."""
-    return await _at_counter(app, actor, branch_id, number, _start)
+    return await _at_counter(app, actor, branch_id, number, _start, expect)
 
 
-async def finish(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:
+async def finish(
+    app: Services, actor: Actor, branch_id: str, number: int, *, expect: int | None | Unsaid = UNSAID
+) -> CounterResult:
     """Service of the current ticket is done."""
-    return await _at_counter(app, actor, branch_id, number, _finish)
+    return await _at_counter(app, actor, branch_id, number, _finish, expect)
 
 
 async def transfer(
     app: Services, actor: Actor, branch_id: str, number: int, cmd: Transfer
 ) -> CounterResult:
     """Send the current ticket to a service or counter, first, last or at its original place."""
-    return await _at_counter(app, actor, branch_id, number, lambda at: _transfer(at, cmd))
+    return await _at_counter(app, actor, branch_id, number, lambda at: _transfer(at, cmd), cmd.expected)
 
 
 def _require_holder(at: At) -> None:

@@ -73,10 +73,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BranchqError as e:
-        extra = {}
-        if isinstance(e, InvalidConfig):
-            extra["problems"] = [{"path": path, "message": message} for path, message in e.problems]
-        response = error_response(status_of(e), e.code, e.message, **extra)
+        response = error_response(status_of(e), e.code, e.message, **e.details())
         if isinstance(e, RateLimited):
             response.headers["Retry-After"] = "1"
         return response

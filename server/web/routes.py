@@ -11,16 +11,17 @@ from server import __version__
 from server.domain.access import Action
 from server.domain.errors import InvalidInput
 from server.protocol import (
+    UNSAID,
     CallTicket,
     CounterCallCommand,
     CounterCommand,
     CounterListEntry,
     CounterPauseCommand,
     CounterResult,
+    CounterStep,
     CounterTransferCommand,
     DeviceAnswer,
     DeviceStatusIn,
-    Empty,
     FeedbackAnswer,
     FeedbackIn,
     Health,
@@ -146,6 +147,11 @@ async def counter_view(request: web.Request, actor: Actor, _body: None) -> Count
     )
 
 
+def _said(cmd: CounterCommand) -> dict[str, int | None]:
+    """The command's ``expect``, if it said one (left out and null differ)."""
+    return {"expect": cmd.expect} if "expect" in cmd.model_fields_set else {}
+
+
 def _counter_route(
     path_action: str, command: str, summary: str, use_case, body: type | None = None,
     args: type[CounterCommand] = CounterCommand, to_body=None,
@@ -153,18 +159,21 @@ def _counter_route(
     """One counter use case as an HTTP route and a websocket command, both calling ``use_case``."""
     takes_body = body is not None
 
-    async def act(request: web.Request, actor: Actor, payload) -> CounterResult:
-        extra = (payload,) if takes_body else ()
-        return await use_case(request.app[SERVICES], actor, request.match_info["branch"],
-                              int(request.match_info["number"]), *extra)
+    async def act(request: web.Request, actor: Actor, payload: CounterStep | None) -> CounterResult:
+        branch, number = request.match_info["branch"], int(request.match_info["number"])
+        if takes_body:
+            return await use_case(request.app[SERVICES], actor, branch, number, payload)
+        expect = payload.expected if payload is not None else UNSAID
+        return await use_case(request.app[SERVICES], actor, branch, number, expect=expect)
 
     async def run(services, conn, cmd: CounterCommand) -> CounterResult:
-        extra = (to_body(cmd),) if takes_body else ()
-        return await use_case(services, conn.actor, conn.branch_id, cmd.counter, *extra)
+        if takes_body:
+            return await use_case(services, conn.actor, conn.branch_id, cmd.counter, to_body(cmd))
+        return await use_case(services, conn.actor, conn.branch_id, cmd.counter, expect=cmd.expected)
 
     act.__name__ = "counter_" + path_action.replace("-", "_")
     run.__name__ = act.__name__ + "_command"
-    routes.http("POST", f"{B}{N}/{path_action}", summary=summary, body=body or Empty,
+    routes.http("POST", f"{B}{N}/{path_action}", summary=summary, body=body or CounterStep,
                 body_optional=not takes_body or body is PauseCounter, answer=CounterResult,
                 action=Action.OPERATE_COUNTER)(act)
     routes.command(command, args, action=Action.OPERATE_COUNTER, staff_view=True)(run)
@@ -183,13 +192,13 @@ for _path, _command, _what, _use_case in [
 ]:
     _counter_route(_path, _command, _what, _use_case)
 _counter_route("pause", "counter/pause", "Pause the counter, with an optional reason", counters.pause_counter,
-               PauseCounter, CounterPauseCommand, lambda a: PauseCounter(reason=a.reason))
+               PauseCounter, CounterPauseCommand, lambda a: PauseCounter(reason=a.reason, **_said(a)))
 _counter_route("call", "counter/call", "Call a chosen waiting ticket (id or today's number)", counters.call_ticket,
-               CallTicket, CounterCallCommand, lambda a: CallTicket(ticket=a.ticket))
+               CallTicket, CounterCallCommand, lambda a: CallTicket(ticket=a.ticket, **_said(a)))
 _counter_route("transfer", "counter/transfer",
                "Send the current ticket to a service or counter, first/last/original", counters.transfer,
                Transfer, CounterTransferCommand,
-               lambda a: Transfer(service=a.service, counter=a.to_counter, position=a.position))
+               lambda a: Transfer(service=a.service, counter=a.to_counter, position=a.position, **_said(a)))
 
 
 @routes.http("POST", B + "/tickets/{ticket:[0-9]{1,18}}/requeue", summary="A no-show returns within the grace time",

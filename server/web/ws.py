@@ -215,7 +215,7 @@ def _error(command_id: int | None, error: BranchqError) -> dict[str, Any]:
         "id": command_id,
         "type": "result",
         "success": False,
-        "error": {"code": error.code, "message": error.message},
+        "error": {"code": error.code, "message": error.message, **error.details()},
     }
 
 

@@ -137,3 +137,23 @@ def test_an_action_out_of_order_shows_a_plain_message_and_changes_nothing(server
                            timeout=seconds(5) * MS)
     after = branch.teller(3).ok("GET", "/branches/demo/counters/3")
     assert after["counter"] == before["counter"]
+
+
+def test_a_double_press_of_call_next_calls_one_customer_and_finishes_nobody(server, branch, new_page):
+    first, second = branch.issue("B"), branch.issue("B")
+    page = new_page(f"{server.base_url}/counter?branch=demo&counter=2")
+    sign_in(page, "teller2")
+    expect(page.locator("#status")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    page.get_by_role("button", name="开启 Open").click()
+    expect(page.locator("#counter-state")).to_have_text("开启 Open", timeout=seconds(5) * MS)
+    expect(page.locator("#waiting")).to_contain_text(second["number"], timeout=seconds(5) * MS)
+    page.keyboard.press("Space")
+    page.keyboard.press("Space")  # at once: the second press still sees a free counter (stale)
+    expect(page.locator("#current-number")).to_have_text(first["number"], timeout=seconds(5) * MS)
+    page.keyboard.press("Space")  # after the call arrived: a second press, not a wish to finish
+    page.locator('.actions button[data-action="call-next"]').dblclick()  # a double click on the key
+    page.wait_for_timeout(500)
+    expect(page.locator("#current-number")).to_have_text(first["number"])
+    assert branch.public.ok("GET", f"/tickets/{first['token']}")["state"] == "called"
+    assert branch.public.ok("GET", f"/tickets/{second['token']}")["state"] == "waiting"
+    assert page.errors == []

@@ -249,3 +249,15 @@ async def test_a_second_teller_at_a_held_counter_is_refused_by_name_and_a_manage
         await act(demo.client, 1, "call-next", status=403)
     finally:
         await other.close()
+
+
+async def test_a_stale_counter_command_answers_409_with_the_counter_as_it_is(demo):
+    """The HTTP shape of ``expect``: 409 ``stale``, the counter's state beside code and message."""
+    c = demo.client
+    await login(c, "teller3")
+    await act(c, 3, "open")
+    resp = await c.post(f"{B}/counters/3/finish", json={"expect": 42})
+    assert resp.status == 409, await resp.text()
+    body = await resp.json()
+    assert set(body) == {"error"} and body["error"]["code"] == "stale"
+    assert body["error"]["counter"]["number"] == 3 and body["error"]["counter"]["current"] is None

@@ -269,3 +269,51 @@ async def test_a_no_show_comes_back_within_the_grace_time_and_not_after(world):
     world.clock.advance(hours=1)
     await world.refused("grace_expired", lambda: tickets.requeue_ticket(
         world.app, teller, "demo", world.ctx["ticket"].id, Requeue()))
+
+
+# --- every counter command is safe to repeat (``expect``) -------------------------------------
+
+
+async def test_a_second_finish_sent_with_the_ticket_it_saw_is_stale_and_changes_nothing(world):
+    await called_at_3(world)
+    teller = await world.staff("teller3")
+    seen = world.ctx["ticket"].id
+    await counters.finish(world.app, teller, "demo", 3, expect=seen)
+    error = await world.refused("stale", lambda: counters.finish(world.app, teller, "demo", 3, expect=seen))
+    assert error.details()["counter"]["number"] == 3 and error.details()["counter"]["current"] is None
+
+
+async def test_a_double_press_of_call_next_with_expect_calls_once_and_finishes_nobody(world):
+    first = await world.issue("A")
+    await world.issue("A")
+    await counter3_open(world)
+    teller = await world.staff("teller3")
+    called = await counters.call_next(world.app, teller, "demo", 3, expect=None)
+    assert called.ticket.id == first.id
+    # The second press still believes the counter free: it changes nothing, the customer stays called.
+    error = await world.refused("stale", lambda: counters.call_next(world.app, teller, "demo", 3, expect=None))
+    assert error.details()["counter"]["current"]["id"] == first.id
+    assert (await tickets.public_ticket(world.app, first.token)).state == "called"
+
+
+async def test_call_next_with_the_current_ticket_as_expect_finishes_it_and_calls_the_next(world):
+    first, second = await world.issue("A"), await world.issue("A")
+    await counter3_open(world)
+    teller = await world.staff("teller3")
+    await counters.call_next(world.app, teller, "demo", 3, expect=None)
+    result = await counters.call_next(world.app, teller, "demo", 3, expect=first.id)
+    assert result.ticket.id == second.id
+    assert (await tickets.public_ticket(world.app, first.token)).state == "done"
+
+
+@pytest.mark.parametrize(
+    "step",
+    [at_counter("transfer", Transfer(service="B", expect=123456)), at_counter("call", CallTicket(ticket="A002",
+     expect=123456)), at_counter("pause", PauseCounter(reason="x", expect=123456))],
+    ids=["transfer", "call", "pause"],
+)
+async def test_a_command_with_a_body_carries_expect_too(world, step):
+    await called_at_3(world)
+    await world.issue("A")
+    teller = await world.staff("teller3")
+    await world.refused("stale", lambda: step(world, teller, 3))
