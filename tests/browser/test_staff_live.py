@@ -161,8 +161,11 @@ def test_the_tellers_actions_go_over_the_websocket_and_show_the_servers_refusals
     expect(page.locator("#counter-state")).to_have_text("开启 Open", timeout=ms(5))
 
     # A refusal comes back as the command's error, in the server's words.
-    page.evaluate("document.querySelector('[data-action=finish]').disabled = false")
-    page.locator("[data-action=finish]").click()
+    # Once the page has drawn the reopened counter (finish disabled), enable and press it in one
+    # step: a redraw between the two would disable it again.
+    expect(page.locator("[data-action=finish]")).to_be_disabled(timeout=ms(5))
+    page.evaluate("(() => { const b = document.querySelector('[data-action=finish]'); "
+                  "b.disabled = false; b.click(); })()")
     expect(page.locator("#message")).to_contain_text("nothing to finish", timeout=ms(5))
     page.keyboard.press("c")
     expect(page.locator("#counter-state")).to_have_text("关闭 Closed", timeout=ms(5))
