@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.events import DEVICE_TICKET_FIELDS, STAFF_VIEWS
-from server.domain.model import Priority
+from server.domain.model import CounterMode, Priority
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
 
@@ -136,7 +136,7 @@ def _counter(row: Any, config: BranchConfig, current: Any, staff: dict[int, str]
     if staff_view:
         out["staff"] = staff.get(row.staff_id)
         # What the teller's page needs to order its own queue as call-next will.
-        out["mode"] = conf.mode.value if hasattr(conf.mode, "value") else conf.mode
+        out["mode"] = CounterMode(conf.mode).value
         out["green_only"] = conf.green_only
         out["green_ratio"] = str(conf.green_ratio) if conf.green_ratio else None
         out["recent_calls"] = row.recent_calls

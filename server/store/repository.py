@@ -32,6 +32,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from server.domain.events import CALLS, kind_named
 from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
+from server.domain.numbering import business_date
 from server.domain.policy import Candidate, Profile, ServiceRule
 
 from . import tables as t
@@ -231,8 +232,6 @@ async def set_business_date(conn: AsyncConnection, branch_id: str, day: date) ->
 
 async def branches_due_for_roll_over(conn: AsyncConnection, now: datetime) -> list[str]:
     """Branches whose stored business day is behind the day ``now`` in their zone."""
-    from server.domain.numbering import business_date
-
     rows = (await conn.execute(select(t.Branch.id, t.Branch.timezone, t.Branch.business_date))).all()
     return [branch_id for branch_id, tz, day in rows if business_date(now, tz) > day]
 
