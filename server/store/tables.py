@@ -85,6 +85,8 @@ class Branch(Base):
     holidays: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     """ISO dates the branch is closed all day."""
     announcements: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """Per-branch overrides of the request limits (e.g. a kiosk's burst and rate)."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -104,6 +106,8 @@ class Service(Base):
     max_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     target_service_s: Mapped[int] = mapped_column(Integer, default=300)
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staff_reserve: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of the daily cap, how many tickets only staff may issue (kiosks stop earlier)."""
     green_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     """False: suspended (shown greyed at the kiosk)."""
@@ -130,6 +134,9 @@ class Counter(Base):
     state: Mapped[str] = mapped_column(String(16), default="closed")
     state_since: Mapped[datetime | None] = mapped_column(nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The teller's own words, for staff only."""
+    pause_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """One of the fixed reasons the public board may show (``PAUSE_CODES``)."""
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     recent_calls: Mapped[str] = mapped_column(String(16), default="")
     """Classes of the last calls, oldest first ("g"/"n"): the green ratio's memory."""
@@ -163,6 +170,44 @@ class Staff(Base):
     branches: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     """Further branches a regional manager may see, besides ``branch_id``."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie carries only the id's secret, so ending the row ends it."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff", "staff_id", "ended_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the secret in the cookie."""
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_why: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account (``user:name``) and per address (``addr:ip``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class DatabaseMeta(Base):
+    """Facts about the database itself, such as ``demo`` (it holds the demo branch and nothing else)."""
+
+    __tablename__ = "database_meta"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class Device(Base):
@@ -206,6 +251,7 @@ class Ticket(Base):
         Index(
             "ix_tickets_report", "branch_id", "business_date", "service_id", "priority", "state",
             "issued_hour", "wait_s", "service_s", "estimated_wait_s", "counter_id", "staff_id",
+            "target_wait_s",
         ),
     )
 
@@ -237,6 +283,10 @@ class Ticket(Base):
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     ahead_at_issue: Mapped[int] = mapped_column(Integer, default=0)
     estimated_wait_s: Mapped[int] = mapped_column(Integer, default=0)
+    target_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The service's target wait when the ticket was issued: reports judge by it, not today's."""
+    green_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    """The staff member who confirmed a green-channel reason that needs confirmation."""
     # Kept at the moment they happen so that reports aggregate plain integers in SQL:
     issued_hour: Mapped[int] = mapped_column(Integer, default=0)
     """Hour of issue in the branch's time zone (0–23)."""
