@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.clock import Clock, system_clock
+from server.services.auth import actor_now
 from server.services.context import Services
 from server.services.days import roll_over_all
 from server.settings import Settings
@@ -30,6 +31,7 @@ from .web.ws import FANOUT, HUB, ws_handler
 log = logging.getLogger(__name__)
 
 DAY_CHECK_S = 30.0
+SWEEP_S = 60.0
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -65,9 +67,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         fanout.sinks.append(hub.sink)
         app[FANOUT] = fanout
         services.subscribers.append(fanout.offer)
+        services.access_listeners.append(hub.end_access)
+
+        async def revalidate() -> None:
+            await hub.revalidate(lambda credential: actor_now(services, credential))
+
         listener = None
         if db.dialect == "postgresql":
-            listener = PgListener(settings.database, fanout, current_seqs)
+            listener = PgListener(settings.database, fanout, current_seqs,
+                                  on_access=hub.end_access, on_reconnect=revalidate)
             listener.start()
         yield
         if listener is not None:
@@ -75,11 +83,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await db.dispose()
 
     async def day_watch(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_watch_days(app[SERVICES]))
+        tasks = [asyncio.create_task(_watch_days(app[SERVICES])),
+                 asyncio.create_task(_sweep_sockets(app[SERVICES], hub))]
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.cleanup_ctx.extend([database, day_watch])
     app.on_shutdown.append(_close_sockets)
@@ -99,6 +109,16 @@ async def _watch_days(services: Services) -> None:
         except Exception:  # keep watching; the next write rolls over anyway
             log.exception("day roll-over failed")
         await asyncio.sleep(DAY_CHECK_S)
+
+
+async def _sweep_sockets(services: Services, hub: Hub) -> None:
+    """Every socket's credential checked again now and then: a belt to the access notices."""
+    while True:
+        await asyncio.sleep(SWEEP_S)
+        try:
+            await hub.revalidate(lambda credential: actor_now(services, credential))
+        except Exception:
+            log.exception("socket sweep failed")
 
 
 async def _openapi(_request: web.Request) -> web.Response:

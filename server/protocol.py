@@ -171,6 +171,17 @@ class StaffAnswer(Answer):
     counters: list[int]
 
 
+class SessionAnswer(Answer):
+    id: str
+    """The first 16 hex digits of the session's id: enough to end it, not to use it."""
+    current: bool
+    created_at: str
+    last_seen_at: str
+    expires_at: str
+    address: str
+    user_agent: str
+
+
 class ServiceAnswer(Answer):
     code: str
     names: dict[str, str]

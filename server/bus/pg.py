@@ -25,6 +25,7 @@ from .fanout import Fanout
 log = logging.getLogger(__name__)
 
 CHANNEL = "branchq_events"
+ACCESS_CHANNEL = "branchq_access"  # see server.store.sessions
 CHECK_EVERY_S = 2.0
 
 
@@ -36,8 +37,13 @@ def parse_doorbell(payload: str) -> tuple[str, int] | None:
 
 
 class PgListener:
-    def __init__(self, url: str, fanout: Fanout, current_seqs) -> None:
-        """``current_seqs(branch_ids)`` → {branch: event_seq} read from the database."""
+    def __init__(self, url: str, fanout: Fanout, current_seqs, *, on_access=None, on_reconnect=None) -> None:
+        """``current_seqs(branch_ids)`` → {branch: event_seq} read from the database.
+
+        ``on_access(who)`` hears ``branchq_access``: another process's commit ended someone's
+        access (``staff:12``, ``device:3``, ``session:<id>``). ``on_reconnect()`` runs after the
+        connection came back, when such a notice may have been missed meanwhile.
+        """
         u = make_url(url)
         self._connect_args = {
             "host": u.host or "localhost",
@@ -49,6 +55,9 @@ class PgListener:
         self._fanout = fanout
         self._current_seqs = current_seqs
         self._task: asyncio.Task | None = None
+        self._on_access = on_access
+        self._on_reconnect = on_reconnect
+        self._connected_before = False
         self.connected = asyncio.Event()
 
     def start(self) -> None:
@@ -65,6 +74,10 @@ class PgListener:
         if parsed:
             asyncio.get_running_loop().create_task(self._fanout.ring(*parsed))
 
+    def _on_access_notify(self, _conn, _pid, _channel, payload: str) -> None:
+        if self._on_access is not None:
+            self._on_access(payload)
+
     async def _catch_up(self) -> None:
         branches = self._fanout.tracked()
         if branches:
@@ -78,9 +91,13 @@ class PgListener:
             try:
                 conn = await asyncpg.connect(**self._connect_args, timeout=5)
                 await conn.add_listener(CHANNEL, self._on_notify)
+                await conn.add_listener(ACCESS_CHANNEL, self._on_access_notify)
                 self.connected.set()
                 delay = 0.2
                 await self._catch_up()  # whatever was committed while we were away
+                if self._connected_before and self._on_reconnect is not None:
+                    await self._on_reconnect()
+                self._connected_before = True
                 while not conn.is_closed():
                     await asyncio.sleep(CHECK_EVERY_S)
                     # Doubles as the liveness check of this connection, and as a sweep

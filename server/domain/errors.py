@@ -97,3 +97,10 @@ class IdempotencyMismatch(Conflict):
 
 class RateLimited(BranchqError):
     code = "rate_limited"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}

@@ -363,8 +363,12 @@ async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[
         await uow.audit(actor, "staff.update", f"staff {row.username}", {k: _staff(row)[k] for k in fields},
                         {k: _staff(after)[k] for k in fields}, branch_id=after.branch_id)
         if fields.get("active") is False and row.branch_id is not None:
-            # Its open sockets close at once on every process (the hub hears this event).
             uow.emit(STAFF_DISABLED, {"staff": staff_id}, staff_id=staff_id)
+        # Any change closes the account's sockets on every process (they reconnect as it is
+        # now); one that changes what it may do ends its sessions too.
+        powers = ("active", "role", "branch", "branches")
+        changed = any(_staff(row)[k] != _staff(after)[k] for k in powers if k in fields)
+        await auth.end_staff_access(uow, staff_id, "account changed", sessions_too=changed)
     return _staff(after)
 
 
@@ -377,6 +381,7 @@ async def reset_password(app: Services, actor: Actor, staff_id: int, password: s
             raise NotFound(f"no staff member {staff_id}")
         await accounts.update_staff(uow.conn, staff_id, password_hash=hashed)
         await uow.audit(actor, "staff.password", f"staff {row.username}", None, None, branch_id=row.branch_id)
+        await auth.end_staff_access(uow, staff_id, "password reset", sessions_too=True)
     return {"reset": True}
 
 
@@ -464,4 +469,5 @@ async def revoke_device(app: Services, actor: Actor, branch_id: str, device_id: 
         await accounts.revoke_device(uow.conn, device_id)
         await uow.audit(actor, "device.revoke", f"{row.kind} {row.name}", {"revoked": False}, {"revoked": True})
         uow.emit(DEVICE_REVOKED, {"device": device_id})
+        uow.end_access(f"device:{device_id}")
     return {"revoked": True, "device": device_id}

@@ -38,6 +38,8 @@ Tx = UnitOfWork
 #: The same on a branch, as the type checker sees it: its branch and configuration are loaded.
 BranchTx = BranchUnitOfWork
 Subscriber = Callable[[str, list[Event]], Coroutine[Any, Any, None]]  # run as a task
+AccessListener = Callable[[str], None]
+"""Told ``staff:12``, ``device:3`` or ``session:<id>`` after a commit that ended that access."""
 
 
 class ConfigCache:
@@ -110,6 +112,7 @@ class Services:
     db: Database
     clock: Clock = system_clock
     subscribers: list[Subscriber] = field(default_factory=list)
+    access_listeners: list[AccessListener] = field(default_factory=list)
     configs: ConfigCache = field(default_factory=ConfigCache)
     estimates: EstimateInputs = field(default_factory=EstimateInputs)
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -161,6 +164,9 @@ class Services:
                 self._days[branch_id] = branch
             yield uow
             await uow.flush()
+        for who in uow.access_ended:
+            for listener in self.access_listeners:
+                listener(who)
         if uow.branch is None:
             return
         if uow.config_changed:

@@ -23,6 +23,7 @@ from server.domain.events import EventKind
 from server.domain.numbering import business_date
 
 from . import repository as repo
+from . import sessions
 from .repository import BranchConfig, BranchRow
 
 Event = dict[str, Any]
@@ -39,6 +40,9 @@ class UnitOfWork:
     events: list[Event] = field(default_factory=list)
     config_changed: bool = False
     """Set by a use case that changed the branch's configuration: caches drop it after commit."""
+    access_ended: list[str] = field(default_factory=list)
+    """Whose access this transaction ended (``staff:12``, ``device:3``, ``session:<id>``): every
+    process closes their sockets once it commits."""
 
     @property
     def today(self) -> date:
@@ -76,6 +80,10 @@ class UnitOfWork:
             }
         )
 
+    def end_access(self, who: str) -> None:
+        """Close ``who``'s open sockets on every process once this commits (never if it rolls back)."""
+        self.access_ended.append(who)
+
     async def audit(
         self,
         actor: Actor | None,
@@ -104,6 +112,8 @@ class UnitOfWork:
         if self.events:
             assert self.branch is not None
             await repo.append_events(self.conn, self.branch.id, self.events)
+        for who in self.access_ended:
+            await sessions.notify_access_ended(self.conn, who)
 
 
 class BranchUnitOfWork(UnitOfWork):

@@ -34,7 +34,11 @@ def secret_key(settings: Settings) -> bytes:
     return key
 
 
+SESSION_MAX_AGE = web.AppKey("session_max_age_s", int)
+
+
 def setup_auth(app: web.Application, settings: Settings) -> None:
+    app[SESSION_MAX_AGE] = settings.session_max_age_s
     setup_session(
         app,
         EncryptedCookieStorage(
@@ -48,18 +52,27 @@ def setup_auth(app: web.Application, settings: Settings) -> None:
     )
 
 
+async def session_secret(request: web.Request) -> str | None:
+    """The secret the request's session cookie carries (its hash names the session row)."""
+    secret = (await get_session(request)).get("sid")
+    return secret if isinstance(secret, str) and 20 <= len(secret) <= 100 else None
+
+
 async def actor_for(request: web.Request, services: Services) -> Actor:
-    """The actor behind the request; cookie-authenticated writes must come from our own origin."""
+    """The actor behind the request; cookie-authenticated writes must come from our own origin.
+
+    A staff cookie stands for a session row: once that session ended (signed out, ended from
+    the sessions page, password reset, account disabled or changed) the cookie is worth nothing.
+    """
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return await auth.device_actor(services, header.removeprefix("Bearer ").strip())
-    session = await get_session(request)
-    staff_id = session.get("staff")
-    if staff_id is None:
+    secret = await session_secret(request)
+    if secret is None:
         return PUBLIC
-    actor = await auth.staff_actor(services, staff_id)
+    actor = await auth.session_actor(services, secret)
     if actor is None:
-        session.invalidate()
+        (await get_session(request)).invalidate()
         return PUBLIC
     if request.method in UNSAFE_METHODS:
         check_origin(request)
@@ -82,11 +95,13 @@ def check_origin(request: web.Request) -> None:
 TRUSTED_ORIGINS = web.AppKey("trusted_origins", tuple)
 
 
-async def sign_in(request: web.Request, actor: Actor) -> None:
+async def sign_in(request: web.Request, signed_in: auth.SignedIn) -> None:
     session = await new_session(request)
-    session["staff"] = actor.id
+    session["sid"] = signed_in.secret
 
 
-async def sign_out(request: web.Request) -> None:
-    session = await get_session(request)
-    session.invalidate()
+async def sign_out(request: web.Request, services: Services) -> None:
+    secret = await session_secret(request)
+    if secret is not None:
+        await auth.logout(services, secret)
+    (await get_session(request)).invalidate()

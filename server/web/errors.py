@@ -75,7 +75,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except BranchqError as e:
         response = error_response(status_of(e), e.code, e.message, **e.details())
         if isinstance(e, RateLimited):
-            response.headers["Retry-After"] = "1"
+            response.headers["Retry-After"] = str(e.retry_after)
         return response
     except ValidationError as e:
         return error_response(400, "invalid_input", describe_validation(e))

@@ -12,18 +12,29 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, web
 
-from server.domain.events import CATALOGUE, REVOKING, STAFF_VIEWS, EventKind, project
+from server.domain.events import CATALOGUE, STAFF_VIEWS, EventKind, project
 from server.services.context import Actor
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 512
 CLOSE_TIMEOUT_S = 2.0
+REPLY_ROOM_S = 30.0
+#: Close code of a socket whose session, account or device token no longer holds (4000–4999
+#: are the application's): the page signs in again instead of reconnecting blindly.
+ACCESS_ENDED = 4401
+
+
+def _holds(conn: Conn, kind: str, key: str) -> bool:
+    if kind == "session":
+        return conn.credential == ("session", key)
+    return conn.actor.kind == kind and str(conn.actor.id) == key
 
 def event_view(event: dict[str, Any], role: str, device_id: int | None = None) -> dict | None:
     """The event as ``role`` may see it (the catalogue decides), or None when it may not see it."""
@@ -56,10 +67,13 @@ class Conn:
     """One websocket client: its identity, its queue and its writer."""
 
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, actor: Actor, role: str,
-                 branch_id: str, *, queue_size: int | None = None) -> None:
+                 branch_id: str, *, queue_size: int | None = None,
+                 credential: tuple[str, str] = ("none", "")) -> None:
         self.request, self.ws, self.actor, self.role, self.branch_id = (
             request, ws, actor, role, branch_id,
         )
+        self.credential = credential
+        """What the socket signed in with: (``session``, session id) or (``device``, token hash)."""
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(queue_size or QUEUE_SIZE)
         self.min_seq: int | None = None
         self.closed = False
@@ -80,6 +94,20 @@ class Conn:
 
     def send(self, message: dict[str, Any]) -> None:
         self.push(None, orjson.dumps(message).decode())
+
+    async def reply(self, message: dict[str, Any]) -> None:
+        """A command's answer. Unlike events, answers wait for room in the queue: a client
+        that pipelines commands faster than it reads is slowed down, not dropped. Only one
+        that stops reading altogether is closed (1013) once the wait runs out."""
+        if self.closed:
+            return
+        try:
+            await asyncio.wait_for(self.queue.put((None, orjson.dumps(message).decode())), REPLY_ROOM_S)
+        except TimeoutError:
+            self.drop(WSCloseCode.TRY_AGAIN_LATER, "not reading the answers; reconnect and resync")
+        # Let the writer run: a burst of ready commands would otherwise be answered into the
+        # queue without a single one being sent.
+        await asyncio.sleep(0)
 
     async def _write(self) -> None:
         try:
@@ -137,9 +165,6 @@ class Hub:
 
     def sink(self, branch_id: str, events: list[dict[str, Any]]) -> None:
         """Fan ``events`` out to every client of the branch (called by the Fanout, in seq order)."""
-        for event in events:
-            if event["kind"] in REVOKING:
-                self._shut_out(event)
         conns = self.by_branch.get(branch_id)
         if not conns:
             return
@@ -152,15 +177,31 @@ class Hub:
                     encoded[key] = orjson.dumps(view).decode()
                 conn.push(event["seq"], encoded[key])
 
-    def _shut_out(self, event: dict[str, Any]) -> None:
-        """A revoked device or a disabled account loses its open sockets at once, on every process."""
-        kind, key = REVOKING[event["kind"]]
-        who = event["data"].get(key)
-        for conns in self.by_branch.values():
-            for conn in list(conns):
-                if conn.actor.kind == kind and conn.actor.id == who:
-                    reason = "device revoked" if kind == "device" else "account disabled"
-                    conn.drop(WSCloseCode.POLICY_VIOLATION, reason)
+    def all(self) -> list[Conn]:
+        return [c for cs in self.by_branch.values() for c in cs]
+
+    def end_access(self, who: str) -> None:
+        """``who`` (``staff:12``, ``device:3``, ``session:<id>``) lost its access: close its sockets,
+        whatever branch they follow. Told by this process's commits and, on PostgreSQL, by
+        every other process's over ``branchq_access``."""
+        kind, _, key = who.partition(":")
+        for conn in self.all():
+            if _holds(conn, kind, key):
+                conn.drop(ACCESS_ENDED, "signed out or account changed; sign in again"
+                          if kind != "device" else "device revoked")
+
+    async def revalidate(self, actor_now: Callable[[tuple[str, str]], Awaitable[Actor | None]]) -> int:
+        """Check every socket's credential against the database now; close those whose actor
+        is gone or changed (a sweep for an access notice this process may have missed)."""
+        closed = 0
+        for conn in self.all():
+            if conn.closed or conn.credential[0] == "none":
+                continue
+            now = await actor_now(conn.credential)
+            if now != conn.actor:
+                conn.drop(ACCESS_ENDED, "signed out or account changed; sign in again")
+                closed += 1
+        return closed
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, reason: str = "server shutting down") -> None:
         conns = [c for cs in self.by_branch.values() for c in cs]

@@ -88,3 +88,8 @@ class Limiter:
 
 
 LIMITER = web.AppKey("limiter", Limiter)
+
+
+def client_address(request: web.Request) -> str:
+    """The address of the client behind the request."""
+    return request.remote or ""

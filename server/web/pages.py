@@ -18,6 +18,7 @@ STATIC_PACKAGES = {
     "common": "server",
     "manage": "server",
     "admin": "server",
+    "account": "server",
     "kiosk": "kiosk",
     "counter": "counter",
     "display": "display",
@@ -82,3 +83,5 @@ def setup_pages(app: web.Application) -> None:
     from .admin_pages import setup_admin
 
     setup_admin(app)
+    # "My sessions": a staff member's own sign-ins, to see and end.
+    app.router.add_get("/account", page("server", "account/account.html"))

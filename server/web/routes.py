@@ -35,6 +35,7 @@ from server.protocol import (
     QueueAnswer,
     Requeue,
     ServiceAnswer,
+    SessionAnswer,
     StaffAnswer,
     TicketAnswer,
     TicketIssued,
@@ -46,7 +47,8 @@ from server.services import auth, counters, devices, notices, queries, reports, 
 from server.services.context import Actor
 
 from .api import SERVICES, RouteTable
-from .auth import sign_in, sign_out
+from .auth import SESSION_MAX_AGE, check_origin, session_secret, sign_in, sign_out
+from .limits import client_address
 
 routes = RouteTable()
 
@@ -64,15 +66,41 @@ async def health(request: web.Request, _actor: Actor, _body: None) -> Health:
 @routes.http("POST", "/auth/login", summary="Staff sign-in; sets the session cookie", body=Login, answer=StaffAnswer,
        limit="public", action=Action.PUBLIC)
 async def login(request: web.Request, _actor: Actor, body: Login) -> StaffAnswer:
-    actor = await auth.login(request.app[SERVICES], body.username, body.password)
-    await sign_in(request, actor)
-    return auth.staff_answer(actor)
+    # A cross-site form must not sign the victim in as someone else (login CSRF).
+    check_origin(request)
+    signed_in = await auth.login(
+        request.app[SERVICES], body.username, body.password, address=client_address(request),
+        user_agent=request.headers.get("User-Agent", ""), max_age_s=request.app[SESSION_MAX_AGE],
+    )
+    await sign_in(request, signed_in)
+    return auth.staff_answer(signed_in.actor)
 
 
-@routes.http("POST", "/auth/logout", summary="Sign out", answer=dict, action=Action.PUBLIC)
+@routes.http("POST", "/auth/logout", summary="Sign out: the session ends on every process", answer=dict,
+             action=Action.PUBLIC)
 async def logout(request: web.Request, _actor: Actor, _body: None) -> dict:
-    await sign_out(request)
+    await sign_out(request, request.app[SERVICES])
     return {"signed_out": True}
+
+
+@routes.http("GET", "/auth/sessions", summary="The signed-in staff member's sessions in force",
+             answer=list[SessionAnswer], action=Action.STAFF_SELF)
+async def my_sessions(request: web.Request, actor: Actor, _body: None) -> list[dict]:
+    return await auth.my_sessions(request.app[SERVICES], actor, await session_secret(request))
+
+
+@routes.http("DELETE", "/auth/sessions/{session:[0-9a-f]{16}}", summary="End one of one's own sessions",
+             answer=dict, action=Action.STAFF_SELF)
+async def end_my_session(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await auth.end_my_sessions(
+        request.app[SERVICES], actor, await session_secret(request), request.match_info["session"]
+    )
+
+
+@routes.http("POST", "/auth/sessions/end-others", summary="End every own session but this one",
+             answer=dict, action=Action.STAFF_SELF)
+async def end_other_sessions(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await auth.end_my_sessions(request.app[SERVICES], actor, await session_secret(request), None)
 
 
 @routes.http("GET", "/auth/me", summary="The signed-in staff member", answer=StaffAnswer, action=Action.STAFF_SELF)
@@ -82,6 +110,14 @@ async def me(request: web.Request, actor: Actor, _body: None) -> StaffAnswer:
     if not actor.is_staff:
         raise Unauthenticated("sign in first")
     return auth.staff_answer(actor)
+
+
+@routes.http("POST", B + "/staff/{staff:[0-9]{1,9}}/unlock",
+             summary="Lift a staff member's sign-in lock (too many failed sign-ins)", answer=dict,
+             action=Action.MANAGE_BRANCH)
+async def unlock_staff(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await auth.lift_lock(request.app[SERVICES], actor, int(request.match_info["staff"]),
+                                request.match_info["branch"])
 
 
 @routes.http("GET", B + "/services", summary="Services with waiting count and estimated wait",

@@ -32,9 +32,9 @@ from server.services.snapshot import branch_snapshot
 from server.store import repository as repo
 
 from .api import REGISTRY, SERVICES, RouteTable
-from .auth import TRUSTED_ORIGINS
+from .auth import TRUSTED_ORIGINS, session_secret
 from .errors import describe_validation
-from .hub import Conn, Hub, event_view, placeholder
+from .hub import ACCESS_ENDED, Conn, Hub, event_view, placeholder
 from .limits import LIMITER
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     try:
         hello = await _hello(ws)
-        actor = await _authenticate(request, services, hello)
+        actor, credential = await _authenticate(request, services, hello)
     except Refused as e:
         await ws.close(code=POLICY, message=e.reason.encode()[:120])
         return ws
@@ -81,7 +81,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error; reconnect")
         return ws
 
-    conn = Conn(request, ws, actor, hello.role, hello.branch)
+    conn = Conn(request, ws, actor, hello.role, hello.branch, credential=credential)
     hub.add(conn)
     try:
         await _first_sync(request, services, conn, hello)
@@ -109,7 +109,8 @@ async def _hello(ws: web.WebSocketResponse) -> Hello:
         raise Refused("expected a valid hello message first") from None
 
 
-async def _authenticate(request: web.Request, services: Services, hello: Hello) -> Actor:
+async def _authenticate(request: web.Request, services: Services, hello: Hello) -> tuple[Actor, tuple[str, str]]:
+    """The actor saying hello, and the credential its commands are checked against again."""
     async with services.db.read() as conn:
         if await repo.load_branch(conn, hello.branch) is None:
             raise Refused(f"no branch {hello.branch!r}")
@@ -122,19 +123,26 @@ async def _authenticate(request: web.Request, services: Services, hello: Hello) 
             raise Refused("this device belongs to another branch")
         if DEVICE_ROLES.get(device.role) != hello.role:
             raise Refused(f"a {device.role} device cannot connect as {hello.role}")
-        return device
-    from aiohttp_session import get_session
-
-    staff_id = (await get_session(request)).get("staff")
-    actor = await auth.staff_actor(services, staff_id) if staff_id is not None else None
-    if actor is None:
+        return device, ("device", auth.token_hash(hello.token))
+    secret = await session_secret(request)
+    actor = await auth.session_actor(services, secret) if secret else None
+    if actor is None or secret is None:
         raise Refused("sign in, or give a device token")
-    if not actor.may_see_branch(hello.branch):
+    _check_view(actor, hello.role, hello.branch)
+    return actor, ("session", auth.session_id(secret))
+
+
+def _check_view(actor: Actor, role: str, branch_id: str) -> None:
+    """May ``actor`` hold a ``role`` view of ``branch_id``? (at hello, and again before each command)"""
+    if actor.kind == "device":
+        if actor.branch_id != branch_id or DEVICE_ROLES.get(actor.role) != role:
+            raise Refused("this device may no longer connect so")
+        return
+    if not actor.may_see_branch(branch_id):
         raise Refused("not allowed for this branch")
-    allowed = STAFF_ROLE_NEEDS.get(hello.role)
+    allowed = STAFF_ROLE_NEEDS.get(role)
     if allowed is not None and actor.role not in allowed:
-        raise Refused(f"the {hello.role} view needs the role {' or '.join(allowed[:-1])}")
-    return actor
+        raise Refused(f"the {role} view needs the role {' or '.join(allowed[:-1])}")
 
 
 async def _first_sync(request: web.Request, services: Services, conn: Conn, hello: Hello) -> None:
@@ -168,11 +176,31 @@ async def _first_sync(request: web.Request, services: Services, conn: Conn, hell
 async def _serve_commands(services: Services, conn: Conn) -> None:
     async for msg in conn.ws:
         if msg.type == WSMsgType.TEXT:
-            conn.send(await _run_command(services, conn, msg.data))
+            if not await _still_allowed(services, conn):
+                break
+            await conn.reply(await _run_command(services, conn, msg.data))
         elif msg.type == WSMsgType.BINARY:
-            conn.send(_error(None, InvalidInput("send JSON text frames", code="invalid_json")))
+            await conn.reply(_error(None, InvalidInput("send JSON text frames", code="invalid_json")))
         else:
             break
+        if conn.closed:
+            break
+
+
+async def _still_allowed(services: Services, conn: Conn) -> bool:
+    """Every command is authorised against the actor as it is now, not as it was at hello:
+    a disabled, demoted or moved account, an ended session or a revoked device gets its
+    socket closed instead of an answer."""
+    actor = await auth.actor_now(services, conn.credential)
+    try:
+        if actor is None:
+            raise Refused("signed out or account changed; sign in again")
+        _check_view(actor, conn.role, conn.branch_id)
+    except Refused as e:
+        conn.drop(ACCESS_ENDED, e.reason)
+        return False
+    conn.actor = actor
+    return True
 
 
 async def _run_command(services: Services, conn: Conn, raw: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ async def test_day_rollover_expires_waiting_and_called_tickets_and_restarts_numb
     await c.post(f"{B}/counters/3/call-next")  # A001 done, A002 called
 
     clock.advance(hours=16)  # 01:30 the next day in Shanghai
+    await login(c, "teller3")  # yesterday's session has expired (12 h)
     resp = await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)
     assert (await resp.json())["number"] == "A001", "numbering restarts each business day"
 

@@ -291,7 +291,7 @@ async def test_admin_changes_on_process_a_hold_at_once_on_process_b(pg_database,
                 async with asyncio.timeout(seconds(10)):
                     while (msg := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
                         pass
-                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008, msg
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4401, msg
                 assert "revoked" in (msg.extra or "")
         finally:
             await manager.close()
