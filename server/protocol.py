@@ -566,6 +566,8 @@ class EnrollmentIn(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     valid_s: int = Field(900, ge=60, le=7 * 86400)
     """How long the code may be used, in seconds (15 minutes unless said)."""
+    counter: int | None = Field(None, ge=1, le=9999)
+    """For an evaluator (and only for one): the number of the counter it faces."""
 
 
 class EnrollIn(Body):

@@ -393,7 +393,7 @@ def _device(row: Any) -> dict[str, Any]:
         "id": row.id, "kind": row.kind, "name": row.name, "branch": row.branch_id,
         "created_at": row.created_at.isoformat(),
         "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None,
-        "status": row.status or {}, "revoked": row.revoked,
+        "status": row.status or {}, "revoked": row.revoked, "counter": row.counter,
     }
 
 
@@ -409,25 +409,35 @@ def _code_hash(code: str) -> str:
 
 
 async def create_enrollment(
-    app: Services, actor: Actor, branch_id: str, *, kind: str, name: str, valid_s: int = ENROLL_VALID_S
+    app: Services, actor: Actor, branch_id: str, *, kind: str, name: str, valid_s: int = ENROLL_VALID_S,
+    counter: int | None = None,
 ) -> dict[str, Any]:
-    """A one-time code for a new device of ``branch_id``; it works once, until it expires."""
+    """A one-time code for a new device of ``branch_id``; it works once, until it expires.
+
+    An evaluator is enrolled for the counter it faces, and rates only the customers served there.
+    """
     require(actor, Action.MANAGE_BRANCH, branch_id)
     if kind not in auth.DEVICE_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(auth.DEVICE_KINDS)}")
+    if (kind == "evaluator") != (counter is not None):
+        raise InvalidInput("an evaluator needs the number of the counter it faces (and only an evaluator has one)")
     if not 60 <= valid_s <= ENROLL_MAX_VALID_S:
         raise InvalidInput(f"valid_s is between 60 and {ENROLL_MAX_VALID_S} seconds")
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     code = f"{raw[:4]}-{raw[4:]}"
     async with app.unit_of_work(branch_id) as uow:
+        if counter is not None and counter not in uow.config.counters:
+            raise NotFound(f"no counter {counter} in branch {branch_id!r}")
         expires = uow.now + timedelta(seconds=valid_s)
         await accounts.insert_enrollment(uow.conn, {
             "branch_id": branch_id, "code_hash": _code_hash(code), "kind": kind, "name": name,
             "staff_id": actor.id if actor.is_staff else None, "created_at": uow.now, "expires_at": expires,
+            "counter": counter,
         })
         await uow.audit(actor, "device.enrollment", f"{kind} {name}", None,
-                        {"kind": kind, "name": name, "expires_at": expires.isoformat()})
-    return {"code": code, "kind": kind, "name": name, "branch": branch_id, "expires_at": expires.isoformat()}
+                        {"kind": kind, "name": name, "expires_at": expires.isoformat(), "counter": counter})
+    return {"code": code, "kind": kind, "name": name, "branch": branch_id, "expires_at": expires.isoformat(),
+            "counter": counter}
 
 
 async def enroll(app: Services, code: str) -> dict[str, Any]:
@@ -447,14 +457,16 @@ async def enroll(app: Services, code: str) -> dict[str, Any]:
         device_id = await accounts.insert_device(uow.conn, {
             "branch_id": row.branch_id, "kind": row.kind, "name": row.name, "token_hash": auth.token_hash(token),
             "created_at": uow.now, "last_seen_at": uow.now, "status": {}, "revoked": False,
+            "counter": row.counter,
         })
         # A second, simultaneous exchange of the same code loses here.
         if not await accounts.claim_enrollment(uow.conn, row.id, device_id=device_id, at=uow.now):
             raise refused
-        device = Actor("device", device_id, row.kind, row.branch_id, (), row.name)
+        device = auth.device_as_actor(row, device_id)
         await uow.audit(device, "device.enrolled", f"{row.kind} {row.name}", None,
                         {"device": device_id, "kind": row.kind, "name": row.name}, branch_id=row.branch_id)
-    return {"token": token, "device": {"id": device_id, "kind": row.kind, "name": row.name, "branch": row.branch_id}}
+    return {"token": token, "device": {"id": device_id, "kind": row.kind, "name": row.name, "branch": row.branch_id,
+                                       "counter": row.counter}}
 
 
 async def revoke_device(app: Services, actor: Actor, branch_id: str, device_id: int) -> dict[str, Any]:

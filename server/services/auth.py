@@ -228,7 +228,7 @@ async def actor_now(app: Services, credential: tuple[str, str]) -> Actor | None:
         row = await repo.device_by_token_hash(conn, key)
     if row is None or row.revoked:
         return None
-    return Actor("device", row.id, row.kind, row.branch_id, (), row.name)
+    return device_as_actor(row)
 
 
 async def logout(app: Services, secret: str) -> None:
@@ -308,7 +308,14 @@ async def device_actor(app: Services, token: str) -> Actor:
         # "Last seen" for the admin pages, written at most once a minute per device.
         async with app.unit_of_work(None) as uow:
             await accounts.mark_device_seen(uow.conn, row.id, now)
-    return Actor("device", row.id, row.kind, row.branch_id, (), row.name)
+    return device_as_actor(row)
+
+
+def device_as_actor(row: Any, device_id: int | None = None) -> Actor:
+    """A device row as an actor; an evaluator's counter is in ``counters``."""
+    counters = (row.counter,) if row.counter is not None else ()
+    return Actor("device", device_id if device_id is not None else row.id, row.kind, row.branch_id, counters,
+                 row.name)
 
 
 async def add_staff(
@@ -362,7 +369,7 @@ async def add_staff(
 
 async def add_device(
     app: Services, *, branch_id: str, kind: str, name: str, token: str | None = None,
-    uow: UnitOfWork | None = None,
+    uow: UnitOfWork | None = None, counter: int | None = None,
 ) -> str:
     """Enroll a device and return its token, which is stored only as a hash.
 
@@ -378,7 +385,7 @@ async def add_device(
             u.conn,
             {
                 "branch_id": branch_id, "kind": kind, "name": name, "token_hash": token_hash(token),
-                "created_at": u.now, "status": {}, "revoked": False,
+                "created_at": u.now, "status": {}, "revoked": False, "counter": counter,
             },
         )
     return token

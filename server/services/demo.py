@@ -11,6 +11,8 @@ from .branches import BranchSpec, create_branch
 from .context import Services
 
 DEMO_PASSWORD = "demo-pass"
+DEMO_EVALUATOR_COUNTER = 5
+"""The counter the demo evaluator faces."""
 DEMO_TOKENS = {"kiosk": "demo-kiosk", "display": "demo-display", "evaluator": "demo-evaluator"}
 
 DEMO_BRANCH = BranchSpec.model_validate(
@@ -59,5 +61,6 @@ async def seed_demo(app: Services) -> bool:
         for account in accounts:
             await auth.add_staff(app, password=DEMO_PASSWORD, password_hash=hashed, uow=uow, **account)
         for kind, token in DEMO_TOKENS.items():
-            await auth.add_device(app, branch_id="demo", kind=kind, name=f"demo {kind}", token=token, uow=uow)
+            await auth.add_device(app, branch_id="demo", kind=kind, name=f"demo {kind}", token=token, uow=uow,
+                                  counter=DEMO_EVALUATOR_COUNTER if kind == "evaluator" else None)
     return True

@@ -427,6 +427,9 @@ async def rate_at_counter(
         raise Unauthenticated("an evaluator device token is needed")
     if actor.kind != "device" or actor.role != "evaluator" or actor.branch_id != branch_id:
         raise Forbidden("only an evaluator of this branch rates at a counter")
+    if number not in actor.counters:
+        where = f"counter {actor.counters[0]}" if actor.counters else "no counter (enroll it again for its counter)"
+        raise Forbidden(f"this evaluator faces {where}, not counter {number}", code="not_this_counter")
     async with app.unit_of_work(branch_id) as tx:
         conf = tx.config.counters.get(number)
         if conf is None:

@@ -222,6 +222,8 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
     status: Mapped[dict[str, Any]] = mapped_column(default=dict)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The counter number an evaluator faces (it rates only there); None for other devices."""
 
 
 class NumberSequence(Base):
@@ -370,6 +372,8 @@ class EnrollmentCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """For an evaluator: the counter number it will face."""
 
 
 class AuditEntry(Base):

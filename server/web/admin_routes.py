@@ -178,7 +178,7 @@ async def list_devices(request: web.Request, actor: Actor, _body: None) -> list:
        body=EnrollmentIn, answer=dict, status=201, action=Action.MANAGE_BRANCH)
 async def create_enrollment(request: web.Request, actor: Actor, body: EnrollmentIn) -> dict:
     return await admin.create_enrollment(request.app[SERVICES], actor, request.match_info["branch"],
-                                         kind=body.kind, name=body.name, valid_s=body.valid_s)
+                                         kind=body.kind, name=body.name, valid_s=body.valid_s, counter=body.counter)
 
 
 @routes.http("POST", A + "/devices/{device:[0-9]{1,9}}/revoke", summary="Admin/manager: revoke a device's token now",

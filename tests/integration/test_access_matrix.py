@@ -27,7 +27,7 @@ ROLES: dict[str, tuple[Actor, dict[str, str]]] = {
     "public": (Actor("public"), {}),
     "kiosk": (Actor("device", 1, "kiosk", "demo"), {"token": "demo-kiosk"}),
     "display": (Actor("device", 2, "display", "demo"), {"token": "demo-display"}),
-    "evaluator": (Actor("device", 3, "evaluator", "demo"), {"token": "demo-evaluator"}),
+    "evaluator": (Actor("device", 3, "evaluator", "demo", (5,)), {"token": "demo-evaluator"}),
     "teller": (Actor("staff", 1, "teller", "demo", (1,)), {"user": "teller1"}),
     "manager": (Actor("staff", 2, "manager", "demo"), {"user": "manager"}),
     "admin": (Actor("staff", 3, "admin", None), {"user": "admin"}),

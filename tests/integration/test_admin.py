@@ -571,7 +571,8 @@ async def test_values_that_do_not_fit_are_refused_not_crashed_on(demo):
     await refused(await c.get(f"{A}?q=%00"), 400)
     await refused(await c.get(f"{A}/demo/audit?limit=0"), 400)
     # The longest names the columns take still make a usable enrollment and audit entry.
-    code = await ok(await c.post(f"{A}/demo/enrollments", json={"kind": "evaluator", "name": "n" * 100}), 201)
+    code = await ok(await c.post(f"{A}/demo/enrollments", json={"kind": "evaluator", "name": "n" * 100,
+                                                                      "counter": 3}), 201)
     await ok(await c.post("/api/v1/devices/enroll", json={"code": code["code"]}), 201)
 
 

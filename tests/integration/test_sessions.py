@@ -288,3 +288,28 @@ async def test_a_cross_site_sign_in_is_refused(demo):
     )
     await refused(resp, 403, "bad_origin")
     assert "Set-Cookie" not in resp.headers
+
+
+# --- finding: an evaluator is not tied to its counter ----------------------------------------------
+
+
+async def test_an_evaluator_rates_only_at_the_counter_it_faces(demo):
+    async with staff_session(demo, "manager") as manager:
+        await refused(await manager.post(f"{A}/branches/demo/enrollments",
+                                         json={"kind": "evaluator", "name": "c3"}), 400, "invalid_input")
+        await refused(await manager.post(f"{A}/branches/demo/enrollments",
+                                         json={"kind": "display", "name": "hall", "counter": 3}), 400, "invalid_input")
+        code = await ok(await manager.post(f"{A}/branches/demo/enrollments",
+                                           json={"kind": "evaluator", "name": "c3", "counter": 3}), 201)
+        token = (await ok(await demo.client.post("/api/v1/devices/enroll", json={"code": code["code"]}), 201))["token"]
+    async with staff_session(demo, "teller3") as teller3:
+        for service in ("A", "A"):
+            await ok(await teller3.post(f"{B}/tickets", json={"service": service}), 201)
+        await ok(await teller3.post(f"{B}/counters/3/open"))
+        called = await ok(await teller3.post(f"{B}/counters/3/call-next"))
+        await ok(await teller3.post(f"{B}/counters/3/finish", json={"expect": called["ticket"]["id"]}))
+    evaluator = {"Authorization": f"Bearer {token}"}
+    body = await refused(await demo.client.post(f"{B}/counters/4/feedback", json={"score": 1}, headers=evaluator),
+                         403, "not_this_counter")
+    assert "counter 3" in body["error"]["message"]
+    await ok(await demo.client.post(f"{B}/counters/3/feedback", json={"score": 5}, headers=evaluator), 201)

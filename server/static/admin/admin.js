@@ -850,6 +850,7 @@ async function enrollDevice(event) {
   const made = await attempt(form, async () => {
     if (kind === "evaluator" && !counter) throw new Error(w("enroll_counter_needed"));
     const body = { kind, name: form.name.value.trim() };
+    if (kind === "evaluator") body.counter = Number(counter);
     const validMin = numberOrNull(form.valid_min);
     if (validMin) body.valid_s = validMin * 60;
     return api("POST", `${base}/enrollments`, body);
