@@ -22,7 +22,7 @@ from .web.api import SERVICES, setup_routes
 from .web.auth import TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware
 from .web.hub import Hub
-from .web.limits import LIMITER, Limiter
+from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
 from .web.openapi import openapi
 from .web.pages import setup_pages
 from .web.ws import FANOUT, HUB, ws_handler
@@ -39,6 +39,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
     app[LIMITER] = Limiter(settings)
+    app[TRUSTED_PROXIES] = trusted_networks(settings.trusted_proxies)
     setup_auth(app, settings)
     setup_routes(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
