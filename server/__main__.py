@@ -144,16 +144,41 @@ def user_add(args: argparse.Namespace) -> None:
         print("branchq: --counters is a list of counter numbers, e.g. 2,3", file=sys.stderr)
         sys.exit(2)
     regional = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else []
+    body = _staff_in(username=args.username, password=password, role=args.role, branch=args.branch,
+                     counters=counters, branches=regional)
     asyncio.run(
         _with_services(
             _settings(args),
             lambda app: auth.add_staff(
-                app, username=args.username, password=password, role=args.role,
-                branch_id=args.branch, counters=counters, branches=regional,
+                app, username=body.username, password=body.password, role=body.role,
+                branch_id=body.branch, counters=body.counters, branches=body.branches,
             ),
         )
     )
     print(f"added {args.role} {args.username}")
+
+
+def _staff_in(**fields: Any) -> Any:
+    """The account as the API would take it (username letters, digits ``. _ -``; password 8+),
+    or exit with what is wrong."""
+    from pydantic import ValidationError
+
+    from server.protocol import StaffIn
+
+    try:
+        return StaffIn.model_validate(fields)
+    except ValidationError as e:
+        for error in e.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            hint = USER_FIELD_HINTS.get(field, error["msg"])
+            print(f"branchq: {field}: {hint}", file=sys.stderr)
+        sys.exit(2)
+
+
+USER_FIELD_HINTS = {
+    "username": "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "password": "at least 8 characters (at most 256)",
+}
 
 
 def device_add(args: argparse.Namespace) -> None:

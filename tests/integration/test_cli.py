@@ -193,7 +193,7 @@ def _plain_failure(result: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize(
     "command",
     [
-        ["user", "add", "bob", "--role", "teller", "--password", "x", "--branch", "nowhere"],
+        ["user", "add", "bob", "--role", "teller", "--password", "a pass word", "--branch", "nowhere"],
         ["device", "add", "--kind", "kiosk", "--name", "k", "--branch", "nowhere"],
     ],
     ids=["user", "device"],
@@ -210,7 +210,7 @@ def test_enrolling_into_an_unknown_branch_fails_with_a_plain_message_and_adds_no
 
 
 def test_adding_a_user_twice_fails_with_a_plain_message(tmp_path, north_db):
-    add = ["user", "add", "bob", "--role", "manager", "--branch", "north", "--password", "x",
+    add = ["user", "add", "bob", "--role", "manager", "--branch", "north", "--password", "a pass word",
            "--database", f"sqlite:///{north_db}"]
     succeeded(branchq(tmp_path / "cli", *add))
 
@@ -220,8 +220,25 @@ def test_adding_a_user_twice_fails_with_a_plain_message(tmp_path, north_db):
     assert count(north_db, "staff") == 1
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', "a pass word", "username"),
+        ("bob smith", "a pass word", "username"),
+        ("bob", "short", "password"),
+    ],
+    ids=["formula", "space", "short-password"],
+)
+def test_user_add_checks_usernames_and_passwords_as_the_api_does(tmp_path, north_db, username, password, field):
+    result = branchq(tmp_path / "cli", "user", "add", username, "--role", "manager", "--branch", "north",
+                     "--password", password, "--database", f"sqlite:///{north_db}")
+
+    assert field in _plain_failure(result)
+    assert count(north_db, "staff") == 0
+
+
 def test_a_teller_without_a_branch_is_refused_with_a_plain_message(tmp_path, north_db):
-    result = branchq(tmp_path / "cli", "user", "add", "carol", "--role", "teller", "--password", "x",
+    result = branchq(tmp_path / "cli", "user", "add", "carol", "--role", "teller", "--password", "a pass word",
                      "--database", f"sqlite:///{north_db}")
 
     assert "branch" in _plain_failure(result)
@@ -230,7 +247,7 @@ def test_a_teller_without_a_branch_is_refused_with_a_plain_message(tmp_path, nor
 
 def test_enrolling_into_a_database_never_upgraded_fails_with_a_plain_message(tmp_path):
     """An operator who forgot ``branchq db upgrade`` gets told so, not a SQLAlchemy traceback."""
-    result = branchq(tmp_path / "cli", "user", "add", "root", "--role", "admin", "--password", "x",
+    result = branchq(tmp_path / "cli", "user", "add", "root", "--role", "admin", "--password", "a pass word",
                      "--database", f"sqlite:///{tmp_path / 'never-upgraded.db'}")
 
     _plain_failure(result)
