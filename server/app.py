@@ -51,7 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         db = open_database(settings.database, pool_size=settings.pool_size)
-        services = Services(db, clock or system_clock)
+        services = Services(db, clock or system_clock, demo=settings.demo)
         app[SERVICES] = services
 
         async def load(branch_id: str, after: int, up_to: int) -> list[dict]:

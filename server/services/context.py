@@ -112,6 +112,8 @@ class Services:
     subscribers: list[Subscriber] = field(default_factory=list)
     configs: ConfigCache = field(default_factory=ConfigCache)
     estimates: EstimateInputs = field(default_factory=EstimateInputs)
+    demo: bool = False
+    """Running as ``serve --demo``: only then are the demo credentials accepted."""
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)
     _days: dict[str, BranchRow] = field(default_factory=dict)
     """The last branch row this process read, per branch: whose business day it was."""

@@ -178,6 +178,33 @@ async def test_serve_demo_prints_its_urls_and_the_demo_credentials(tmp_path):
             assert credential in out, f"{credential!r} not printed:\n{out}"
 
 
+def test_serve_demo_on_a_database_with_other_branches_is_refused_and_adds_no_demo_accounts(tmp_path, north_db):
+    result = branchq(tmp_path / "cli", "serve", "--demo", "--port", "0", "--database", f"sqlite:///{north_db}")
+
+    assert "not a demo database" in _plain_failure(result)
+    assert count(north_db, "staff") == 0 and count(north_db, "devices") == 0
+    assert query(north_db, "SELECT id FROM branches") == [("north",)]
+
+
+async def test_demo_credentials_stop_working_once_the_server_runs_without_demo(tmp_path):
+    server = ServerProcess(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "server", demo=True)
+    admin = {"username": "admin", "password": "demo-pass"}
+    kiosk = {"Authorization": "Bearer demo-kiosk"}
+    async with server:
+        async with server.session() as http:
+            assert (await http.post("/api/v1/auth/login", json=admin)).status == 200
+            resp = await http.post("/api/v1/branches/demo/tickets", json={"service": "A"}, headers=kiosk)
+            assert resp.status == 201
+        await server.stop()
+        server.demo = False
+        await server.start()
+        async with server.session() as http:
+            resp = await http.post("/api/v1/auth/login", json=admin)
+            assert resp.status == 401, await resp.text()
+            resp = await http.post("/api/v1/branches/demo/tickets", json={"service": "A"}, headers=kiosk)
+            assert resp.status == 401, await resp.text()
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ B = "/api/v1/branches/demo"
 
 @pytest.fixture
 async def limited(db_url, tmp_path, clock, aiohttp_client):
-    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"),
+    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"), demo=True,
                         issue_rate_limit="10/minute", public_rate_limit="5/minute")
     app = create_app(settings, clock=clock)
     client = await aiohttp_client(app)
@@ -54,7 +54,7 @@ async def test_public_ticket_view_is_limited_per_address(limited):
 @pytest.fixture
 async def behind_nginx(db_url, tmp_path, clock, aiohttp_client):
     """The server as deploy/nginx.conf runs it: every request from the proxy on 127.0.0.1."""
-    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"), trusted_proxies=["127.0.0.0/8"],
+    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"), demo=True, trusted_proxies=["127.0.0.0/8"],
                         issue_rate_limit="10/minute", public_rate_limit="5/minute")
     app = create_app(settings, clock=clock)
     client = await aiohttp_client(app)
