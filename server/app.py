@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         db = open_database(settings.database, pool_size=settings.pool_size)
         services = Services(db, clock or system_clock, demo=settings.demo)
         app[SERVICES] = services
+        app[LIMITER].branch_limits = lambda b: row.limits if (row := services.last_branch_row(b)) else None
 
         async def load(branch_id: str, after: int, up_to: int) -> list[dict]:
             async with db.read() as conn:

@@ -36,8 +36,10 @@ class Settings(BaseSettings):
         "names the client; empty: the peer is the client",
     )
     issue_rate_limit: str = Field(
-        default="10/second;60/minute",
-        description="per kiosk: a burst, then a steady rate (never applies to signed-in staff)",
+        default="5/10 seconds;20/minute;360/hour",
+        description="per kiosk: a line of people at one screen, a burst as at opening time, then a "
+        "ticket every few seconds (never applies to signed-in staff); a branch may set its own "
+        "(limits.kiosk_issue)",
     )
     public_rate_limit: str = Field(
         default="20/second;300/minute", description="per client address, on public endpoints"

@@ -118,6 +118,10 @@ class Services:
     _days: dict[str, BranchRow] = field(default_factory=dict)
     """The last branch row this process read, per branch: whose business day it was."""
 
+    def last_branch_row(self, branch_id: str) -> BranchRow | None:
+        """The branch's row as this process's last unit of work on it read it (None: not yet)."""
+        return self._days.get(branch_id)
+
     def forget_config(self, branch_id: str) -> None:
         """Drop what this process keeps of a branch's configuration (it has just changed)."""
         self.configs.forget(branch_id)

@@ -69,15 +69,22 @@ def service_open(branch: BranchRow, service: ServiceConf, now: datetime) -> bool
 
 
 def unavailable_reason(
-    service: ServiceConf, *, hours_open: bool, issued: int | None = None
+    service: ServiceConf, *, hours_open: bool, issued: int | None = None, by_staff: bool = False
 ) -> str | None:
-    """Why a service cannot be taken now, or None."""
+    """Why a service cannot be taken now, or None.
+
+    Of a daily cap, the service's ``staff_reserve`` is kept for the lobby staff: a kiosk
+    (or anyone but staff) stops at ``daily_cap - staff_reserve``, staff at ``daily_cap``,
+    so that one person at a kiosk can never take every ticket of the day.
+    """
     if not service.active:
         return "suspended"
     if not hours_open:
         return "closed"
-    if service.daily_cap is not None and issued is not None and issued >= service.daily_cap:
-        return "daily_cap_reached"
+    if service.daily_cap is not None and issued is not None:
+        limit = service.daily_cap if by_staff else service.daily_cap - service.staff_reserve
+        if issued >= limit:
+            return "daily_cap_reached"
     return None
 
 
@@ -202,7 +209,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         else None
     )
     reason = unavailable_reason(
-        service, hours_open=service_open(tx.branch, service, tx.now), issued=issued
+        service, hours_open=service_open(tx.branch, service, tx.now), issued=issued, by_staff=actor.is_staff
     )
     if reason:
         raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)

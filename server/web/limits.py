@@ -16,9 +16,10 @@ processes behind nginx only makes the limits looser (never stricter) than config
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from aiohttp import web
 from limits import RateLimitItem, parse_many
@@ -135,20 +136,49 @@ class SlidingCounters:
         }
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(rules: str) -> tuple[RateLimitItem, ...] | None:
+    try:
+        return tuple(parse_many(rules)) or None
+    except ValueError:  # checked when the branch was configured; the server's rules then
+        return None
+
+
+#: The kind of limit each branch may set for itself (``BranchSpec.limits``), by the limit class.
+BRANCH_LIMITS = {"issue": "kiosk_issue"}
+
+
 class Limiter:
+    """The server's limits (``BRANCHQ_ISSUE_RATE_LIMIT``, ``BRANCHQ_PUBLIC_RATE_LIMIT``), and a
+    branch's own limit on issuing per kiosk where it sets one."""
+
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self._counters = SlidingCounters(clock)
         self._rules = {
-            "issue": parse_many(settings.issue_rate_limit),
-            "public": parse_many(settings.public_rate_limit),
+            "issue": tuple(parse_many(settings.issue_rate_limit)),
+            "public": tuple(parse_many(settings.public_rate_limit)),
         }
+        self.branch_limits: Callable[[str], Mapping[str, str] | None] = lambda _branch: None
+        """A branch's own limits as this process last read its row (set by ``create_app``):
+        a changed limit counts from the branch's next unit of work here."""
+
+    def rules(self, kind: str, branch_id: str | None) -> tuple[RateLimitItem, ...]:
+        """The rules of ``kind`` on ``branch_id``: the branch's own, else the server's."""
+        own_key = BRANCH_LIMITS.get(kind)
+        if own_key is not None and branch_id:
+            own = (self.branch_limits(branch_id) or {}).get(own_key)
+            parsed = _parsed(own) if isinstance(own, str) else None
+            if parsed:
+                return parsed
+        return self._rules[kind]
 
     def check(self, kind: str, request: web.Request, actor: Actor) -> None:
         """Raise RateLimited when ``actor`` is over the ``kind`` limits (staff never are)."""
         if actor.is_staff or kind not in self._rules:
             return
         key = f"{kind}:device:{actor.id}" if actor.kind == "device" else f"{kind}:addr:{client_address(request)}"
-        for rule in self._rules[kind]:
+        branch_id = request.match_info.get("branch") or actor.branch_id
+        for rule in self.rules(kind, branch_id):
             if not self._counters.hit(rule, key):
                 raise RateLimited(
                     f"too many requests ({rule}); please wait a moment and try again",

@@ -95,3 +95,31 @@ async def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(limited):
     page = f"/api/v1/tickets/{issued['token']}"
     statuses = [(await limited.get(page, headers=via_proxy(f"203.0.113.{i}"))).status for i in range(7)]
     assert statuses == [200] * 5 + [429] * 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+async def test_a_branch_kiosk_limit_set_in_the_admin_api_limits_its_kiosks(limited):
+    admin = limited
+    await login(admin, "admin")
+    resp = await admin.patch("/api/v1/admin/branches/demo", json={"limits": {"kiosk_issue": "ten a second"}})
+    assert resp.status == 422 and "limits.kiosk_issue" in await resp.text(), await resp.text()
+    resp = await admin.patch("/api/v1/admin/branches/demo", json={"limits": {"kiosk_issue": "3/minute"}})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["limits"] == {"kiosk_issue": "3/minute"}
+    statuses = [(await limited.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status
+                for _ in range(5)]
+    # the first issue reads the branch's new row; from then on its own limit counts
+    assert statuses.count(201) <= 4 and statuses[-1] == 429, statuses
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_kiosk_takes_only_its_share_of_a_capped_service_over_http(limited):
+    await login(limited, "admin")
+    resp = await limited.patch("/api/v1/admin/branches/demo/services/A", json={"daily_cap": 3, "staff_reserve": 1})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["staff_reserve"] == 1
+    statuses = [(await limited.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status for _ in range(3)]
+    assert statuses == [201, 201, 409]
+    resp = await limited.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)
+    assert (await resp.json())["error"]["code"] == "daily_cap_reached"
+    assert (await limited.post(f"{B}/tickets", json={"service": "A"})).status == 201, "the admin, as staff"
