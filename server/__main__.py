@@ -181,6 +181,16 @@ USER_FIELD_HINTS = {
 }
 
 
+def retention_run(args: argparse.Namespace) -> None:
+    from server.services.retention import erase_expired
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.retention_days
+    erased = asyncio.run(_with_services(settings, lambda app: erase_expired(app, days=days, full=True)))
+    print(f"records before {erased.before.isoformat()} ({days} days): erased {erased.green_reasons} "
+          f"green-channel reason(s), {erased.comments} comment(s), sensitive fields of {erased.events} event(s)")
+
+
 def device_add(args: argparse.Namespace) -> None:
     from server.services import auth
 
@@ -363,6 +373,14 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--password", help="omit to be asked")
     db_option(ua)
     ua.set_defaults(run=user_add)
+
+    rt = sub.add_parser("retention", help="erase personal data past its retention period")
+    rtsub = rt.add_subparsers(dest="retention_command", required=True)
+    rr = rtsub.add_parser("run", help="erase green-channel reasons and comments older than the period "
+                                      "(the server also does this daily); counts, waits and scores stay")
+    rr.add_argument("--days", type=int, help="the period in days (env BRANCHQ_RETENTION_DAYS, default 90)")
+    db_option(rr)
+    rr.set_defaults(run=retention_run)
 
     dv = sub.add_parser("device", help="kiosks, displays, evaluators")
     dvsub = dv.add_subparsers(dest="device_command", required=True)

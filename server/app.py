@@ -12,6 +12,7 @@ from aiohttp import web
 from server.clock import Clock, system_clock
 from server.services.context import Services
 from server.services.days import roll_over_all
+from server.services.retention import erase_expired
 from server.settings import Settings
 from server.store.engine import open_database
 
@@ -30,6 +31,9 @@ from .web.ws import FANOUT, HUB, ws_handler
 log = logging.getLogger(__name__)
 
 DAY_CHECK_S = 30.0
+RETENTION_FIRST_S = 300.0
+"""The first retention run waits for the server to settle after a (re)start."""
+RETENTION_EVERY_S = 86400.0
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -77,11 +81,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await db.dispose()
 
     async def day_watch(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_watch_days(app[SERVICES]))
+        tasks = [
+            asyncio.create_task(_watch_days(app[SERVICES])),
+            asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
+        ]
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.cleanup_ctx.extend([database, day_watch])
     app.on_shutdown.append(_close_sockets)
@@ -101,6 +110,19 @@ async def _watch_days(services: Services) -> None:
         except Exception:  # keep watching; the next write rolls over anyway
             log.exception("day roll-over failed")
         await asyncio.sleep(DAY_CHECK_S)
+
+
+async def _retention_daily(services: Services, days: int) -> None:
+    """Erase what retention says, once a day (incremental: a day's records each time)."""
+    await asyncio.sleep(RETENTION_FIRST_S)
+    while True:
+        try:
+            erased = await erase_expired(services, days=days)
+            if erased.total:
+                log.info("retention: erased %s from records before %s", erased, erased.before.isoformat())
+        except Exception:  # try again tomorrow; `branchq retention run` does the same by hand
+            log.exception("retention run failed")
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 async def _openapi(_request: web.Request) -> web.Response:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     public_rate_limit: str = Field(
         default="20/second;300/minute", description="per client address, on public endpoints"
     )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="after this many days, tickets' green-channel reasons and ratings' comments are "
+        "erased (branchq retention run, and daily in the server); the figures are kept",
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop",
         description="uvloop where installed (Linux, macOS), else asyncio's own loop",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.domain.access import Action, require
@@ -32,7 +32,7 @@ from server.domain.model import (
     TransferPosition,
     ticket_move,
 )
-from server.domain.numbering import format_number, series_for
+from server.domain.numbering import business_date, format_number, series_for
 from server.protocol import (
     FeedbackAnswer,
     FeedbackIn,
@@ -280,11 +280,29 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
     )
 
 
+TOKEN_EXPIRED = (
+    "this ticket was for an earlier business day; its page ends with the day it was taken "
+    "(take a new ticket at the branch)"
+)
+
+
+def _refuse_expired(row: Any, today: date) -> None:
+    """A ticket's token works for its own business day only: the phone page says so.
+
+    Raises:
+        NotFound: the ticket belongs to an earlier business day (``ticket_expired``).
+    """
+    if row.business_date < today:
+        raise NotFound(TOKEN_EXPIRED, code="ticket_expired")
+
+
 async def _ticket_branch(app: Services, token: str) -> str:
     async with app.db.read() as conn:
         row = await repo.ticket_by_token(conn, token)
-    if row is None:
-        raise NotFound("no such ticket")
+        if row is None:
+            raise NotFound("no such ticket")
+        branch = await repo.load_branch(conn, row.branch_id)
+    _refuse_expired(row, business_date(app.clock(), branch.timezone) if branch else row.business_date)
     branch_id: str = row.branch_id
     return branch_id
 
@@ -294,6 +312,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
     branch_id = await _ticket_branch(app, token)
     async with app.reading(branch_id) as (conn, branch, config):
         row = await repo.ticket_by_token(conn, token)
+        _refuse_expired(row, business_date(app.clock(), branch.timezone))
         service = config.service_by_id(row.service_id)
         ahead = wait_s = 0
         if row.state == TicketState.WAITING:
@@ -327,6 +346,7 @@ async def cancel_ticket(app: Services, token: str) -> PublicTicket:
     branch_id = await _ticket_branch(app, token)
     async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        _refuse_expired(row, tx.today)
         state = ticket_move(row.state, TicketAction.CANCEL)
         await repo.update_ticket(tx.conn, row.id, state=state, finished_at=tx.now)
         tx.emit(
@@ -342,6 +362,7 @@ async def give_feedback(app: Services, token: str, body: FeedbackIn) -> Feedback
     branch_id = await _ticket_branch(app, token)
     async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        _refuse_expired(row, tx.today)
         if row.state != TicketState.DONE:
             raise Conflict("a ticket can be rated once it has been served", code="not_served")
         if await repo.feedback_for(tx.conn, row.id) is not None:
