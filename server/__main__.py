@@ -144,16 +144,51 @@ def user_add(args: argparse.Namespace) -> None:
         print("branchq: --counters is a list of counter numbers, e.g. 2,3", file=sys.stderr)
         sys.exit(2)
     regional = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else []
+    body = _staff_in(username=args.username, password=password, role=args.role, branch=args.branch,
+                     counters=counters, branches=regional)
     asyncio.run(
         _with_services(
             _settings(args),
             lambda app: auth.add_staff(
-                app, username=args.username, password=password, role=args.role,
-                branch_id=args.branch, counters=counters, branches=regional,
+                app, username=body.username, password=body.password, role=body.role,
+                branch_id=body.branch, counters=body.counters, branches=body.branches,
             ),
         )
     )
     print(f"added {args.role} {args.username}")
+
+
+def _staff_in(**fields: Any) -> Any:
+    """The account as the API would take it (username letters, digits ``. _ -``; password 8+),
+    or exit with what is wrong."""
+    from pydantic import ValidationError
+
+    from server.protocol import StaffIn
+
+    try:
+        return StaffIn.model_validate(fields)
+    except ValidationError as e:
+        for error in e.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            hint = USER_FIELD_HINTS.get(field, error["msg"])
+            print(f"branchq: {field}: {hint}", file=sys.stderr)
+        sys.exit(2)
+
+
+USER_FIELD_HINTS = {
+    "username": "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "password": "at least 8 characters (at most 256)",
+}
+
+
+def retention_run(args: argparse.Namespace) -> None:
+    from server.services.retention import erase_expired
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.retention_days
+    erased = asyncio.run(_with_services(settings, lambda app: erase_expired(app, days=days, full=True)))
+    print(f"records before {erased.before.isoformat()} ({days} days): erased {erased.green_reasons} "
+          f"green-channel reason(s), {erased.comments} comment(s), sensitive fields of {erased.events} event(s)")
 
 
 def device_add(args: argparse.Namespace) -> None:
@@ -338,6 +373,14 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--password", help="omit to be asked")
     db_option(ua)
     ua.set_defaults(run=user_add)
+
+    rt = sub.add_parser("retention", help="erase personal data past its retention period")
+    rtsub = rt.add_subparsers(dest="retention_command", required=True)
+    rr = rtsub.add_parser("run", help="erase green-channel reasons and comments older than the period "
+                                      "(the server also does this daily); counts, waits and scores stay")
+    rr.add_argument("--days", type=int, help="the period in days (env BRANCHQ_RETENTION_DAYS, default 90)")
+    db_option(rr)
+    rr.set_defaults(run=retention_run)
 
     dv = sub.add_parser("device", help="kiosks, displays, evaluators")
     dvsub = dv.add_subparsers(dest="device_command", required=True)

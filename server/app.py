@@ -13,6 +13,7 @@ from server.clock import Clock, system_clock
 from server.services.auth import actor_now
 from server.services.context import Services
 from server.services.days import roll_over_all
+from server.services.retention import erase_expired
 from server.settings import Settings
 from server.store.engine import open_database
 
@@ -23,7 +24,7 @@ from .web.api import SERVICES, setup_routes
 from .web.auth import TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware
 from .web.hub import Hub
-from .web.limits import LIMITER, Limiter
+from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
 from .web.openapi import openapi
 from .web.pages import setup_pages
 from .web.ws import FANOUT, HUB, ws_handler
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 DAY_CHECK_S = 30.0
 SWEEP_S = 60.0
+RETENTION_FIRST_S = 300.0
+"""The first retention run waits for the server to settle after a (re)start."""
+RETENTION_EVERY_S = 86400.0
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -41,6 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
     app[LIMITER] = Limiter(settings)
+    app[TRUSTED_PROXIES] = trusted_networks(settings.trusted_proxies)
     setup_auth(app, settings)
     setup_routes(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
@@ -52,8 +57,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         db = open_database(settings.database, pool_size=settings.pool_size)
-        services = Services(db, clock or system_clock)
+        services = Services(db, clock or system_clock, demo=settings.demo)
         app[SERVICES] = services
+        app[LIMITER].branch_limits = lambda b: row.limits if (row := services.last_branch_row(b)) else None
 
         async def load(branch_id: str, after: int, up_to: int) -> list[dict]:
             async with db.read() as conn:
@@ -83,11 +89,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await db.dispose()
 
     async def day_watch(app: web.Application) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_watch_days(app[SERVICES])),
-                 asyncio.create_task(_sweep_sockets(app[SERVICES], hub))]
+        tasks = [
+            asyncio.create_task(_watch_days(app[SERVICES])),
+            asyncio.create_task(_sweep_sockets(app[SERVICES], hub)),
+            asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
+        ]
         yield
         for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -119,6 +129,19 @@ async def _sweep_sockets(services: Services, hub: Hub) -> None:
             await hub.revalidate(lambda credential: actor_now(services, credential))
         except Exception:
             log.exception("socket sweep failed")
+
+
+async def _retention_daily(services: Services, days: int) -> None:
+    """Erase what retention says, once a day (incremental: a day's records each time)."""
+    await asyncio.sleep(RETENTION_FIRST_S)
+    while True:
+        try:
+            erased = await erase_expired(services, days=days)
+            if erased.total:
+                log.info("retention: erased %s from records before %s", erased, erased.before.isoformat())
+        except Exception:  # try again tomorrow; `branchq retention run` does the same by hand
+            log.exception("retention run failed")
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 async def _openapi(_request: web.Request) -> web.Response:

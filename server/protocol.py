@@ -517,6 +517,7 @@ class BranchPatch(Patch):
     holidays: list[str] | None = None
     no_show_grace_s: int | None = None
     announcements: dict[str, object] | None = None
+    limits: dict[str, object] | None = None
 
 
 class ServicePatch(Patch):
@@ -525,6 +526,7 @@ class ServicePatch(Patch):
     max_wait_s: int | None = None
     target_service_s: int | None = None
     daily_cap: int | None = None
+    staff_reserve: int | None = None
     green_allowed: bool | None = None
     hours: dict[str, list[list[str]]] | None = None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -28,14 +30,39 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     pool_size: int = 10
     trusted_origins: list[str] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For "
+        "names the client; empty: the peer is the client",
+    )
     issue_rate_limit: str = Field(
-        default="10/second;60/minute",
-        description="per kiosk: a burst, then a steady rate (never applies to signed-in staff)",
+        default="5/10 seconds;20/minute;360/hour",
+        description="per kiosk: a line of people at one screen, a burst as at opening time, then a "
+        "ticket every few seconds (never applies to signed-in staff); a branch may set its own "
+        "(limits.kiosk_issue)",
     )
     public_rate_limit: str = Field(
         default="20/second;300/minute", description="per client address, on public endpoints"
+    )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="after this many days, tickets' green-channel reasons and ratings' comments are "
+        "erased (branchq retention run, and daily in the server); the figures are kept",
     )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop",
         description="uvloop where installed (Linux, macOS), else asyncio's own loop",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        """``10.0.0.5, 10.1.0.0/16`` (or a JSON list), each checked to be an address or range."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            value = [str(v).strip() for v in value if str(v).strip()]
+            for entry in value:
+                ipaddress.ip_network(entry, strict=False)  # ValueError names the entry that is neither
+        return value

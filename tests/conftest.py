@@ -280,7 +280,7 @@ UNLIMITED = {"issue_rate_limit": "1000000/second", "public_rate_limit": "1000000
 
 
 def _test_settings(database: str, tmp_path: Path) -> Settings:
-    return Settings(database=database, secret_file=str(tmp_path / "secret.key"), **UNLIMITED)
+    return Settings(database=database, secret_file=str(tmp_path / "secret.key"), demo=True, **UNLIMITED)
 
 
 @pytest.fixture

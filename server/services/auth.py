@@ -22,6 +22,7 @@ from server.protocol import StaffAnswer
 from server.store import accounts, sessions
 from server.store import repository as repo
 
+from . import demo
 from .context import STAFF_ROLES, Actor, Services, UnitOfWork
 
 DEVICE_KINDS = ("kiosk", "display", "evaluator")
@@ -147,6 +148,8 @@ async def login(
             code="locked", retry_after=max(waits),
         )
     ok = await _verify(row.password_hash if row else _DUMMY_HASH, password)
+    if not app.demo and demo.is_demo_password(password):  # published: only in demo mode
+        ok = False
     if not ok or row is None or not row.active:
         await _count_failure(app, keys, username, address)
         raise Unauthenticated("wrong username or password", code="bad_credentials")
@@ -298,6 +301,8 @@ async def device_actor(app: Services, token: str) -> Actor:
         Unauthenticated: unknown or revoked token.
     """
     if not (token.isascii() and token.isprintable()) or len(token) > 200:
+        raise Unauthenticated("unknown or revoked device token", code="bad_token")
+    if not app.demo and demo.is_demo_token(token):  # published: only in demo mode
         raise Unauthenticated("unknown or revoked device token", code="bad_token")
     async with app.db.read() as conn:
         row = await repo.device_by_token_hash(conn, token_hash(token))

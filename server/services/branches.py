@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, cast
 from zoneinfo import available_timezones
 
 import yaml
+from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from server.domain.errors import Conflict, InvalidConfig, NotFound
@@ -71,6 +72,42 @@ class Announcements(BaseModel):
     """Languages each call is spoken in, in order."""
 
 
+def rate_rules_problem(text: str) -> str | None:
+    """What is wrong with request-limit rules written as the ``limits`` library reads them
+    (``"5/10 seconds;20/minute;360/hour"``), or None."""
+    if len(text) > 200:
+        return "at most 200 characters"
+    try:
+        rules = parse_many(text)
+    except ValueError:
+        rules = []
+    if not rules:
+        return f'{text[:60]!r} is not a limit; write it as "5/10 seconds;20/minute;360/hour"'
+    if any(not 1 <= r.amount <= 1_000_000 for r in rules):
+        return "each limit allows from 1 to 1000000 requests"
+    return None
+
+
+class Limits(BaseModel):
+    """The branch's own request limits; None: the server's (``BRANCHQ_ISSUE_RATE_LIMIT``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kiosk_issue: str | None = None
+    """Tickets per kiosk: a burst, then a steady rate, e.g. "5/10 seconds;20/minute;360/hour"."""
+
+    @field_validator("kiosk_issue")
+    @classmethod
+    def _rules(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        problem = rate_rules_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class ServiceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -81,9 +118,17 @@ class ServiceSpec(BaseModel):
     max_wait_s: int | None = Field(None, gt=0, le=86400)
     target_service_s: int = Field(300, gt=0, le=86400)
     daily_cap: int | None = Field(None, gt=0, le=100000)
+    staff_reserve: int = Field(0, ge=0, le=100000)
+    """Of ``daily_cap``, the tickets only staff may issue: kiosks and phones stop that many short."""
     green_allowed: bool = True
     hours: Hours | None = None
     """Own hours within the branch's (e.g. wealth advice only in the morning); None: the branch's."""
+
+    @model_validator(mode="after")
+    def _reserve_within_cap(self) -> ServiceSpec:
+        if self.staff_reserve and (self.daily_cap is None or self.staff_reserve > self.daily_cap):
+            raise ValueError("staff_reserve is a share of daily_cap: set daily_cap, and at most that many")
+        return self
 
 
 class CounterSpec(BaseModel):
@@ -139,6 +184,7 @@ class BranchSpec(BaseModel):
     holidays: list[Annotated[date, Field(strict=False)]] = Field(default_factory=list)
     no_show_grace_s: int = Field(600, ge=0, le=86400)
     announcements: Announcements = Field(default_factory=Announcements)
+    limits: Limits = Field(default_factory=Limits)
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -349,11 +395,13 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "holidays": list(branch.holidays),
             "no_show_grace_s": branch.no_show_grace_s,
             "announcements": branch.announcements or {},
+            "limits": branch.limits or {},
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
                     "max_wait_s": s.max_wait_s, "target_service_s": s.target_service_s,
-                    "daily_cap": s.daily_cap, "green_allowed": s.green_allowed, "hours": s.hours,
+                    "daily_cap": s.daily_cap, "staff_reserve": s.staff_reserve,
+                    "green_allowed": s.green_allowed, "hours": s.hours,
                 }
                 for s in config.services.values()
             ],
@@ -476,12 +524,13 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "holidays": [d.isoformat() for d in new.holidays],
             "no_show_grace_s": new.no_show_grace_s,
             "announcements": new.announcements.model_dump(mode="json"),
+            "limits": new.limits.model_dump(mode="json", exclude_none=True),
         },
         services=[
             {
                 "code": s.code, **s.names.columns(), "target_wait_s": s.target_wait_s, "max_wait_s": s.max_wait_s,
                 "target_service_s": s.target_service_s, "daily_cap": s.daily_cap,
-                "green_allowed": s.green_allowed, "hours": s.hours,
+                "staff_reserve": s.staff_reserve, "green_allowed": s.green_allowed, "hours": s.hours,
             }
             for s in new.services
         ],

@@ -115,9 +115,15 @@ class Services:
     access_listeners: list[AccessListener] = field(default_factory=list)
     configs: ConfigCache = field(default_factory=ConfigCache)
     estimates: EstimateInputs = field(default_factory=EstimateInputs)
+    demo: bool = False
+    """Running as ``serve --demo``: only then are the demo credentials accepted."""
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)
     _days: dict[str, BranchRow] = field(default_factory=dict)
     """The last branch row this process read, per branch: whose business day it was."""
+
+    def last_branch_row(self, branch_id: str) -> BranchRow | None:
+        """The branch's row as this process's last unit of work on it read it (None: not yet)."""
+        return self._days.get(branch_id)
 
     def forget_config(self, branch_id: str) -> None:
         """Drop what this process keeps of a branch's configuration (it has just changed)."""

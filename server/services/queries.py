@@ -39,7 +39,9 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
                 if service.daily_cap is not None
                 else None
             )
-            reason = unavailable_reason(service, hours_open=service_open(branch, service, now), issued=issued)
+            reason = unavailable_reason(
+                service, hours_open=service_open(branch, service, now), issued=issued, by_staff=actor.is_staff
+            )
             answers.append(
                 ServiceAnswer(
                     code=code,

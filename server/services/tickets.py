@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.domain.access import Action, require
@@ -32,7 +32,7 @@ from server.domain.model import (
     TransferPosition,
     ticket_move,
 )
-from server.domain.numbering import format_number, series_for
+from server.domain.numbering import business_date, format_number, series_for
 from server.protocol import (
     FeedbackAnswer,
     FeedbackIn,
@@ -69,15 +69,22 @@ def service_open(branch: BranchRow, service: ServiceConf, now: datetime) -> bool
 
 
 def unavailable_reason(
-    service: ServiceConf, *, hours_open: bool, issued: int | None = None
+    service: ServiceConf, *, hours_open: bool, issued: int | None = None, by_staff: bool = False
 ) -> str | None:
-    """Why a service cannot be taken now, or None."""
+    """Why a service cannot be taken now, or None.
+
+    Of a daily cap, the service's ``staff_reserve`` is kept for the lobby staff: a kiosk
+    (or anyone but staff) stops at ``daily_cap - staff_reserve``, staff at ``daily_cap``,
+    so that one person at a kiosk can never take every ticket of the day.
+    """
     if not service.active:
         return "suspended"
     if not hours_open:
         return "closed"
-    if service.daily_cap is not None and issued is not None and issued >= service.daily_cap:
-        return "daily_cap_reached"
+    if service.daily_cap is not None and issued is not None:
+        limit = service.daily_cap if by_staff else service.daily_cap - service.staff_reserve
+        if issued >= limit:
+            return "daily_cap_reached"
     return None
 
 
@@ -202,7 +209,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         else None
     )
     reason = unavailable_reason(
-        service, hours_open=service_open(tx.branch, service, tx.now), issued=issued
+        service, hours_open=service_open(tx.branch, service, tx.now), issued=issued, by_staff=actor.is_staff
     )
     if reason:
         raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)
@@ -273,11 +280,29 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
     )
 
 
+TOKEN_EXPIRED = (
+    "this ticket was for an earlier business day; its page ends with the day it was taken "
+    "(take a new ticket at the branch)"
+)
+
+
+def _refuse_expired(row: Any, today: date) -> None:
+    """A ticket's token works for its own business day only: the phone page says so.
+
+    Raises:
+        NotFound: the ticket belongs to an earlier business day (``ticket_expired``).
+    """
+    if row.business_date < today:
+        raise NotFound(TOKEN_EXPIRED, code="ticket_expired")
+
+
 async def _ticket_branch(app: Services, token: str) -> str:
     async with app.db.read() as conn:
         row = await repo.ticket_by_token(conn, token)
-    if row is None:
-        raise NotFound("no such ticket")
+        if row is None:
+            raise NotFound("no such ticket")
+        branch = await repo.load_branch(conn, row.branch_id)
+    _refuse_expired(row, business_date(app.clock(), branch.timezone) if branch else row.business_date)
     branch_id: str = row.branch_id
     return branch_id
 
@@ -287,6 +312,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
     branch_id = await _ticket_branch(app, token)
     async with app.reading(branch_id) as (conn, branch, config):
         row = await repo.ticket_by_token(conn, token)
+        _refuse_expired(row, business_date(app.clock(), branch.timezone))
         service = config.service_by_id(row.service_id)
         ahead = wait_s = 0
         if row.state == TicketState.WAITING:
@@ -320,6 +346,7 @@ async def cancel_ticket(app: Services, token: str) -> PublicTicket:
     branch_id = await _ticket_branch(app, token)
     async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        _refuse_expired(row, tx.today)
         state = ticket_move(row.state, TicketAction.CANCEL)
         await repo.update_ticket(tx.conn, row.id, state=state, finished_at=tx.now)
         tx.emit(
@@ -335,6 +362,7 @@ async def give_feedback(app: Services, token: str, body: FeedbackIn) -> Feedback
     branch_id = await _ticket_branch(app, token)
     async with app.unit_of_work(branch_id) as tx:
         row = await repo.ticket_by_token(tx.conn, token, lock=True)
+        _refuse_expired(row, tx.today)
         if row.state != TicketState.DONE:
             raise Conflict("a ticket can be rated once it has been served", code="not_served")
         if await repo.feedback_for(tx.conn, row.id) is not None:

@@ -56,6 +56,8 @@ class BranchRow:
     languages: tuple[str, ...] = ()
     holidays: tuple[str, ...] = ()
     announcements: dict[str, Any] | None = None
+    limits: dict[str, str] | None = None
+    """Per-branch request limits (``kiosk_issue``: ``"5/10 seconds;20/minute"``); None: the server's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class ServiceConf:
     green_allowed: bool
     active: bool
     hours: dict[str, Any] | None = None
+    staff_reserve: int = 0
+    """Of the daily cap, the tickets only staff may issue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,7 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         tuple(row.languages or ()),
         tuple(row.holidays or ()),
         dict(row.announcements or {}),
+        dict(row.limits or {}),
     )
 
 
@@ -186,6 +191,7 @@ async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
             row.green_allowed,
             row.active,
             row.hours,
+            row.staff_reserve or 0,
         )
         for row in services
     ]

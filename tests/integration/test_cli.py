@@ -178,6 +178,33 @@ async def test_serve_demo_prints_its_urls_and_the_demo_credentials(tmp_path):
             assert credential in out, f"{credential!r} not printed:\n{out}"
 
 
+def test_serve_demo_on_a_database_with_other_branches_is_refused_and_adds_no_demo_accounts(tmp_path, north_db):
+    result = branchq(tmp_path / "cli", "serve", "--demo", "--port", "0", "--database", f"sqlite:///{north_db}")
+
+    assert "not a demo database" in _plain_failure(result)
+    assert count(north_db, "staff") == 0 and count(north_db, "devices") == 0
+    assert query(north_db, "SELECT id FROM branches") == [("north",)]
+
+
+async def test_demo_credentials_stop_working_once_the_server_runs_without_demo(tmp_path):
+    server = ServerProcess(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "server", demo=True)
+    admin = {"username": "admin", "password": "demo-pass"}
+    kiosk = {"Authorization": "Bearer demo-kiosk"}
+    async with server:
+        async with server.session() as http:
+            assert (await http.post("/api/v1/auth/login", json=admin)).status == 200
+            resp = await http.post("/api/v1/branches/demo/tickets", json={"service": "A"}, headers=kiosk)
+            assert resp.status == 201
+        await server.stop()
+        server.demo = False
+        await server.start()
+        async with server.session() as http:
+            resp = await http.post("/api/v1/auth/login", json=admin)
+            assert resp.status == 401, await resp.text()
+            resp = await http.post("/api/v1/branches/demo/tickets", json={"service": "A"}, headers=kiosk)
+            assert resp.status == 401, await resp.text()
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 
@@ -193,7 +220,7 @@ def _plain_failure(result: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize(
     "command",
     [
-        ["user", "add", "bob", "--role", "teller", "--password", "x", "--branch", "nowhere"],
+        ["user", "add", "bob", "--role", "teller", "--password", "a pass word", "--branch", "nowhere"],
         ["device", "add", "--kind", "kiosk", "--name", "k", "--branch", "nowhere"],
     ],
     ids=["user", "device"],
@@ -210,7 +237,7 @@ def test_enrolling_into_an_unknown_branch_fails_with_a_plain_message_and_adds_no
 
 
 def test_adding_a_user_twice_fails_with_a_plain_message(tmp_path, north_db):
-    add = ["user", "add", "bob", "--role", "manager", "--branch", "north", "--password", "x",
+    add = ["user", "add", "bob", "--role", "manager", "--branch", "north", "--password", "a pass word",
            "--database", f"sqlite:///{north_db}"]
     succeeded(branchq(tmp_path / "cli", *add))
 
@@ -220,8 +247,25 @@ def test_adding_a_user_twice_fails_with_a_plain_message(tmp_path, north_db):
     assert count(north_db, "staff") == 1
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', "a pass word", "username"),
+        ("bob smith", "a pass word", "username"),
+        ("bob", "short", "password"),
+    ],
+    ids=["formula", "space", "short-password"],
+)
+def test_user_add_checks_usernames_and_passwords_as_the_api_does(tmp_path, north_db, username, password, field):
+    result = branchq(tmp_path / "cli", "user", "add", username, "--role", "manager", "--branch", "north",
+                     "--password", password, "--database", f"sqlite:///{north_db}")
+
+    assert field in _plain_failure(result)
+    assert count(north_db, "staff") == 0
+
+
 def test_a_teller_without_a_branch_is_refused_with_a_plain_message(tmp_path, north_db):
-    result = branchq(tmp_path / "cli", "user", "add", "carol", "--role", "teller", "--password", "x",
+    result = branchq(tmp_path / "cli", "user", "add", "carol", "--role", "teller", "--password", "a pass word",
                      "--database", f"sqlite:///{north_db}")
 
     assert "branch" in _plain_failure(result)
@@ -230,7 +274,7 @@ def test_a_teller_without_a_branch_is_refused_with_a_plain_message(tmp_path, nor
 
 def test_enrolling_into_a_database_never_upgraded_fails_with_a_plain_message(tmp_path):
     """An operator who forgot ``branchq db upgrade`` gets told so, not a SQLAlchemy traceback."""
-    result = branchq(tmp_path / "cli", "user", "add", "root", "--role", "admin", "--password", "x",
+    result = branchq(tmp_path / "cli", "user", "add", "root", "--role", "admin", "--password", "a pass word",
                      "--database", f"sqlite:///{tmp_path / 'never-upgraded.db'}")
 
     _plain_failure(result)

@@ -552,7 +552,7 @@ async def test_a_kiosk_issuing_over_the_socket_is_rate_limited_like_over_http(
     db_url, tmp_path, clock, aiohttp_client
 ):
     """DESIGN: rate limits on issuance; HTTP routes and socket commands do the same thing."""
-    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"),
+    settings = Settings(database=db_url, secret_file=str(tmp_path / "k"), demo=True,
                         issue_rate_limit="10/minute")
     app = create_app(settings, clock=clock)
     client = await aiohttp_client(app)

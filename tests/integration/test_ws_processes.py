@@ -226,7 +226,7 @@ async def test_a_display_reconnects_by_itself_after_its_single_server_restarts_a
             await server.kill()
             db = open_database(url)
             try:
-                services = Services(db)
+                services = Services(db, demo=True)
                 kiosk = await auth.device_actor(services, "demo-kiosk")
                 extra = await tickets.issue_ticket(services, kiosk, "demo", IssueTicket(service="A"))
             finally:

@@ -80,7 +80,7 @@ async def world() -> AsyncIterator[World]:
     db = open_memory_database()
     await create_schema(db)
     clock = MovableClock()
-    app = Services(db, clock)
+    app = Services(db, clock, demo=True)
     await seed_demo(app)
     try:
         yield World(app, clock)

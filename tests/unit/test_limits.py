@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from limits import parse_many
 
-from server.web.limits import PRUNE_EVERY, SlidingCounters
+from server.domain.access import Actor
+from server.domain.errors import RateLimited
+from server.settings import Settings
+from server.web.limits import PRUNE_EVERY, Limiter, SlidingCounters
 
 
 class Clock:
@@ -70,3 +74,42 @@ def test_idle_keys_are_forgotten(clock):
     clock.now += 3600
     hits(counters, "1000000/minute", "busy", PRUNE_EVERY)
     assert {key for _, _, key in counters._windows} == {"busy"}
+
+
+# --- the kiosk limit: a line of people at one screen, not one person taking the day's tickets ---
+
+KIOSK = Actor("device", 7, "kiosk", "demo", (), "door kiosk")
+
+
+def issued_at(limiter: Limiter, clock: Clock, times: list[float], branch: str = "demo") -> int:
+    """How many of the issues at ``times`` (seconds from now) the limiter lets through."""
+    request = make_mocked_request("POST", f"/api/v1/branches/{branch}/tickets", match_info={"branch": branch})
+    start, ok = clock.now, 0
+    for t in times:
+        clock.now = start + t
+        try:
+            limiter.check("issue", request, KIOSK)
+        except RateLimited:
+            continue
+        ok += 1
+    return ok
+
+
+def test_the_default_kiosk_limit_serves_a_line_of_people_at_opening_and_all_day(clock):
+    limiter = Limiter(Settings(), clock)
+    opening = [3.0 * i for i in range(10)]  # ten people one after another, 3 s each
+    day = [30 + 10.0 * i for i in range(330)]  # then one every 10 s for the rest of the hour
+    assert issued_at(limiter, clock, opening + day) == len(opening) + len(day)
+
+
+def test_the_default_kiosk_limit_keeps_one_person_from_taking_a_days_cap_in_half_a_minute(clock):
+    limiter = Limiter(Settings(), clock)
+    pressing = [34 * i / 79 for i in range(79)]  # the tester's 79 tickets in 34 s
+    assert issued_at(limiter, clock, pressing) <= 20
+
+
+def test_a_branch_sets_its_own_kiosk_limit_and_other_branches_keep_the_servers(clock):
+    limiter = Limiter(Settings(issue_rate_limit="100/minute"), clock)
+    limiter.branch_limits = lambda b: {"kiosk_issue": "3/minute"} if b == "demo" else None
+    assert issued_at(limiter, clock, [0.1 * i for i in range(10)], branch="demo") == 3
+    assert issued_at(limiter, clock, [0.1 * i for i in range(10)], branch="north") == 10

@@ -77,6 +77,7 @@ const WORDS = {
   max_wait_min: ["最长等候（分钟）", "Max wait (min)", "最長等候（分鐘）"],
   target_service_min: ["目标办理（分钟）", "Target service time (min)", "目標辦理（分鐘）"],
   daily_cap: ["每日限号", "Daily cap", "每日限號"],
+  staff_reserve: ["其中留给大堂（员工取号）", "Of it, kept for staff to issue", "其中留給大堂（員工取號）"],
   green_allowed: ["可走绿色通道", "Green channel allowed", "可走綠色通道"],
   waiting: ["等候", "Waiting", "等候"],
   own_hours: ["业务时间", "Own hours", "業務時間"],
@@ -516,7 +517,8 @@ function drawServices() {
   detail.services.map((s) => ({
     data: { code: s.code },
     cells: [s.code, s.names?.["zh-CN"], s.names?.en, s.names?.["zh-TW"], minutes(s.target_wait_s),
-      minutes(s.max_wait_s), minutes(s.target_service_s), s.daily_cap ?? w("none"),
+      minutes(s.max_wait_s), minutes(s.target_service_s),
+      s.daily_cap == null ? w("none") : (s.staff_reserve ? `${s.daily_cap} (${s.staff_reserve})` : s.daily_cap),
       w(s.green_allowed ? "yes" : "no"), s.hours ? JSON.stringify(s.hours) : w("branch_hours"), s.waiting],
     actions: [
       { key: "edit", act: () => editService(s) },
@@ -548,6 +550,7 @@ function editService(s) {
   form.max_wait_min.value = s.max_wait_s == null ? "" : s.max_wait_s / 60;
   form.target_service_min.value = s.target_service_s == null ? "" : s.target_service_s / 60;
   form.daily_cap.value = s.daily_cap ?? "";
+  form.staff_reserve.value = s.staff_reserve || "";
   form.green_allowed.checked = s.green_allowed !== false;
   setFormMode(form, { editing: true, legend: w("service_edit", { code: s.code }) });
   form.scrollIntoView({ block: "nearest" });
@@ -568,6 +571,7 @@ function serviceFields(form) {
     max_wait_s: numberOrNull(form.max_wait_min, 60),
     target_service_s: numberOrNull(form.target_service_min, 60),
     daily_cap: numberOrNull(form.daily_cap),
+    staff_reserve: numberOrNull(form.staff_reserve) ?? 0,
     green_allowed: form.green_allowed.checked,
   };
   // Target times cannot be cleared, only changed; leaving them empty keeps the default.
