@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, create_model, model_validator
 
@@ -33,15 +33,19 @@ UNSAID = Unsaid.UNSAID
 
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+#: A kiosk's ``Idempotency-Key``: 1–128 printable ASCII characters (a UUID will do), neither
+#: beginning nor ending with a space (HTTP would strip it, and the retry would not match).
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[!-~](?:[ -~]{0,126}[!-~])?$")]
 
 
-def _has_nul(value: object) -> bool:
+def has_nul(value: object) -> bool:
+    """Whether any text in ``value`` (keys included, at any depth) holds a NUL character."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False
 
 
@@ -56,7 +60,7 @@ class Body(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: object) -> object:
-        if _has_nul(data):
+        if has_nul(data):
             raise ValueError("text may not contain NUL characters")
         return data
 
@@ -74,6 +78,13 @@ class Login(Body):
 
 
 class IssueTicket(Body):
+    # The rule of _green_needs_reason, as the OpenAPI document states it.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["priority", "green_reason"],
+         "properties": {"priority": {"const": "green"}, "green_reason": {"type": "string"}}},
+        {"properties": {"priority": {"const": "normal"}, "green_reason": {"type": "null"}}},
+    ]})
+
     service: ServiceCode
     priority: Priority = Priority.NORMAL
     green_reason: GreenReason | None = None
@@ -116,6 +127,12 @@ class CallTicket(CounterStep):
 
 
 class Transfer(CounterStep):
+    # The rule of _one_target, as the OpenAPI document states it.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": ["service"], "properties": {"service": {"type": "string"}}},
+        {"required": ["counter"], "properties": {"counter": {"type": "integer"}}},
+    ]})
+
     service: ServiceCode | None = None
     counter: Annotated[int, Field(ge=1, le=9999)] | None = None
     position: TransferPosition = TransferPosition.LAST
@@ -420,7 +437,7 @@ class CounterTransferCommand(CounterCommand):
 
 
 class IssueCommand(IssueTicket):
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 
@@ -435,7 +452,7 @@ class PrinterStatus(Body):
 
 class DeviceStatusIn(Body):
     printer: PrinterStatus | None = None
-    last_printed: Annotated[int, Field(ge=0)] | None = None
+    last_printed: Annotated[int, Field(ge=0, le=2**62)] | None = None
     """Id of the last ticket printed (kiosk agents)."""
 
 
@@ -470,7 +487,10 @@ class DeviceAnswer(Answer):
 
 
 class NoticeIn(Body):
-    texts: dict[Literal["zh-CN", "en", "zh-TW"], Annotated[str, StringConstraints(min_length=1, max_length=500)]]
+    texts: Annotated[
+        dict[Literal["zh-CN", "en", "zh-TW"], Annotated[str, StringConstraints(min_length=1, max_length=500)]],
+        Field(json_schema_extra={"required": ["zh-CN"]}),  # the rule of _chinese_first
+    ]
     """At least the zh-CN text; en and zh-TW are shown where given."""
     level: Literal["info", "emergency"] = "info"
     minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
@@ -540,6 +560,14 @@ class CounterPatch(Patch):
 
 
 class StaffIn(Body):
+    # The rules of _belongs, as the OpenAPI document states them.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"anyOf": [{"properties": {"role": {"const": "admin"}}},
+                   {"required": ["branch"], "properties": {"branch": {"type": "string"}}}]},
+        {"anyOf": [{"properties": {"role": {"const": "manager"}}},
+                   {"properties": {"branches": {"maxItems": 0}}}]},
+    ]})
+
     username: Username
     password: Password
     role: StaffRole
@@ -549,14 +577,59 @@ class StaffIn(Body):
     counters: list[Annotated[int, Field(ge=1, le=9999)]] = []
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
+    @model_validator(mode="after")
+    def _belongs(self) -> StaffIn:
+        if self.role != "admin" and self.branch is None:
+            raise ValueError("tellers and managers belong to a branch")
+        if self.branches and self.role != "manager":
+            raise ValueError("only managers oversee further branches")
+        return self
+
+
+def _absent_is_not_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The schema of a patch whose fields may be left out but not sent as null (but ``nullable``)."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in nullable or options is None:
+            continue
+        rest = [o for o in options if o.get("type") != "null"]
+        if len(rest) == 1:
+            del prop["anyOf"]
+            prop.pop("default", None)
+            prop.update(rest[0])
+
+
+def _staff_patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    _absent_is_not_null(schema, model)
+    schema["minProperties"] = 1  # the rule of _something
+
 
 class StaffPatch(Patch):
+    """Fields to change, at least one; null is refused (leave a field out to keep it), but for ``branch``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_staff_patch_schema)
+    nullable: ClassVar[frozenset[str]] = frozenset({"branch"})
+
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     role: StaffRole | None = None
     branch: str | None = None
     branches: list[str] | None = None
     counters: list[Annotated[int, Field(ge=1, le=9999)]] | None = None
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> StaffPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        return self
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> StaffPatch:
+        cleared = sorted(k for k in self.model_fields_set if getattr(self, k) is None and k not in self.nullable)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be empty (null); leave a field out to keep it")
+        return self
 
 
 class PasswordReset(Body):

@@ -38,6 +38,11 @@ from server.domain.events import COUNTER_KINDS, COUNTER_OPENED
 from server.store import tables as t
 
 GROUPS = ("service", "counter", "teller", "hour", "day", "priority")
+#: The days a report may cover. Far beyond any branch's history and future, and inside what a
+#: date can hold: a period ending 9999-12-31 has no next day, which the queries need.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+MAX_DAYS = 366
 
 T = TypeVar("T")
 
@@ -69,10 +74,12 @@ class Period:
             b = date.fromisoformat(last) if last else (a if first else today)
         except ValueError:
             raise InvalidInput("from and to are dates: YYYY-MM-DD") from None
+        if not (FIRST_DAY <= a <= LAST_DAY and FIRST_DAY <= b <= LAST_DAY):
+            raise InvalidInput(f"from and to are days between {FIRST_DAY} and {LAST_DAY}")
         if b < a:
             raise InvalidInput("to is before from")
-        if (b - a).days > 366:
-            raise InvalidInput("a report covers at most 366 days")
+        if (b - a).days > MAX_DAYS:
+            raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
         return cls(a, b)
 
 

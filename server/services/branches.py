@@ -35,7 +35,11 @@ LANGUAGES: tuple[Language, ...] = ("zh-CN", "en", "zh-TW")
 Hours = dict[str, list[list[str]]]
 BranchId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-FH-Z]{1,2}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(json_schema_extra={"pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$"}),  # not blank, as stripped
+]
 
 
 class Names(BaseModel):
@@ -140,7 +144,7 @@ class CounterSpec(BaseModel):
     """The work profile: services in the order this counter takes them."""
     mode: CounterMode = CounterMode.ORDERED
     green_only: bool = False
-    green_ratio: str | None = None
+    green_ratio: Annotated[str, Field(json_schema_extra={"pattern": "^[1-9][0-9]?:[1-9][0-9]?$"})] | None = None
     """None: the green channel strictly first; "1:2": one green call to two normal ones."""
 
     @field_validator("mode", mode="before")
@@ -175,10 +179,13 @@ class BranchSpec(BaseModel):
 
     id: BranchId
     names: Names
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, Field(json_schema_extra=lambda schema: schema.update(enum=sorted(_zones())))] = (
+        "Asia/Shanghai"
+    )
     language: Language = "zh-CN"
     """The branch's own language: screens start in it."""
-    languages: list[Language] = Field(default_factory=lambda: list(LANGUAGES), min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list(LANGUAGES), min_length=1,
+                                      json_schema_extra={"uniqueItems": True})  # as _once_each checks
     """What the kiosk offers to switch to."""
     hours: Hours = Field(default_factory=dict)
     holidays: list[Annotated[date, Field(strict=False)]] = Field(default_factory=list)
@@ -326,11 +333,28 @@ def parse_config(data: Any) -> BranchSpec:
 
 
 class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no type information here
-    """YAML's safe loader without anchors and aliases.
+    """YAML's safe loader without anchors and aliases, and without repeated keys.
 
-    A configuration never needs them, and aliases let a few hundred bytes expand
-    into billions of nodes ("billion laughs") or refer to themselves.
+    A configuration never needs aliases, and they let a few hundred bytes expand
+    into billions of nodes ("billion laughs") or refer to themselves. A key written
+    twice in one mapping would silently take its last value (YAML 1.2 forbids it).
     """
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, list | dict):
+                    continue  # unhashable: refused below as YAML's own error
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        f"in the mapping of line {seen[key].line + 1}", node.start_mark,
+                        f"the key {key!r} is given twice (also on line {seen[key].line + 1})",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):

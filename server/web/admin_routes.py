@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Annotated, Literal
 
 from aiohttp import web
+from pydantic import Field, StringConstraints
 
 from server.domain.access import Action
-from server.domain.errors import InvalidInput
 from server.protocol import (
     BranchPatch,
     CounterPatch,
@@ -22,28 +22,40 @@ from server.services import admin, audit
 from server.services.branches import BranchSpec, CounterSpec, ServiceSpec
 from server.services.context import Actor
 
-from .api import SERVICES, RouteTable
+from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, TextBody, params
 
 routes = RouteTable()
 
-A = "/admin/branches/{branch:[a-z0-9-]{1,40}}"
+A = "/admin/branches/" + BRANCH
 SERVICE = "/services/{code:[A-Z]{1,2}}"
 COUNTER = "/counters/{number:[0-9]{1,4}}"
+YAML = "application/yaml"
+#: What a configuration may be sent as: YAML under any of its names, JSON (a JSON document is YAML),
+#: or plain text. No cross-site page can PUT without the browser asking first (CORS), which the
+#: server never grants, so plain text here is no way in for a forged request.
+YAML_TYPES = (YAML, "text/yaml", "application/x-yaml", "application/json", "text/plain")
 
 
-@overload
-def _int_query(request: web.Request, name: str, default: int) -> int: ...
-@overload
-def _int_query(request: web.Request, name: str, default: None) -> int | None: ...
+class BranchSearch(Params):
+    q: Annotated[str, StringConstraints(max_length=100)] | None = None
+    """Text to look for in the branch's id and names."""
 
 
-def _int_query(request: web.Request, name: str, default: int | None) -> int | None:
-    value = request.query.get(name)
-    if value is None:
-        return default
-    if not (value.isascii() and value.isdigit() and len(value) <= 9):
-        raise InvalidInput(f"{name} is a whole number")
-    return int(value)
+class StaffQuery(Params):
+    branch: Annotated[str, StringConstraints(max_length=40)] | None = None
+    """Only the staff of this branch (empty: all you may see)."""
+
+
+class DryRun(Params):
+    dry_run: Literal["0", "1", "false", "true", ""] = "0"
+    """1 or true: list the changes, apply nothing."""
+
+
+class AuditQuery(Params):
+    limit: Annotated[int, Field(ge=1, le=audit.MAX_ENTRIES), DIGITS] = 100
+    """At most this many entries."""
+    before: Annotated[int, Field(ge=0, le=999_999_999), DIGITS] | None = None
+    """Entries older than this entry id."""
 
 
 def _fields(patch) -> dict:
@@ -51,12 +63,9 @@ def _fields(patch) -> dict:
 
 
 @routes.http("GET", "/admin/branches", summary="Admin/manager: the branches you may see (?q= searches id and names)",
-       answer=list[dict], query=("q",), action=Action.MANAGE_BRANCH)
+       answer=list[dict], query=BranchSearch, action=Action.MANAGE_BRANCH)
 async def list_branches(request: web.Request, actor: Actor, _body: None) -> list:
-    q = request.query.get("q")
-    if q is not None and len(q) > 100:
-        raise InvalidInput("the search text is at most 100 characters")
-    return await admin.list_branches(request.app[SERVICES], actor, q)
+    return await admin.list_branches(request.app[SERVICES], actor, params(request, BranchSearch).q)
 
 
 @routes.http("POST", "/admin/branches", summary="Admin: create a branch (services and counters may follow)",
@@ -78,26 +87,23 @@ async def update_branch(request: web.Request, actor: Actor, body: BranchPatch) -
 
 
 @routes.http("GET", A + "/config", summary="Admin/manager: the branch's configuration as a YAML document",
-       action=Action.MANAGE_BRANCH)
+       answer=BranchSpec, content_type=YAML, action=Action.MANAGE_BRANCH)
 async def export_config(request: web.Request, actor: Actor, _body: None) -> web.Response:
     branch_id = request.match_info["branch"]
     text = await admin.export_yaml(request.app[SERVICES], actor, branch_id)
     return web.Response(
-        text=text, content_type="application/yaml", charset="utf-8",
+        text=text, content_type=YAML, charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{branch_id}.yaml"'},
     )
 
 
 @routes.http("PUT", A + "/config", summary="Admin: apply a YAML configuration (?dry_run=1: only list the changes)",
-       answer=dict, query=("dry_run",), action=Action.ADMINISTER)
-async def apply_config(request: web.Request, actor: Actor, _body: None) -> dict:
-    raw = await request.read()  # at most the server's body limit (413 past it)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("the configuration must be UTF-8 text") from None
-    dry_run = request.query.get("dry_run", "0") not in ("0", "false", "")
-    return await admin.apply_yaml(request.app[SERVICES], actor, request.match_info["branch"], text, dry_run=dry_run)
+       answer=dict, query=DryRun, body=TextBody, body_types=YAML_TYPES, text_of=BranchSpec,
+       action=Action.ADMINISTER)
+async def apply_config(request: web.Request, actor: Actor, body: TextBody) -> dict:
+    dry_run = params(request, DryRun).dry_run not in ("0", "false", "")
+    return await admin.apply_yaml(request.app[SERVICES], actor, request.match_info["branch"], body.text,
+                                  dry_run=dry_run)
 
 
 @routes.http("POST", A + "/services", summary="Admin: add a service", body=ServiceSpec,
@@ -142,12 +148,9 @@ async def remove_counter(request: web.Request, actor: Actor, _body: None) -> dic
 
 
 @routes.http("GET", "/admin/staff", summary="Admin/manager: staff accounts (?branch= one branch)",
-       answer=list[dict], query=("branch",), action=Action.MANAGE_BRANCH)
+       answer=list[dict], query=StaffQuery, action=Action.MANAGE_BRANCH)
 async def list_staff(request: web.Request, actor: Actor, _body: None) -> list:
-    branch = request.query.get("branch") or None
-    if branch is not None and len(branch) > 40:
-        raise InvalidInput("branch is a branch id")
-    return await admin.list_staff(request.app[SERVICES], actor, branch)
+    return await admin.list_staff(request.app[SERVICES], actor, params(request, StaffQuery).branch or None)
 
 
 @routes.http("POST", "/admin/staff", summary="Admin: create a staff account", body=StaffIn,
@@ -195,14 +198,15 @@ async def enroll(request: web.Request, _actor: Actor, body: EnrollIn) -> dict:
 
 
 @routes.http("GET", A + "/audit", summary="Admin/manager: the branch's audit log, newest first (?limit=&before=)",
-       answer=list[dict], query=("limit", "before"), action=Action.MANAGE_BRANCH)
+       answer=list[dict], query=AuditQuery, action=Action.MANAGE_BRANCH)
 async def branch_audit(request: web.Request, actor: Actor, _body: None) -> list:
+    q = params(request, AuditQuery)
     return await audit.entries(request.app[SERVICES], actor, request.match_info["branch"],
-                               limit=_int_query(request, "limit", 100), before_id=_int_query(request, "before", None))
+                               limit=q.limit, before_id=q.before)
 
 
 @routes.http("GET", "/admin/audit", summary="Admin: the whole audit log, newest first", answer=list[dict],
-       query=("limit", "before"), action=Action.ADMINISTER)
+       query=AuditQuery, action=Action.ADMINISTER)
 async def all_audit(request: web.Request, actor: Actor, _body: None) -> list:
-    return await audit.entries(request.app[SERVICES], actor, None,
-                               limit=_int_query(request, "limit", 100), before_id=_int_query(request, "before", None))
+    q = params(request, AuditQuery)
+    return await audit.entries(request.app[SERVICES], actor, None, limit=q.limit, before_id=q.before)

@@ -10,23 +10,26 @@ from that one registry come
   authorization, then the body — in that order, for every route);
 - the websocket commands (``counter/call_next`` …, see :mod:`server.web.ws`), with
   their argument models;
-- the OpenAPI document (:mod:`server.web.openapi`);
+- the OpenAPI document (:mod:`server.web.openapi`), from the same models the view
+  validates with: the path's patterns (the router's own), the query, header and
+  path models, the body model and the answer type;
 - the authorization matrix test (every route and command × every role).
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, model_validator
 
 from server.domain.access import Action, Actor, require
 from server.domain.errors import InvalidInput
+from server.protocol import has_nul
 from server.services.context import Services
 
 from .auth import actor_for
@@ -35,6 +38,49 @@ from .limits import LIMITER
 SERVICES = web.AppKey("services", Services)
 
 Handler = Callable[..., Awaitable[Any]]
+
+#: A branch id in a path: the format of ``server.services.branches.BranchId``. A path whose
+#: branch is not of this form matches no route (404): it never reaches the database.
+BRANCH = "{branch:[a-z0-9][a-z0-9-]{0,39}}"
+JSON = "application/json"
+
+
+class Params(BaseModel):
+    """Query, header or path parameters of a route, validated before the body is read.
+
+    Each field is one parameter (its alias, if any, is the parameter's name). Unknown
+    parameters are ignored (a cache-busting ``?_=`` does no harm); text may not hold NUL
+    characters, which PostgreSQL cannot store.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, use_attribute_docstrings=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if has_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        return data
+
+
+P = TypeVar("P", bound=Params)
+
+
+class TextBody(BaseModel):
+    """A body read as UTF-8 text rather than JSON (a YAML document): ``text`` holds it."""
+
+    text: str
+
+
+def _digits(value: object) -> object:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("a whole number, in digits (0-9)")
+    return value
+
+
+#: Put after the bounds of a whole number in a query or path: ASCII digits only ("3", never "+3",
+#: "3.0", " 3" or "³"). ``Annotated[int, Field(ge=1, le=9999), DIGITS]``
+DIGITS = BeforeValidator(_digits)
 
 
 @dataclass(frozen=True)
@@ -50,10 +96,20 @@ class Route:
     body_optional: bool = False
     answer: Any = None
     status: int = 200
-    query: tuple[str, ...] = ()
+    query: type[Params] | None = None
+    headers: type[Params] | None = None
+    params: type[Params] | None = None
+    """Path parameters checked beyond the path's own patterns (a refusal is 400, not 404)."""
     limit: str | None = None
     """Rate-limit class: "issue" (per kiosk) or "public" (per address); staff are exempt."""
-    content_type: str = "application/json"
+    content_type: str = JSON
+    """What a success answers with (``application/json`` unless the handler writes a file)."""
+    body_types: tuple[str, ...] = (JSON,)
+    """The media types a body may come as; the first is the one the document declares."""
+    text_of: type[BaseModel] | None = None
+    """What a text body (:class:`TextBody`) is a document of, for the OpenAPI document."""
+    errors: tuple[int, ...] = ()
+    """Statuses besides success and 4xx that the route may answer (503: a missing engine)."""
 
     @property
     def name(self) -> str:
@@ -148,13 +204,49 @@ def registry() -> Registry:
     return _REGISTRY
 
 
-async def read_body(request: web.Request, model: type[BaseModel] | None, *, optional: bool) -> Any:
+def check_media_type(request: web.Request, accepted: tuple[str, ...]) -> None:
+    """Refuse a body that is not of an accepted media type with 415, before it is parsed.
+
+    A cross-site page may post a form or ``text/plain`` without asking the browser's leave
+    (no CORS preflight); only ``application/json`` (or what the route names) is read, so
+    such a post is never taken for a command.
+    """
+    if request.content_type not in accepted:
+        raise web.HTTPUnsupportedMediaType(
+            reason=f"the body must be {' or '.join(accepted)}, not {request.content_type}"
+        )
+
+
+def whole_numbers(value: Any) -> Any:
+    """``value`` with every JSON number without a fraction as an int (``170.0`` is 170).
+
+    JSON has one kind of number, and JSON Schema counts 170.0 as an integer; the strict
+    models (patches, configurations) would refuse the float that the parser makes of it.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+async def read_body(request: web.Request, route: Route) -> Any:
+    model = route.body
     if model is None:
         return None
     raw = await request.read()  # raises 413 past client_max_size
+    if raw.strip():
+        check_media_type(request, route.body_types)
+    elif route.body_optional:
+        return None
+    if model is TextBody:
+        try:
+            return TextBody(text=raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InvalidInput("the body must be UTF-8 text") from None
     if not raw.strip():
-        if optional:
-            return None
         raw = b"{}"
     try:
         data = orjson.loads(raw)
@@ -162,7 +254,23 @@ async def read_body(request: web.Request, model: type[BaseModel] | None, *, opti
         raise InvalidInput("the body is not valid JSON", code="invalid_json") from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="invalid_json")
-    return model.model_validate(data)
+    return model.model_validate(whole_numbers(data))
+
+
+def validated(model: type[P], values: Mapping[str, str]) -> P:
+    """``values`` (a query, headers, path parameters) as ``model``: 400 ``invalid_input`` if not."""
+    names = {f.alias or name for name, f in model.model_fields.items()}
+    return model.model_validate({k: v for k, v in values.items() if k in names})
+
+
+PARAMS = web.RequestKey("params", dict)
+
+
+def params(request: web.Request, model: type[P]) -> P:
+    """The route's ``model`` parameters as the view validated them (query, headers or path)."""
+    value = request[PARAMS][model]
+    assert isinstance(value, model)
+    return value
 
 
 def dump(answer: Any) -> bytes:
@@ -182,13 +290,18 @@ def wrap(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         actor: Actor = await actor_for(request, services)
         if r.limit is not None:
             request.app[LIMITER].check(r.limit, request, actor)
-        # Before the body is read: who may not call the route learns nothing of its input.
+        # Before the input is read: who may not call the route learns nothing of its input.
         require(actor, r.action, request.match_info.get("branch"))
-        body = await read_body(request, r.body, optional=r.body_optional)
+        checked: dict[type[Params], Params] = {}
+        for model, values in ((r.params, request.match_info), (r.query, request.query), (r.headers, request.headers)):
+            if model is not None:
+                checked[model] = validated(model, values)
+        request[PARAMS] = checked
+        body = await read_body(request, r)
         answer = await r.handler(request, actor, body)
         if isinstance(answer, web.StreamResponse):
             return answer
-        return web.Response(status=r.status, body=dump(answer), content_type="application/json")
+        return web.Response(status=r.status, body=dump(answer), content_type=JSON)
 
     view.__name__ = r.name
     return view

@@ -14,7 +14,10 @@ and :class:`server.tts.Speaker` caches and runs at most two espeak-ng at a time.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from aiohttp import web
+from pydantic import Field, StringConstraints
 
 from display import phrases
 from server.domain.access import Action, Actor
@@ -22,7 +25,7 @@ from server.domain.errors import InvalidInput
 from server.services import queries
 from server.tts import Speaker, TtsError
 
-from .api import SERVICES, RouteTable
+from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
 from .errors import error_response
 from .pages import page
 
@@ -31,27 +34,36 @@ AUDIO_MAX_AGE_S = 24 * 3600
 
 
 routes = RouteTable()
+WAV = "audio/wav"
 
 
 def setup_display(app: web.Application) -> None:
     app[SPEAKER] = Speaker()
-    app.router.add_get("/display/{branch}", page("display", "board.html"))
-    app.router.add_get("/display/{branch}/counter/{number:[0-9]{1,4}}", page("display", "counter.html"))
+    app.router.add_get(f"/display/{BRANCH}", page("display", "board.html"))
+    app.router.add_get(f"/display/{BRANCH}/counter/{{number:[0-9]{{1,4}}}}", page("display", "counter.html"))
+
+
+class Call(Params):
+    """The call to speak: what :func:`display.phrases.check` accepts (a refusal is 400)."""
+
+    number: Annotated[str, StringConstraints(pattern=f"^{phrases.NUMBER.pattern}$")]
+    counter: Annotated[int, Field(ge=1, le=phrases.MAX_COUNTER), DIGITS]
+
+
+class CallLanguage(Params):
+    lang: Literal[phrases.LANGUAGES] = "zh-CN"  # type: ignore[valid-type]  # the tuple of display.phrases
 
 
 @routes.http(
-    "GET", "/branches/{branch}/announcements/{number}/{counter}.wav",
+    "GET", f"/branches/{BRANCH}/announcements/{{number}}/{{counter}}.wav",
     summary="The call spoken by espeak-ng (WAV), for a board without a voice; 503 no speech engine",
-    action=Action.BRANCH_PUBLIC, limit="public", query=("lang",), content_type="audio/wav",
+    action=Action.BRANCH_PUBLIC, limit="public", params=Call, query=CallLanguage, content_type=WAV, errors=(503,),
 )
 async def announcement_audio(request: web.Request, _actor: Actor, _body: None) -> web.Response:
     """The call as a WAV file: 404 unknown branch/counter, 400 bad input, 503 no speech engine."""
     branch_id = request.match_info["branch"]
-    number, counter_text = request.match_info["number"], request.match_info["counter"]
-    lang = request.query.get("lang", "zh-CN")
-    if not counter_text.isascii() or not counter_text.isdigit():
-        raise InvalidInput(f"{counter_text!r} is not a counter number")
-    counter = int(counter_text)
+    call, lang = params(request, Call), params(request, CallLanguage).lang
+    number, counter = call.number, call.counter
     try:
         phrases.check(number, counter, lang)
     except phrases.PhraseError as e:
@@ -63,6 +75,6 @@ async def announcement_audio(request: web.Request, _actor: Actor, _body: None) -
         return error_response(503, e.code, e.message)
     return web.Response(
         body=wav,
-        content_type="audio/wav",
+        content_type=WAV,
         headers={"Cache-Control": f"public, max-age={AUDIO_MAX_AGE_S}"},
     )

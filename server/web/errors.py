@@ -44,6 +44,10 @@ HTTP_CODES = {
 }
 
 
+#: Headers of an aiohttp HTTP error that the JSON error keeps.
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+
 def error_response(status: int, code: str, message: str, **extra) -> web.Response:
     return web.Response(
         status=status,
@@ -84,7 +88,11 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
             raise
         code = HTTP_CODES.get(e.status, "http_error")
         message = e.reason if e.status != 413 else "request body too large"
-        return error_response(e.status, code, message)
+        response = error_response(e.status, code, message)
+        for name in KEPT_HEADERS:  # 405 must say which methods there are (RFC 9110, 15.5.6)
+            if name in e.headers:
+                response.headers[name] = e.headers[name]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error; it has been logged")

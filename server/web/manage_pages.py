@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .api import BRANCH
 from .pages import page
 
 
 def setup_manage(app: web.Application) -> None:
-    app.router.add_get(r"/manage/{branch:[a-z0-9-]+}", page("server", "manage/dashboard.html"))
-    app.router.add_get(r"/manage/{branch:[a-z0-9-]+}/reports", page("server", "manage/reports.html"))
+    app.router.add_get(f"/manage/{BRANCH}", page("server", "manage/dashboard.html"))
+    app.router.add_get(f"/manage/{BRANCH}/reports", page("server", "manage/reports.html"))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import date
+from typing import Annotated, Literal
 
 import segno
 from aiohttp import web
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from server import __version__
 from server.domain.access import Action
-from server.domain.errors import InvalidInput
 from server.protocol import (
     UNSAID,
     CallTicket,
@@ -25,6 +27,7 @@ from server.protocol import (
     FeedbackAnswer,
     FeedbackIn,
     Health,
+    IdempotencyKey,
     IssueCommand,
     IssueTicket,
     Login,
@@ -43,18 +46,76 @@ from server.protocol import (
     Transfer,
 )
 from server.reports import export
+from server.reports.summary import FIRST_DAY, GROUPS, LAST_DAY
 from server.services import auth, counters, devices, notices, queries, reports, tickets
 from server.services.context import Actor
 
-from .api import SERVICES, RouteTable
+from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
 from .auth import SESSION_MAX_AGE, check_origin, session_secret, sign_in, sign_out
 from .limits import client_address
 
 routes = RouteTable()
 
-B = "/branches/{branch}"
+B = "/branches/" + BRANCH
 N = "/counters/{number:[0-9]{1,4}}"
-MAX_IDEMPOTENCY_KEY = 128
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SVG = "image/svg+xml"
+
+
+# --- parameters: each route's query and headers, as the view checks them and the document states them ---
+
+
+class IssueHeaders(Params):
+    idempotency_key: Annotated[IdempotencyKey | None, Field(alias="Idempotency-Key")] = None
+    """A retried request with the same key returns the same ticket."""
+
+
+class QueueQuery(Params):
+    counter: Annotated[int, Field(ge=1, le=9999), DIGITS] | None = None
+    """A counter's number: the queue in that counter's call order."""
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+def _in_range(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a day between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+#: A report's day: YYYY-MM-DD, from 2000 to 2100 (the bounds of ``server.reports.summary.Period``).
+ReportDay = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_in_range),
+    Field(json_schema_extra={"pattern": r"^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"}),
+]
+
+
+class PeriodQuery(Params):
+    first: Annotated[ReportDay | None, Field(alias="from")] = None
+    """The first business day (default: today, or ``to``'s day)."""
+    last: Annotated[ReportDay | None, Field(alias="to")] = None
+    """The last business day (default: ``from``'s day); at most 366 days after ``from``."""
+
+
+class SummaryQuery(PeriodQuery):
+    group: Literal[GROUPS] = "service"  # type: ignore[valid-type]  # the tuple of server.reports.summary
+
+
+class StaffingQuery(Params):
+    weeks: Annotated[int, Field(ge=1, le=26), DIGITS] = 4
+    sla: Annotated[float, Field(ge=0.5, lt=1, allow_inf_nan=False)] = 0.8
+
+
+class AfterQuery(Params):
+    after_id: Annotated[int, Field(ge=0, le=10**18 - 1), DIGITS] = 0
+    """Tickets with an id above this one."""
 
 
 @routes.http("GET", "/health", summary="Liveness and database reachability", answer=Health, action=Action.PUBLIC)
@@ -127,15 +188,9 @@ async def list_services(request: web.Request, actor: Actor, _body: None) -> list
 
 
 @routes.http("POST", B + "/tickets", summary="Issue a ticket (kiosk or staff); honours Idempotency-Key",
-       body=IssueTicket, answer=TicketIssued, status=201, limit="issue", action=Action.ISSUE)
+       body=IssueTicket, answer=TicketIssued, status=201, limit="issue", action=Action.ISSUE, headers=IssueHeaders)
 async def issue_ticket(request: web.Request, actor: Actor, body: IssueTicket) -> TicketIssued:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (
-        1 <= len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()
-    ):
-        raise InvalidInput(
-            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters (a UUID will do)"
-        )
+    key = params(request, IssueHeaders).idempotency_key
     return await tickets.issue_ticket(
         request.app[SERVICES], actor, request.match_info["branch"], body, idempotency_key=key
     )
@@ -150,14 +205,10 @@ async def issue_ticket_command(services, conn, args: IssueCommand) -> TicketIssu
 
 
 @routes.http("GET", B + "/queue", summary="Waiting tickets in call order (?counter=n: that counter's order)",
-       answer=QueueAnswer, query=("counter",), action=Action.READ_QUEUE)
+       answer=QueueAnswer, query=QueueQuery, action=Action.READ_QUEUE)
 async def queue(request: web.Request, actor: Actor, _body: None) -> QueueAnswer:
-    counter = request.query.get("counter")
-    if counter is not None and not (counter.isascii() and counter.isdigit() and len(counter) <= 4):
-        raise InvalidInput("counter must be a counter number")
     return await queries.queue(
-        request.app[SERVICES], actor, request.match_info["branch"],
-        counter=int(counter) if counter is not None else None,
+        request.app[SERVICES], actor, request.match_info["branch"], counter=params(request, QueueQuery).counter,
     )
 
 
@@ -267,25 +318,26 @@ async def feedback(request: web.Request, _actor: Actor, body: FeedbackIn) -> Fee
     return await tickets.give_feedback(request.app[SERVICES], request.match_info["token"], body)
 
 
-REPORT_QUERY = ("from", "to", "group")
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 async def _summary(request: web.Request, actor: Actor) -> dict:
-    q = request.query
+    q = params(request, SummaryQuery)
     return await reports.summary_report(
         request.app[SERVICES], actor, request.match_info["branch"],
-        first=q.get("from"), last=q.get("to"), group=q.get("group", "service"),
+        first=_day(q.first), last=_day(q.last), group=q.group,
     )
 
 
 @routes.http("GET", B + "/reports/summary", summary="Manager: waits, service times, SLA, ratings over a period",
-       answer=dict, query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
+       answer=dict, query=SummaryQuery, action=Action.MANAGE_BRANCH)
 async def report_summary(request: web.Request, actor: Actor, _body: None) -> dict:
     return await _summary(request, actor)
 
 
 @routes.http("GET", B + "/reports/summary.csv", summary="The summary report as CSV",
-       query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
+       query=SummaryQuery, content_type="text/csv", action=Action.MANAGE_BRANCH)
 async def report_summary_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
     report = await _summary(request, actor)
     return web.Response(
@@ -295,42 +347,39 @@ async def report_summary_csv(request: web.Request, actor: Actor, _body: None) ->
 
 
 @routes.http("GET", B + "/reports/summary.xlsx", summary="The summary report as an Excel workbook",
-       query=REPORT_QUERY, action=Action.MANAGE_BRANCH)
+       query=SummaryQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
 async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
     report = await _summary(request, actor)
     return web.Response(
         body=export.to_xlsx(report),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.xlsx"'},
     )
 
 
 @routes.http("GET", B + "/reports/staffing", summary="Manager: counters needed per weekday and hour (Erlang C)",
-       answer=dict, query=("weeks", "sla"), action=Action.MANAGE_BRANCH)
+       answer=dict, query=StaffingQuery, action=Action.MANAGE_BRANCH)
 async def report_staffing(request: web.Request, actor: Actor, _body: None) -> dict:
-    try:
-        weeks = int(request.query.get("weeks", "4"))
-        sla = float(request.query.get("sla", "0.8"))
-    except ValueError:
-        raise InvalidInput("weeks is a whole number and sla a share such as 0.8") from None
+    q = params(request, StaffingQuery)
     return await reports.staffing(request.app[SERVICES], actor, request.match_info["branch"],
-                                  weeks=weeks, sla=sla)
+                                  weeks=q.weeks, sla=q.sla)
 
 
 @routes.http("GET", B + "/reports/tellers", summary="Manager: teller scorecard", answer=dict,
-       query=("from", "to"), action=Action.MANAGE_BRANCH)
+       query=PeriodQuery, action=Action.MANAGE_BRANCH)
 async def report_tellers(request: web.Request, actor: Actor, _body: None) -> dict:
+    q = params(request, PeriodQuery)
     return await reports.scorecard(request.app[SERVICES], actor, request.match_info["branch"],
-                                   first=request.query.get("from"), last=request.query.get("to"))
+                                   first=_day(q.first), last=_day(q.last))
 
 
-@routes.http("GET", B + "/reports/charts/{chart:[a-z]+}.svg", summary="Manager: a report chart as SVG",
-       query=("from", "to"), action=Action.MANAGE_BRANCH)
+@routes.http("GET", B + "/reports/charts/{chart:[a-z]{1,20}}.svg", summary="Manager: a report chart as SVG",
+       query=PeriodQuery, content_type=SVG, action=Action.MANAGE_BRANCH)
 async def report_chart(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    q = params(request, PeriodQuery)
     svg = await reports.chart(request.app[SERVICES], actor, request.match_info["branch"],
-                              request.match_info["chart"], first=request.query.get("from"),
-                              last=request.query.get("to"))
-    return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+                              request.match_info["chart"], first=_day(q.first), last=_day(q.last))
+    return web.Response(text=svg, content_type=SVG, headers={"Cache-Control": "no-cache"})
 
 
 
@@ -341,12 +390,10 @@ async def device_me(request: web.Request, actor: Actor, _body: None) -> DeviceAn
 
 
 @routes.http("GET", "/devices/me/tickets", summary="Kiosk: tickets it issued after ?after_id= (to print)",
-       answer=list[TicketToPrint], query=("after_id",), action=Action.PRINT)
+       answer=list[TicketToPrint], query=AfterQuery, action=Action.PRINT)
 async def device_tickets(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
-    after = request.query.get("after_id", "0")
-    if not (after.isascii() and after.isdigit() and len(after) <= 18):
-        raise InvalidInput("after_id is a ticket id")
-    return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=int(after))
+    after_id = params(request, AfterQuery).after_id
+    return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=after_id)
 
 
 @routes.http("POST", "/devices/me/status", summary="Device: report health (printer online, paper)",
@@ -357,14 +404,14 @@ async def device_status(request: web.Request, actor: Actor, body: DeviceStatusIn
 
 
 @routes.http("GET", T + "/qr.svg", summary="Public: QR code of the ticket's phone page",
-       limit="public", action=Action.PUBLIC)
+       limit="public", content_type=SVG, action=Action.PUBLIC)
 async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Response:
     token = request.match_info["token"]
     await tickets.public_ticket(request.app[SERVICES], token)  # 404 for unknown tokens
     url = f"{request.scheme}://{request.host}/t/{token}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
-    return web.Response(body=buffer.getvalue(), content_type="image/svg+xml",
+    return web.Response(body=buffer.getvalue(), content_type=SVG,
                         headers={"Cache-Control": "private, max-age=86400"})
 
 

@@ -278,6 +278,13 @@ async def test_a_wrong_method_is_refused_with_405(world):
     await refused(world, "teller3", "GET", f"{B}/counters/3/open", 405, "method_not_allowed")
 
 
+async def test_a_wrong_method_answer_names_the_methods_there_are(world):
+    client, _ = await world.client("teller3")
+    resp = await client.get(f"{B}/counters/3/open")
+    assert resp.status == 405
+    assert resp.headers.get("Allow") == "POST"
+
+
 # --- 400: requests that can never succeed as sent ---------------------------------------
 
 ISSUE = ("kiosk", f"{B}/tickets")
@@ -456,10 +463,32 @@ async def test_the_queue_of_a_counter_needs_a_counter_number(world, counter):
 
 
 @pytest.mark.parametrize("key", [pytest.param("k" * 129, id="129"), pytest.param("k" * 4000, id="4000"),
-                                 pytest.param("", id="empty")])
+                                 pytest.param("", id="empty"), pytest.param("a\tb", id="tab")])
 async def test_an_idempotency_key_must_be_1_to_128_characters(world, key):
     await refused(world, "kiosk", "POST", f"{B}/tickets", 400, "invalid_input",
                   body={"service": "A"}, headers={"Idempotency-Key": key})
+
+
+# --- 415: a body that is not JSON by its media type -------------------------------------------
+# A cross-site page may post a form or text/plain without the browser asking first; such a
+# body is never read as a command, whatever it holds.
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "setup,who,path,body",
+    [
+        pytest.param(nothing, *ISSUE, {"service": "A"}, id="issue"),
+        pytest.param(counter3_open, *PAUSE, {"reason": "lunch"}, id="pause"),
+        pytest.param(nothing, *LOGIN, {"username": "teller3", "password": "demo-pass"}, id="login"),
+    ],
+)
+async def test_a_json_body_sent_as_another_media_type_is_refused_with_415(world, setup, who, path, body,
+                                                                          content_type):
+    await setup(world)
+    await refused(world, who, "POST", fill(path, world), 415, "unsupported_media_type",
+                  data=json.dumps(body).encode(), headers={"Content-Type": content_type})
 
 
 # --- 413: a body past the limit ---------------------------------------------------------
@@ -728,6 +757,62 @@ async def test_a_bearer_token_that_is_not_utf8_is_unauthenticated(world):
     )
     assert status == 401, f"{status}: {payload[:300]!r}"
     check_error_body(payload, content_type, "bad_token")
+    assert await snapshot(world.demo.services) == before
+
+
+REPORTS = [f"{B}/reports/summary", f"{B}/reports/summary.csv", f"{B}/reports/summary.xlsx",
+           f"{B}/reports/charts/arrivals.svg", f"{B}/reports/charts/waits.svg", f"{B}/reports/tellers"]
+
+
+@pytest.mark.parametrize("path", REPORTS)
+@pytest.mark.parametrize("period", [
+    pytest.param("from=9999-12-31&to=9999-12-31", id="last-day-a-date-can-hold"),
+    pytest.param("from=9999-12-01&to=9999-12-31", id="into-9999"),
+    pytest.param("from=1999-12-31", id="before-2000"),
+    pytest.param("to=2101-01-01", id="after-2100"),
+    pytest.param("from=0001-01-01&to=0001-01-01", id="year-1"),
+    pytest.param("from=2026-3-2", id="not-yyyy-mm-dd"),
+])
+async def test_a_report_period_outside_2000_to_2100_is_refused(world, path, period):
+    await refused(world, "manager", "GET", f"{path}?{period}", 400, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    "who,path",
+    [
+        pytest.param(None, "/api/v1/branches/de%00mo/services", id="public-services"),
+        pytest.param(None, "/api/v1/branches/%00/services", id="public-services-only-nul"),
+        pytest.param("manager", "/api/v1/branches/de%00mo/queue", id="queue"),
+        pytest.param("manager", "/api/v1/branches/de%00mo/reports/summary", id="report"),
+        pytest.param(None, "/api/v1/branches/de%00mo/announcements/A001/3.wav", id="announcement"),
+        pytest.param("admin", "/api/v1/admin/branches/de%00mo", id="admin-branch"),
+        pytest.param("admin", "/api/v1/admin/staff?branch=de%00mo", id="staff-of-a-branch"),
+        pytest.param("admin", "/api/v1/admin/branches?q=de%00mo", id="branch-search"),
+    ],
+)
+async def test_a_nul_character_in_a_branch_never_reaches_the_database(world, who, path):
+    status = 400 if "?" in path else 404
+    await refused(world, who, "GET", path, status)
+
+
+async def test_an_empty_staff_change_is_refused(world):
+    await refused(world, "admin", "PATCH", "/api/v1/admin/staff/4", 400, "invalid_input", body={})
+
+
+async def test_a_configuration_with_a_key_given_twice_is_refused_naming_the_key_and_its_line(world):
+    client, _ = await world.client("admin")
+    text = await (await client.get("/api/v1/admin/branches/demo/config")).text()
+    twice = text.replace("no_show_grace_s:", "no_show_grace_s: 60\nno_show_grace_s:", 1)
+    assert twice != text
+    line = twice.splitlines().index("no_show_grace_s: 60") + 2
+    before = await snapshot(world.demo.services)
+    resp = await client.put("/api/v1/admin/branches/demo/config", data=twice.encode(),
+                            headers={"Content-Type": "application/yaml"})
+    assert resp.status == 422, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "invalid_config"
+    assert "the key 'no_show_grace_s' is given twice" in error["message"]
+    assert f"line {line}" in error["message"]
     assert await snapshot(world.demo.services) == before
 
 

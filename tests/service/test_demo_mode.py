@@ -33,7 +33,7 @@ def without_demo(app: Services) -> Services:
 
 @pytest.mark.parametrize("username", ["admin", "manager", "teller3"])
 async def test_the_demo_password_is_refused_when_the_server_runs_without_demo(world: World, username):
-    assert (await auth.login(world.app, username, DEMO_PASSWORD)).name == username, "accepted in demo mode"
+    assert (await auth.login(world.app, username, DEMO_PASSWORD)).actor.name == username, "accepted in demo mode"
     with pytest.raises(Unauthenticated) as refused:
         await auth.login(without_demo(world.app), username, DEMO_PASSWORD)
     assert refused.value.code == "bad_credentials"
@@ -51,7 +51,7 @@ async def test_other_accounts_and_tokens_work_without_demo(world: World):
     app = without_demo(world.app)
     await auth.add_staff(app, username="alice", password="alice's pass", role="teller", branch_id="demo")
     token = await auth.add_device(app, branch_id="demo", kind="kiosk", name="door")
-    assert (await auth.login(app, "alice", "alice's pass")).name == "alice"
+    assert (await auth.login(app, "alice", "alice's pass")).actor.name == "alice"
     assert (await auth.device_actor(app, token)).name == "door"
 
 
