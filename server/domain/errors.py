@@ -10,7 +10,8 @@
     │   ├── InvalidTransition    ticket or counter move not allowed from here
     │   ├── Stale                a counter command's ``expect`` no longer holds
     │   └── IdempotencyMismatch  same Idempotency-Key, different request
-    └── RateLimited              too many requests                               → 429
+    ├── RateLimited              too many requests                               → 429
+    └── Busy                     the database cannot take the change just now    → 503
 
 Every subclass carries a stable machine ``code`` that clients may rely on, and a
 human message, and :meth:`BranchqError.details` what more a client may use (the
@@ -97,3 +98,20 @@ class IdempotencyMismatch(Conflict):
 
 class RateLimited(BranchqError):
     code = "rate_limited"
+
+
+class Busy(BranchqError):
+    """The database could not take the change in time (locked by another writer, connection lost).
+
+    Nothing was changed: the same request may be sent again after ``retry_after`` seconds
+    (with the same Idempotency-Key, where it has one).
+    """
+
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
