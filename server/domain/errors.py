@@ -103,8 +103,10 @@ class RateLimited(BranchqError):
 class Busy(BranchqError):
     """The database could not take the change in time (locked by another writer, connection lost).
 
-    Nothing was changed: the same request may be sent again after ``retry_after`` seconds
-    (with the same Idempotency-Key, where it has one).
+    Send the same request again after ``retry_after`` seconds. Nothing was changed, except
+    when the connection was lost during the commit itself, whose outcome only the database
+    knows; a retry with the same Idempotency-Key, or a counter command with ``expect``, is
+    safe either way.
     """
 
     code = "busy"
