@@ -8,7 +8,8 @@ appear: in paths (``/t/<token>``, ``/api/v1/tickets/<token>/cancel``), in query 
 (``?token=``, ``?code=``), in JSON or Python reprs (``"token": "…"``), in
 ``Authorization`` headers and in PostgreSQL's ``Key (token)=(…)`` details, in the message
 and in its traceback alike. Statement parameters are kept out of SQLAlchemy's error
-messages at the source (``hide_parameters``, :mod:`server.store.engine`).
+messages at the source (``hide_parameters``, :mod:`server.store.engine`), and hidden here
+too should an engine made elsewhere log them.
 
 The HTTP access log (:class:`AccessLogger`, logger ``aiohttp.access``) writes one line per
 request with the path already redacted.
@@ -36,13 +37,15 @@ _SECRETS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"""(["'](?:token|ticket_token|password)["']\s*:\s*["'])[^"']*"""),
      rf"\g<1>{HIDDEN}"),
     (re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE), rf"\g<1>{HIDDEN}"),
+    # SQLAlchemy's statement parameters, from any engine made without hide_parameters
+    (re.compile(r"\[parameters: [^\n]*"), f"[parameters: {HIDDEN}]"),
     # PostgreSQL's detail of a constraint violation: Key (token)=(…)
     (re.compile(r"(Key \([^)]*\)=\()[^\n]*"), rf"\g<1>{HIDDEN})"),
 ]
 
 
 #: What every pattern above needs to match: most lines have none of it, and one search is cheap.
-_MAYBE_SECRET = re.compile(r"/(?:t|tickets|bookings|complaints)/|token|code=|password|bearer|Key \(",
+_MAYBE_SECRET = re.compile(r"/(?:t|tickets|bookings|complaints)/|token|code=|password|bearer|Key \(|\[parameters: ",
                            re.IGNORECASE)
 
 

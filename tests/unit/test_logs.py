@@ -26,6 +26,8 @@ TOKEN = "kz8fOAK_j-dgwNbXZjIF8Q"  # the shape of a ticket token (secrets.token_u
         ("body {'password': 'demo-pass'}", "body {'password': '***'}"),
         ("Authorization: Bearer demo-kiosk", "Authorization: Bearer ***"),
         (f"DETAIL:  Key (token)=({TOKEN}) already exists.", "DETAIL:  Key (token)=(***)"),
+        (f"[SQL: SELECT 1 WHERE token = ?]\n[parameters: ('{TOKEN}',)]",
+         "[SQL: SELECT 1 WHERE token = ?]\n[parameters: ***]"),
     ],
 )
 def test_tokens_codes_and_passwords_are_hidden_wherever_they_appear_in_a_line(line, logged):
