@@ -27,10 +27,11 @@ short busy timeout covers only SQLite's rare internal waits.
 
 On PostgreSQL a pooled connection may have been closed by the server (a restart, an
 idle timeout, ``pg_terminate_backend``): the pool pings a connection before handing it
-out (``pool_pre_ping``, one round trip) and replaces a dead one, so the request never
-sees it. A connection lost in the middle of a transaction leaves the outcome to the
-database (rolled back, or committed if the commit had arrived): that request answers
-``Busy`` too, and a client retries with its Idempotency-Key.
+out (``pool_pre_ping``; asyncpg's ping is three round trips: BEGIN, an empty statement,
+ROLLBACK) and replaces a dead one, so the request never sees it. A connection lost in
+the middle of a transaction leaves the outcome to the database (rolled back, or
+committed if the commit had arrived): that request answers ``Busy`` too, and a client
+retries with its Idempotency-Key.
 
 Statement parameters are never put into error messages (``hide_parameters``): they hold
 ticket tokens and contacts, and error messages end up in logs.
@@ -195,8 +196,9 @@ class Database:
         """A write transaction: committed on normal exit, rolled back on any error.
 
         Raises:
-            Busy: SQLite's write lock stayed with another program for :data:`WRITE_WAIT_S`,
-                or the connection to the database was lost; nothing was changed.
+            Busy: SQLite's write lock stayed with another program for :data:`WRITE_WAIT_S`
+                (nothing was changed), or the connection to the database was lost (rolled
+                back, unless it was lost during the commit itself).
         """
         if self._write_lock is None:
             with _unavailable_as_busy():
