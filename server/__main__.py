@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import getpass
 import importlib
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +70,7 @@ def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from server.app import create_app
+    from server.logs import AccessLogger  # the access log, paths redacted
 
     settings = _settings(args)
     asyncio.run(
@@ -98,7 +98,7 @@ def serve(args: argparse.Namespace) -> None:
     sys.stdout.flush()
     web.run_app(
         create_app(settings), host=settings.host, port=settings.port, print=None,
-        access_log=None, shutdown_timeout=5, loop=_event_loop(settings),
+        access_log_class=AccessLogger, shutdown_timeout=5, loop=_event_loop(settings),
     )
 
 
@@ -416,8 +416,9 @@ def main(argv: list[str] | None = None) -> None:
         module = importlib.import_module(DEVICE_PROGRAMS[argv[0]][0])
         module.main(argv[1:], prog=f"branchq {argv[0]}")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from server.logs import configure_logging
+
+    configure_logging()  # every line with tokens redacted
     args = parser().parse_args(argv)
     try:
         args.run(args)

@@ -10,7 +10,8 @@
     │   ├── InvalidTransition    ticket or counter move not allowed from here
     │   ├── Stale                a counter command's ``expect`` no longer holds
     │   └── IdempotencyMismatch  same Idempotency-Key, different request
-    └── RateLimited              too many requests                               → 429
+    ├── RateLimited              too many requests                               → 429
+    └── Busy                     the database cannot take the change just now    → 503
 
 Every subclass carries a stable machine ``code`` that clients may rely on, and a
 human message, and :meth:`BranchqError.details` what more a client may use (the
@@ -100,6 +101,25 @@ class RateLimited(BranchqError):
 
     def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1) -> None:
         super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+
+class Busy(BranchqError):
+    """The database could not take the change in time (locked by another writer, connection lost).
+
+    Send the same request again after ``retry_after`` seconds. Nothing was changed, except
+    when the connection was lost during the commit itself, whose outcome only the database
+    knows; a retry with the same Idempotency-Key, or a counter command with ``expect``, is
+    safe either way.
+    """
+
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
     def details(self) -> dict[str, Any]:

@@ -14,14 +14,36 @@ same way. Long reads (reports) use ``slow_read``, which keeps aiosqlite's worker
 thread so they never stall the loop. Read transactions are deferred, so they
 never wait for a writer. PostgreSQL needs none of this: one engine, READ
 COMMITTED, row locks.
+
+Another program may hold the file's write lock (a ``sqlite3`` shell in a transaction, a
+``VACUUM``). SQLite's own busy handler would wait for it on the event loop's thread, so
+the whole server (health checks, reads, websocket heartbeats) stopped with it, for the
+whole ``busy_timeout``. Write connections therefore have no busy timeout: a
+``BEGIN IMMEDIATE`` that finds the lock taken fails at once, and :meth:`Database.write`
+tries again after an ``asyncio.sleep`` (everything else runs meanwhile) until
+:data:`WRITE_WAIT_S` has passed, then raises :class:`~server.domain.errors.Busy` (503
+with ``Retry-After``; nothing changed). Reads in WAL mode do not take that lock; their
+short busy timeout covers only SQLite's rare internal waits.
+
+On PostgreSQL a pooled connection may have been closed by the server (a restart, an
+idle timeout, ``pg_terminate_backend``): the pool pings a connection before handing it
+out (``pool_pre_ping``; asyncpg's ping is three round trips: BEGIN, an empty statement,
+ROLLBACK) and replaces a dead one, so the request never sees it. A connection lost in
+the middle of a transaction leaves the outcome to the database (rolled back, or
+committed if the commit had arrived): that request answers ``Busy`` too, and a client
+retries with its Idempotency-Key.
+
+Statement parameters are never put into error messages (``hide_parameters``): they hold
+ticket tokens and contacts, and error messages end up in logs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -29,8 +51,21 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+
+from server.domain.errors import Busy
+
+#: How long a write waits for SQLite's write lock held by another program before answering Busy.
+WRITE_WAIT_S = 5.0
+#: The pauses between its attempts: short first (a lock is usually held for milliseconds), then capped.
+FIRST_PAUSE_S, MAX_PAUSE_S = 0.005, 0.1
+#: SQLite's busy handler for reads on the event loop (WAL readers wait only for SQLite's own
+#: brief internal locks) and for long reads on aiosqlite's worker thread, in milliseconds.
+READ_BUSY_MS, SLOW_READ_BUSY_MS = 200, 5000
+#: Told to clients refused with Busy.
+RETRY_AFTER_S = 1
 
 ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -84,20 +119,22 @@ class InlineSqliteConnection(aiosqlite.Connection):
         return self._connect().__await__()  # no worker thread to start
 
 
-def _sqlite_engine(url: str, *, immediate: bool, inline: bool, single: bool = False) -> AsyncEngine:
-    options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+def _sqlite_engine(
+    url: str, *, immediate: bool, inline: bool, busy_ms: int, single: bool = False
+) -> AsyncEngine:
+    options: dict[str, Any] = {"connect_args": {"timeout": busy_ms / 1000}}
     if inline:
         path = make_url(url).database or ":memory:"
 
         async def connect() -> aiosqlite.Connection:
             return await InlineSqliteConnection(
-                partial(sqlite3.connect, path, timeout=5, check_same_thread=False)
+                partial(sqlite3.connect, path, timeout=busy_ms / 1000, check_same_thread=False)
             )
 
         options = {"async_creator": connect}
         if single:
             options["poolclass"] = StaticPool  # one connection: an in-memory database lives in it
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(url, hide_parameters=True, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - driver glue
@@ -107,7 +144,7 @@ def _sqlite_engine(url: str, *, immediate: bool, inline: bool, single: bool = Fa
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -115,6 +152,27 @@ def _sqlite_engine(url: str, *, immediate: bool, inline: bool, single: bool = Fa
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def sqlite_busy(error: DBAPIError) -> bool:
+    """Whether SQLite refused ``error``'s statement because another connection holds a lock."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@contextmanager
+def _unavailable_as_busy() -> Iterator[None]:
+    """Turn a locked SQLite file or a lost database connection into :class:`Busy` (retry later)."""
+    try:
+        yield
+    except DBAPIError as e:
+        if e.connection_invalidated:
+            raise Busy("the connection to the database was lost; try again",
+                       retry_after=RETRY_AFTER_S) from e
+        if sqlite_busy(e):
+            raise Busy("the database is locked by another program; try again",
+                       retry_after=RETRY_AFTER_S) from e
+        raise
 
 
 @dataclass
@@ -126,6 +184,8 @@ class Database:
     read_engine: AsyncEngine
     slow_read_engine: AsyncEngine
     _write_lock: asyncio.Lock | None = field(default=None)
+    write_wait_s: float = WRITE_WAIT_S
+    """SQLite: how long a write waits for a write lock another program holds (then Busy)."""
 
     @property
     def dialect(self) -> str:
@@ -133,34 +193,59 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed on normal exit, rolled back on any error."""
+        """A write transaction: committed on normal exit, rolled back on any error.
+
+        Raises:
+            Busy: SQLite's write lock stayed with another program for :data:`WRITE_WAIT_S`
+                (nothing was changed), or the connection to the database was lost (rolled
+                back, unless it was lost during the commit itself).
+        """
         if self._write_lock is None:
-            async with self.write_engine.begin() as conn:
-                yield conn
+            with _unavailable_as_busy():
+                async with self.write_engine.begin() as conn:
+                    yield conn
             return
-        async with self._write_lock:
-            async with self.write_engine.begin() as conn:
-                yield conn
+        deadline = time.monotonic() + self.write_wait_s
+        pause = FIRST_PAUSE_S
+        while True:
+            began = False
+            with _unavailable_as_busy():
+                try:
+                    async with self._write_lock, self.write_engine.begin() as conn:
+                        began = True
+                        yield conn
+                    return
+                except DBAPIError as e:
+                    # Only a BEGIN refused for the lock is tried again; once begun, an error is
+                    # the transaction's own (rolled back) and goes to the caller.
+                    if began or not sqlite_busy(e) or time.monotonic() + pause > deadline:
+                        raise
+            # The in-process lock is released while waiting, so each writer's wait is its own.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE_S)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (rolled back at the end)."""
-        async with self.read_engine.connect() as conn:
-            yield conn
+        with _unavailable_as_busy():
+            async with self.read_engine.connect() as conn:
+                yield conn
 
     @asynccontextmanager
     async def snapshot_read(self) -> AsyncIterator[AsyncConnection]:
         """A read transaction that sees one consistent moment across all its statements."""
-        async with self.read_engine.connect() as conn:
-            if self.dialect == "postgresql":
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            yield conn
+        with _unavailable_as_busy():
+            async with self.read_engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    await conn.execution_options(isolation_level="REPEATABLE READ")
+                yield conn
 
     @asynccontextmanager
     async def slow_read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction for long queries, off the event loop on SQLite."""
-        async with self.slow_read_engine.connect() as conn:
-            yield conn
+        with _unavailable_as_busy():
+            async with self.slow_read_engine.connect() as conn:
+                yield conn
 
     async def dispose(self) -> None:
         for engine in {self.write_engine, self.read_engine, self.slow_read_engine}:
@@ -174,7 +259,7 @@ def open_memory_database() -> Database:
     the schema comes from the table definitions (:func:`create_schema`), not the migrations,
     which the store's own tests run on SQLite and PostgreSQL.
     """
-    engine = _sqlite_engine("sqlite+aiosqlite://", immediate=True, inline=True, single=True)
+    engine = _sqlite_engine("sqlite+aiosqlite://", immediate=True, inline=True, busy_ms=0, single=True)
     return Database("sqlite+aiosqlite://", engine, engine, engine, asyncio.Lock())
 
 
@@ -192,10 +277,12 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
     if url.startswith("sqlite"):
         return Database(
             url,
-            _sqlite_engine(url, immediate=True, inline=True),
-            _sqlite_engine(url, immediate=False, inline=True),
-            _sqlite_engine(url, immediate=False, inline=False),
+            _sqlite_engine(url, immediate=True, inline=True, busy_ms=0),
+            _sqlite_engine(url, immediate=False, inline=True, busy_ms=READ_BUSY_MS),
+            _sqlite_engine(url, immediate=False, inline=False, busy_ms=SLOW_READ_BUSY_MS),
             asyncio.Lock(),
         )
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
     return Database(url, engine, engine, engine)

@@ -1,4 +1,4 @@
-"""Every failure leaves as ``{"error": {"code", "message"}}``; a 5xx only for a bug."""
+"""Every failure leaves as ``{"error": {"code", "message"}}``: 503 when the database is busy, other 5xx for bugs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from server.domain.errors import (
     BranchqError,
+    Busy,
     Conflict,
     Forbidden,
     InvalidConfig,
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[BranchqError], int]] = [
     (Forbidden, 403),
     (Conflict, 409),
     (RateLimited, 429),
+    (Busy, 503),
 ]
 
 HTTP_CODES = {
@@ -78,7 +80,7 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except BranchqError as e:
         response = error_response(status_of(e), e.code, e.message, **e.details())
-        if isinstance(e, RateLimited):
+        if isinstance(e, RateLimited | Busy):
             response.headers["Retry-After"] = str(e.retry_after)
         return response
     except ValidationError as e:
