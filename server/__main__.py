@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import getpass
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,16 @@ def _settings(args: argparse.Namespace) -> Settings:
         }.items()
         if v is not None
     }
-    return Settings(**overrides)
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"BRANCHQ_{'_'.join(str(p) for p in item['loc']).upper()}: {item['msg'].removeprefix('Value error, ')}"
+            for item in e.errors()
+        )
+        raise BranchqError(f"the settings are not valid: {problems}") from None
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -73,6 +84,13 @@ def serve(args: argparse.Namespace) -> None:
     from server.logs import AccessLogger  # the access log, paths redacted
 
     settings = _settings(args)
+    if settings.database.startswith("postgresql") and not settings.secret_key and not settings.demo:
+        # A PostgreSQL deployment runs several processes: each would make a key of its own,
+        # and a cookie signed in on one would mean nothing to the others.
+        raise BranchqError(
+            "on PostgreSQL every process needs the same BRANCHQ_SECRET_KEY; make one with `branchq secret` "
+            "and put it in the environment of all of them"
+        )
     asyncio.run(
         _prepare(settings, migrate=settings.demo or args.migrate, history_weeks=args.history_weeks)
     )
@@ -88,7 +106,7 @@ def serve(args: argparse.Namespace) -> None:
         print(f"  kiosk:         {base}/kiosk/demo?token={DEMO_TOKENS['kiosk']}")
         print(f"  display board: {base}/display/demo?token={DEMO_TOKENS['display']}")
         print(f"  counter-top:   {base}/display/demo/counter/3?token={DEMO_TOKENS['display']}")
-        print(f"  evaluator:     {base}/evaluator/demo/3?token={DEMO_TOKENS['evaluator']}")
+        print(f"  evaluator:     {base}/evaluator/demo/5?token={DEMO_TOKENS['evaluator']}")
         print(f"  teller:        {base}/counter   (teller1 … teller6)")
         print(f"  dashboard:     {base}/manage/demo   reports: {base}/manage/demo/reports   (manager)")
         print(f"  administration: {base}/admin   (admin; a manager: own branch's hours, profiles, devices)")
@@ -381,6 +399,9 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--days", type=int, help="the period in days (env BRANCHQ_RETENTION_DAYS, default 90)")
     db_option(rr)
     rr.set_defaults(run=retention_run)
+
+    sec = sub.add_parser("secret", help="print a new BRANCHQ_SECRET_KEY (the same one for every process)")
+    sec.set_defaults(run=lambda _args: print(base64.urlsafe_b64encode(os.urandom(32)).decode()))
 
     dv = sub.add_parser("device", help="kiosks, displays, evaluators")
     dvsub = dv.add_subparsers(dest="device_command", required=True)

@@ -22,11 +22,12 @@ from .bus.pg import PgListener
 from .store import repository as repo
 from .web.api import SERVICES, setup_routes
 from .web.auth import TRUSTED_ORIGINS, setup_auth
-from .web.errors import error_middleware
+from .web.errors import error_middleware, security_headers
 from .web.hub import Hub
 from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
 from .web.openapi import openapi
 from .web.pages import setup_pages
+from .web.routes import PUBLIC_URL
 from .web.ws import FANOUT, HUB, ws_handler
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,11 @@ RETENTION_EVERY_S = 86400.0
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the aiohttp application for ``settings``; the database opens on startup."""
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[error_middleware]
+        client_max_size=settings.max_body_bytes, middlewares=[security_headers, error_middleware]
     )
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
+    if settings.public_url:
+        app[PUBLIC_URL] = settings.public_url
     app[LIMITER] = Limiter(settings)
     app[TRUSTED_PROXIES] = trusted_networks(settings.trusted_proxies)
     setup_auth(app, settings)

@@ -117,8 +117,14 @@ class CounterStep(Body):
         return self.expect if "expect" in self.model_fields_set else UNSAID
 
 
+PauseCode = Literal["break", "meal", "meeting", "cash", "system", "other"]
+"""Why a counter pauses, in words every public screen translates (the teller's own words stay on staff screens)."""
+
+
 class PauseCounter(CounterStep):
+    code: PauseCode | None = None
     reason: ShortText | None = None
+    """The teller's own words, for staff screens only."""
 
 
 class CallTicket(CounterStep):
@@ -271,6 +277,7 @@ class CounterAnswer(Answer):
     state: CounterState
     staff: str | None
     pause_reason: str | None
+    pause_code: str | None = None
     services: list[str]
     current: TicketAnswer | None
 
@@ -423,6 +430,7 @@ class CounterCommand(CounterStep):
 
 
 class CounterPauseCommand(CounterCommand):
+    code: PauseCode | None = None
     reason: ShortText | None = None
 
 

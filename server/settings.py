@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
         description="32 url-safe base64 bytes for the session cookie; generated into var/ when unset",
     )
     secret_file: str = "var/secret.key"
+    public_url: str | None = Field(
+        default=None,
+        description="the address customers reach the server at (https://queue.bank.example): QR codes "
+        "and printed links are built from it, not from the request (behind TLS that says http://)",
+    )
     demo: bool = False
     max_body_bytes: int = 64 * 1024
     session_max_age_s: int = 12 * 3600
@@ -53,6 +60,30 @@ class Settings(BaseSettings):
         default="uvloop",
         description="uvloop where installed (Linux, macOS), else asyncio's own loop",
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        """Url-safe base64 of at least 32 random bytes (``branchq secret`` prints one)."""
+        if value is None or value == "":
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) < 32:
+            raise ValueError("must be at least 32 bytes in url-safe base64; make one with `branchq secret`")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError("must be like https://queue.bank.example (a scheme, a host, perhaps a path)")
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

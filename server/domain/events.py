@@ -241,7 +241,9 @@ COUNTER_OPENED = define(
 )
 COUNTER_PAUSED = define(
     "counter.paused", "The counter paused.",
-    *_COUNTER, _f("reason", str, _D, nullable=True, doc="the teller's reason"),
+    *_COUNTER,
+    _f("code", str, _D, nullable=True, doc="one of the fixed reasons a public screen may show (PAUSE_CODES)"),
+    _f("reason", str, nullable=True, doc="the teller's own words: staff screens only"),
     evaluator=True,
 )
 COUNTER_CLOSED = define("counter.closed", "The counter closed.", *_COUNTER, evaluator=True)

@@ -221,15 +221,16 @@ def _require_open(at: At) -> None:
 
 async def _open(at: At) -> None:
     actor, row = at.actor, at.row
-    if actor.role == "teller" and actor.counters and at.conf.number not in actor.counters:
-        raise Forbidden(f"you do not work at counter {at.conf.number}")
+    if actor.role == "teller" and at.conf.number not in actor.counters:
+        # An empty list means no counter, not every counter.
+        raise Forbidden(f"you do not work at counter {at.conf.number}", code="not_your_counter")
     held_by_other = row.staff_id is not None and row.staff_id != actor.id
     if held_by_other and actor.role == "teller":
         holder = (await repo.staff_names(at.tx.conn, [row.staff_id])).get(row.staff_id)
         raise Conflict(f"counter {at.conf.number} is held by {holder}", code="counter_held")
     takeover = held_by_other and row.state != CounterState.CLOSED
     state = CounterState.OPEN if takeover else counter_move(row.state, CounterAction.OPEN)
-    await at.set(state=state, staff_id=actor.id, state_since=at.tx.now, pause_reason=None)
+    await at.set(state=state, staff_id=actor.id, state_since=at.tx.now, pause_reason=None, pause_code=None)
     at.emit_counter(COUNTER_OPENED, staff=actor.name, takeover=takeover)
 
 
@@ -237,8 +238,9 @@ async def _pause(at: At, body: PauseCounter | None) -> None:
     _require_holder(at)
     state = counter_move(at.row.state, CounterAction.PAUSE)
     reason = body.reason if body else None
-    await at.set(state=state, state_since=at.tx.now, pause_reason=reason)
-    at.emit_counter(COUNTER_PAUSED, reason=reason)
+    code = body.code if body else None
+    await at.set(state=state, state_since=at.tx.now, pause_reason=reason, pause_code=code)
+    at.emit_counter(COUNTER_PAUSED, code=code, reason=reason)
 
 
 async def _close(at: At) -> None:
@@ -249,7 +251,7 @@ async def _close(at: At) -> None:
         raise Conflict(
             f"finish or transfer ticket {current.number} before closing", code="counter_busy"
         )
-    await at.set(state=state, staff_id=None, state_since=at.tx.now, pause_reason=None)
+    await at.set(state=state, staff_id=None, state_since=at.tx.now, pause_reason=None, pause_code=None)
     at.emit_counter(COUNTER_CLOSED)
 
 
@@ -475,7 +477,7 @@ async def list_counters(app: Services, actor: Actor, branch_id: str) -> list[Cou
             staff=staff.get(row.staff_id),
             services=list(config.counters[row.number].services),
             green_only=config.counters[row.number].green_only,
-            mine=actor.role != "teller" or not actor.counters or row.number in actor.counters,
+            mine=actor.role != "teller" or row.number in actor.counters,
         )
         for row in rows
     ]

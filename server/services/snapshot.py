@@ -124,9 +124,11 @@ def _counter(row: Any, config: BranchConfig, current: Any, staff: dict[int, str]
         "names": conf.names,
         "state": row.state,
         "services": list(conf.services),
-        "pause_reason": row.pause_reason,
+        "pause_code": row.pause_code,
         "current": None,
     }
+    if staff_view:  # the teller's own words stay on staff screens
+        out["pause_reason"] = row.pause_reason
     if current is not None:
         if staff_view:
             out["current"] = ticket_answer(current, config).model_dump(mode="json")

@@ -54,6 +54,7 @@ def counter_answer(
         state=row.state,
         staff=staff,
         pause_reason=row.pause_reason,
+        pause_code=row.pause_code,
         services=list(conf.services),
         current=ticket_answer(current, config) if current is not None else None,
     )

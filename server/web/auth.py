@@ -21,17 +21,29 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def secret_key(settings: Settings) -> bytes:
-    """The session key: from settings, else kept in a file so restarts keep sessions."""
+    """The session key: from settings, else kept in a file so restarts keep sessions.
+
+    The file is made readable by its owner only from its first byte, and atomically: of
+    several processes starting together, one writes it and all use it.
+    """
     if settings.secret_key:
-        return base64.urlsafe_b64decode(settings.secret_key)
+        return base64.urlsafe_b64decode(settings.secret_key)[:32]
     path = Path(settings.secret_file)
-    if path.exists():
-        return base64.urlsafe_b64decode(path.read_bytes().strip())
-    key = os.urandom(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(base64.urlsafe_b64encode(key))
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, base64.urlsafe_b64encode(os.urandom(32)))
+        finally:
+            os.close(fd)
+        try:
+            os.link(fresh, path)  # fails if another process got there first: use its key
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
+    return base64.urlsafe_b64decode(path.read_bytes().strip())[:32]
 
 
 SESSION_MAX_AGE = web.AppKey("session_max_age_s", int)

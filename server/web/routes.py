@@ -56,6 +56,14 @@ from .limits import client_address
 
 routes = RouteTable()
 
+PUBLIC_URL = web.AppKey("public_url", str)
+
+
+def public_base(request: web.Request) -> str:
+    """Where customers reach the server: ``BRANCHQ_PUBLIC_URL`` when set (behind TLS the request
+    itself says http://), else the request's own scheme and host."""
+    return request.app.get(PUBLIC_URL) or f"{request.scheme}://{request.host}"
+
 B = "/branches/" + BRANCH
 N = "/counters/{number:[0-9]{1,4}}"
 
@@ -279,7 +287,7 @@ for _path, _command, _what, _use_case in [
 ]:
     _counter_route(_path, _command, _what, _use_case)
 _counter_route("pause", "counter/pause", "Pause the counter, with an optional reason", counters.pause_counter,
-               PauseCounter, CounterPauseCommand, lambda a: PauseCounter(reason=a.reason, **_said(a)))
+               PauseCounter, CounterPauseCommand, lambda a: PauseCounter(code=a.code, reason=a.reason, **_said(a)))
 _counter_route("call", "counter/call", "Call a chosen waiting ticket (id or today's number)", counters.call_ticket,
                CallTicket, CounterCallCommand, lambda a: CallTicket(ticket=a.ticket, **_said(a)))
 _counter_route("transfer", "counter/transfer",
@@ -408,7 +416,7 @@ async def device_status(request: web.Request, actor: Actor, body: DeviceStatusIn
 async def ticket_qr(request: web.Request, _actor: Actor, _body: None) -> web.Response:
     token = request.match_info["token"]
     await tickets.public_ticket(request.app[SERVICES], token)  # 404 for unknown tokens
-    url = f"{request.scheme}://{request.host}/t/{token}"
+    url = f"{public_base(request)}/t/{token}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
     return web.Response(body=buffer.getvalue(), content_type=SVG,

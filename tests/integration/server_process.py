@@ -46,6 +46,9 @@ def branchq_command() -> str:
     return found
 
 
+TEST_SECRET_KEY = "dGVzdHMtb25seS1zZWNyZXQta2V5LTMyLWJ5dGVzLWxvbmc="
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,6 +59,8 @@ def clean_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The test's environment without its BRANCHQ_* settings; the secret file in ``workdir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRANCHQ_")}
     env["BRANCHQ_SECRET_FILE"] = str(workdir / "secret.key")
+    # Every process of a test shares one key, as a deployment's processes must.
+    env["BRANCHQ_SECRET_KEY"] = TEST_SECRET_KEY
     # Tests drive one demo kiosk far faster than a customer; the limits have their own tests.
     env["BRANCHQ_ISSUE_RATE_LIMIT"] = env["BRANCHQ_PUBLIC_RATE_LIMIT"] = "1000000/second"
     env.update(extra)
