@@ -26,7 +26,7 @@ from server.protocol import (
     Hello,
     Welcome,
 )
-from server.services import auth
+from server.services import auth, tickets
 from server.services.context import Actor, Services
 from server.services.snapshot import branch_snapshot
 from server.store import repository as repo
@@ -81,7 +81,9 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error; reconnect")
         return ws
 
-    conn = Conn(request, ws, actor, hello.role, hello.branch)
+    # A phone sees what the waiting area's board shows, and follows its own ticket from that.
+    view = "display" if hello.role == "phone" else hello.role
+    conn = Conn(request, ws, actor, view, hello.branch)
     hub.add(conn)
     try:
         await _first_sync(request, services, conn, hello)
@@ -113,6 +115,8 @@ async def _authenticate(request: web.Request, services: Services, hello: Hello) 
     async with services.db.read() as conn:
         if await repo.load_branch(conn, hello.branch) is None:
             raise Refused(f"no branch {hello.branch!r}")
+    if hello.role == "phone":
+        return await _phone(services, hello)
     if hello.token:
         try:
             device = await auth.device_actor(services, hello.token)
@@ -135,6 +139,19 @@ async def _authenticate(request: web.Request, services: Services, hello: Hello) 
     if allowed is not None and actor.role not in allowed:
         raise Refused(f"the {hello.role} view needs the role {' or '.join(allowed[:-1])}")
     return actor
+
+
+async def _phone(services: Services, hello: Hello) -> Actor:
+    """A phone's page: its ticket's token (from the QR code) admits it, nothing else does."""
+    if not hello.token:
+        raise Refused("a phone gives its ticket's token")
+    try:
+        ticket = await tickets.public_ticket(services, hello.token)
+    except NotFound:
+        raise Refused("unknown or expired ticket") from None
+    if ticket.branch != hello.branch:
+        raise Refused("this ticket belongs to another branch")
+    return Actor("public", branch_id=hello.branch)
 
 
 async def _first_sync(request: web.Request, services: Services, conn: Conn, hello: Hello) -> None:
