@@ -39,9 +39,24 @@ Printer health
     Checked every ``STATUS_INTERVAL_S`` with short timeouts, right before each
     ticket, and whenever a print fails; sent as ``POST /api/v1/devices/me/status``
     when it changes (and once a minute as a heartbeat), which the server turns
-    into a ``device.status`` event for the branch's staff screens. A failed print
-    is logged and reported (``online: false`` with the reason) and the ticket is
-    retried when the printer is back (offline, out of paper, or a write error).
+    into a ``device.status`` event for the branch's staff screens and for the kiosk
+    itself. A failed print is logged and reported at once (``online: false`` with
+    the reason), so the kiosk's screen tells the customer to note the number or
+    scan the code, and the ticket is retried while it is fresh (offline, out of
+    paper, or a write error).
+
+Late tickets are never printed
+    A ticket not printed within ``PRINT_WITHIN_S`` of its issue is dropped: its
+    customer has left the kiosk (with the number on the screen or the phone page),
+    and the next customer must not be handed a stranger's ticket when the printer
+    comes back. The drop is journaled like a print, logged, and reported in the
+    printer's status message.
+
+Language and time
+    Each ticket prints in the language its customer used at the kiosk (the print
+    job's ``language``; else ``--lang``, else the branch's), with its issue time in
+    the branch's zone (the job's ``timezone``; ``--timezone`` only where the server
+    does not say).
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -100,6 +116,8 @@ OFFLINE_POLL_S = 3.0
 """Without the websocket, the agent polls for tickets this often."""
 HEARTBEAT_S = 60.0
 FIRST_START_WINDOW_S = 15 * 60
+PRINT_WITHIN_S = 60.0
+"""A ticket still unprinted this long after its issue is dropped: its customer has gone."""
 PRINT_BATCH = 50
 """What the server returns at most per request (server.services.devices.PRINT_BATCH)."""
 HTTP_TIMEOUT_S = 10.0
@@ -247,12 +265,14 @@ class Options:
     state_dir: Path
     branch: str | None = None
     language: Language | None = None
-    """None: the branch's language, as the server's snapshot says."""
+    """For tickets that do not carry their customer's language; None: the branch's."""
     paper_mm: int = 80
     timezone: tzinfo = UTC
+    """For tickets that do not carry the branch's zone (an older server)."""
     public_url: str | None = None
     """Base of the phone URL in the QR code (default: the server URL)."""
     footer: str | None = None
+    print_within_s: float = PRINT_WITHIN_S
 
 
 class PrintAgent:
@@ -267,6 +287,8 @@ class PrintAgent:
         """What the printer itself said at the last check."""
         self.print_error: str | None = None
         """The last print's failure, until a print succeeds."""
+        self.dropped: str | None = None
+        """The last ticket dropped as too late to print, until one is printed."""
         self.reported: PrinterStatus | None = None
         self._reported_at = 0.0
         self._report_failing = False
@@ -342,6 +364,9 @@ class PrintAgent:
 
     async def _print_one(self, ticket: TicketToPrint) -> None:
         await self._until_printable()
+        if self.too_late(ticket):
+            await self._drop(ticket)
+            return
         layout = self.layout_for(ticket)
         name = f"{ticket.id:09d}-{ticket.number}"
         try:
@@ -357,9 +382,21 @@ class PrintAgent:
             await self._report_if_changed()
             raise
         log.info("printed %s (id %d)", ticket.number, ticket.id)
-        if self.print_error is not None:
-            self.print_error = None
+        if self.print_error is not None or self.dropped is not None:
+            self.print_error = self.dropped = None
             await self._report_if_changed()
+
+    def too_late(self, ticket: TicketToPrint) -> bool:
+        """Whether the ticket's customer has surely left the kiosk by now."""
+        age = (datetime.now(UTC) - _aware(ticket.issued_at)).total_seconds()
+        return age > self.options.print_within_s
+
+    async def _drop(self, ticket: TicketToPrint) -> None:
+        log.warning("ticket %s (id %d) NOT printed: issued more than %.0f s ago, its customer has left",
+                    ticket.number, ticket.id, self.options.print_within_s)
+        await asyncio.to_thread(self.journal.record, ticket.id)
+        self.dropped = ticket.number
+        await self._report_if_changed()
 
     def _print_and_record(self, layout: Layout, name: str, ticket_id: int) -> None:
         """In the worker thread: check, print, journal, with nothing else in between."""
@@ -383,16 +420,17 @@ class PrintAgent:
     def layout_for(self, ticket: TicketToPrint) -> Layout:
         o = self.options
         base = (o.public_url or o.server).rstrip("/")
+        language = ticket.language if ticket.language in LANGUAGES else self.language
         return ticket_layout(
             branch_names=ticket.branch_names,
             service_names=ticket.service_names,
             number=ticket.number,
             ahead=ticket.ahead,
             estimated_wait_s=ticket.estimated_wait_s,
-            issued_at=_aware(ticket.issued_at).astimezone(o.timezone),
+            issued_at=_aware(ticket.issued_at).astimezone(_zone(ticket.timezone, o.timezone)),
             phone_url=f"{base}/t/{ticket.token}",
             footer=o.footer,
-            language=self.language,
+            language=language,
             paper_mm=o.paper_mm,
             green_channel=ticket.priority == Priority.GREEN,
         )
@@ -481,6 +519,8 @@ class PrintAgent:
 
     def effective_status(self) -> PrinterStatus:
         checked = self.checked or PrinterStatus(online=False, paper="unknown")
+        if self.print_error is None and self.dropped is not None and printable(checked):
+            return checked.model_copy(update={"message": _cut(f"not printed (too late): {self.dropped}")})
         if self.print_error is None:
             return checked
         return PrinterStatus(online=False, paper=checked.paper, message=_cut(f"print failed: {self.print_error}"))
@@ -503,6 +543,20 @@ class PrintAgent:
                 log.log(logging.INFO if printable(status) else logging.WARNING, "printer status: %s",
                         status.model_dump(exclude_none=True))
             self.reported, self._reported_at = status, time.monotonic()
+
+
+@functools.cache
+def _branch_zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown branch time zone %r: printing times in the --timezone zone", name)
+        return None
+
+
+def _zone(name: str | None, fallback: tzinfo) -> tzinfo:
+    """The branch's zone, as the print job names it, else ``fallback``."""
+    return (_branch_zone(name) if name else None) or fallback
 
 
 def _aware(moment: datetime) -> datetime:
@@ -573,7 +627,7 @@ def options_from(args: Any) -> Options:
     return Options(
         server=args.server, token=token, state_dir=Path(args.state_dir), branch=args.branch,
         language=args.lang, paper_mm=args.paper, timezone=zone, public_url=args.public_url,
-        footer=args.footer,
+        footer=args.footer, print_within_s=getattr(args, "print_within", PRINT_WITHIN_S),
     )
 
 
@@ -639,9 +693,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["raster", "gbk", "gb18030"], default="raster",
                    help="Chinese as an image (any printer), or the printer's GBK/GB18030 mode (default %(default)s)")
     p.add_argument("--paper", type=int, choices=[58, 80], default=80, help="paper width in mm (default %(default)s)")
-    p.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"], help="ticket language (default: the branch's)")
+    p.add_argument("--lang", choices=["zh-CN", "en", "zh-TW"],
+                   help="language of tickets that do not say their customer's (default: the branch's)")
     p.add_argument("--branch", help="branch id (default: learned from the kiosk's tickets)")
-    p.add_argument("--timezone", help="branch time zone for the issue time (default: this PC's)")
+    p.add_argument("--timezone", help="issue time zone if the server gives no branch zone (default: this PC's)")
+    p.add_argument("--print-within", type=float, default=PRINT_WITHIN_S, metavar="SECONDS",
+                   help="drop a ticket not printed this long after its issue (default %(default)s)")
     p.add_argument("--public-url", help="base URL of the phone page in the QR code (default: --server)")
     p.add_argument("--footer", help="last line of every ticket (default: a polite reminder)")
 

@@ -153,6 +153,23 @@ async def _openapi(_request: web.Request) -> web.Response:
 
 INDEX = """<!doctype html><meta charset="utf-8"><title>branchq</title>
 <h1>branchq</h1>
+<h2>员工 Staff</h2>
+<ul>
+<li><a href="/counter">柜员 Teller</a> (/counter)</li>
+<li><a href="/admin">管理 Administration</a> (/admin)</li>
+<li>实时看板 Live dashboard: /manage/B, 报表 Reports: /manage/B/reports</li>
+</ul>
+<h2>设备 Devices</h2>
+<p>Open on the device with its token or its one-time enrollment code
+(<code>?token=…</code> or <code>?code=…</code>; without either, the page asks for the code).
+<code>B</code> is the branch id, <code>N</code> a counter number.</p>
+<ul>
+<li>取号机 Kiosk: /kiosk/B</li>
+<li>叫号屏 Waiting-area board: /display/B</li>
+<li>窗口屏 Counter-top screen: /display/B/counter/N</li>
+<li>评价器 Evaluator: /evaluator/B/N</li>
+</ul>
+<h2>API</h2>
 <ul>
 <li><a href="/api/v1/health">/api/v1/health</a></li>
 <li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (the HTTP API)</li>

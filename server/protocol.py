@@ -88,6 +88,8 @@ class IssueTicket(Body):
     service: ServiceCode
     priority: Priority = Priority.NORMAL
     green_reason: GreenReason | None = None
+    language: Literal["zh-CN", "en", "zh-TW"] | None = None
+    """The language the customer chose at the kiosk: the printed ticket speaks it."""
 
     @model_validator(mode="after")
     def _green_needs_reason(self) -> IssueTicket:
@@ -331,7 +333,8 @@ class FeedbackAnswer(Answer):
 
 # --- websocket messages (GET /ws) ----------------------------------------------------
 
-Role = Literal["kiosk", "counter", "display", "dashboard", "evaluator"]
+Role = Literal["kiosk", "counter", "display", "dashboard", "evaluator", "phone"]
+"""``phone``: a ticket holder's page, admitted by its ticket's token to what the board shows."""
 
 
 class Hello(Body):
@@ -479,6 +482,8 @@ class TicketToPrint(Answer):
     issued_at: datetime
     ahead: int
     estimated_wait_s: int
+    language: str | None = None
+    """The customer's language at the kiosk (None: the branch's)."""
 
 
 

@@ -1,78 +1,165 @@
 // The evaluator facing the customer: after each finish at its counter it asks for a rating
-// (1–5 and optional tags) for a limited time, then goes back to the welcome screen.
+// for a limited time: the customer picks a face, may tick tags, and submits; a face picked and
+// left alone is submitted by itself after a while, an untouched request simply goes away.
+// It names the teller being rated (name and staff number) from the live state.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
+import { applyWords, both, chosenLanguage, errorText } from "/static/common/i18n.js";
 
 const [, , branch, counterText] = location.pathname.split("/");
 const counter = Number(counterText);
+const search = new URLSearchParams(location.search);
 let enrollProblem = null; // a refused ?code=…, shown with the other problems
 const token = await deviceTokenOrEnroll("evaluator", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
-const ASK_FOR_S = Number(new URLSearchParams(location.search).get("ask_s") || 30);
+/** How long a request for a rating stays up with nothing chosen. */
+const ASK_FOR_S = Number(search.get("ask_s") || 30);
+/** How long a chosen face waits for tags or the submit key before it is submitted as it is. */
+const SUBMIT_AFTER_S = Number(search.get("submit_s") || 12);
+const MOODS = { 5: "#1b7340", 4: "#4d7c0f", 3: "#8a6d00", 2: "#b45309", 1: "#b42318" };
+let lang = chosenLanguage() ?? "zh-CN";
+const w = (key, values) => both(lang, key, values);
 let timer = null;
+let chosen = null; // the face picked for the current request
+let sending = false;
+let teller = null; // {name, number} of the teller at this counter, when the live state says
 window.__evaluator = { asked: [], rated: [] };
+
+/** A face drawn in SVG (no emoji font needed): the mouth bends with the score. */
+function face(score) {
+  const bend = { 5: 14, 4: 8, 3: 0, 2: -8, 1: -14 }[score];
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="72" height="72" aria-hidden="true" focusable="false">
+    <circle cx="32" cy="32" r="29" fill="${MOODS[score]}"/>
+    <circle cx="22" cy="25" r="4" fill="#fff"/><circle cx="42" cy="25" r="4" fill="#fff"/>
+    <path d="M18 ${42 - bend / 2} Q32 ${42 + bend} 46 ${42 - bend / 2}" stroke="#fff" stroke-width="4" fill="none" stroke-linecap="round"/>
+  </svg>`;
+  return new DOMParser().parseFromString(svg, "image/svg+xml").documentElement;
+}
 
 function show(id) {
   for (const section of ["welcome", "rate", "thanks"]) $(section).hidden = section !== id;
 }
 
-function ask(number) {
-  window.__evaluator.asked.push(number);
-  $("rate-number").textContent = `${number}`;
-  for (const box of document.querySelectorAll(".tags input")) box.checked = false;
-  show("rate");
-  let left = ASK_FOR_S;
+/** Count down `seconds`, showing `key`'s words, then `then()`. */
+function countdown(seconds, key, then) {
   clearInterval(timer);
-  $("countdown").textContent = `${left}`;
+  let left = seconds;
+  $("countdown").textContent = w(key, { s: left });
   timer = setInterval(() => {
     left -= 1;
-    $("countdown").textContent = `${left}`;
-    if (left <= 0) { clearInterval(timer); show("welcome"); }
+    $("countdown").textContent = w(key, { s: Math.max(0, left) });
+    if (left <= 0) { clearInterval(timer); then(); }
   }, 1000);
 }
 
-async function rate(score) {
+function choose(score) {
+  chosen = score;
+  for (const button of document.querySelectorAll(".stars button")) {
+    button.setAttribute("aria-checked", String(Number(button.dataset.score) === score));
+  }
+  $("submit").disabled = false;
+  countdown(SUBMIT_AFTER_S, "eval.submits_in", submit);
+}
+
+function ask(number) {
+  window.__evaluator.asked.push(number);
+  $("rate-number").textContent = `${number}`;
+  chosen = null;
+  for (const button of document.querySelectorAll(".stars button")) button.setAttribute("aria-checked", "false");
+  for (const box of document.querySelectorAll(".tags input")) box.checked = false;
+  $("submit").disabled = true;
+  show("rate");
+  countdown(ASK_FOR_S, "eval.closes_in", () => show("welcome"));
+}
+
+async function submit() {
+  if (chosen === null || sending) return;
   clearInterval(timer);
+  sending = true;
+  const score = chosen;
+  chosen = null;
   const tags = [...document.querySelectorAll(".tags input:checked")].map((box) => box.value);
-  const response = await fetch(`/api/v1/branches/${branch}/counters/${counter}/feedback`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ score, tags }),
-  });
-  if (response.ok) {
-    window.__evaluator.rated.push(score);
-    show("thanks");
-  } else {
-    const error = (await response.json().catch(() => ({}))).error || {};
-    $("problem").textContent = error.message || response.statusText;
-    $("problem").hidden = false;
+  try {
+    const response = await fetch(`/api/v1/branches/${branch}/counters/${counter}/feedback`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ score, tags }),
+    });
+    if (response.ok) {
+      window.__evaluator.rated.push({ score, tags });
+      show("thanks");
+    } else {
+      const error = (await response.json().catch(() => ({}))).error || { message: response.statusText };
+      problem(errorText(lang, error));
+      show("welcome");
+    }
+  } catch {
+    problem(errorText(lang, { code: "offline", message: "" }));
     show("welcome");
+  } finally {
+    sending = false;
   }
   setTimeout(() => { show("welcome"); $("problem").hidden = true; }, 4000);
 }
 
-for (const button of document.querySelectorAll(".stars button")) {
-  button.addEventListener("click", () => rate(Number(button.dataset.score)));
+function problem(text) {
+  $("problem").textContent = text;
+  $("problem").hidden = !text;
 }
 
-$("counter-name").textContent = `${counter} 号窗口 Counter ${counter}`;
+function drawTeller() {
+  const text = teller ? w("eval.teller", { name: teller.name, number: teller.number }) : "";
+  for (const id of ["teller", "rate-teller"]) {
+    $(id).textContent = text;
+    $(id).hidden = !text;
+  }
+}
+
+function setLanguage(next) {
+  lang = next;
+  applyWords(lang);
+  $("counter-name").textContent = w("common.counter_n", { n: counter });
+  drawTeller();
+}
+
+for (const button of document.querySelectorAll(".stars button")) {
+  button.prepend(face(Number(button.dataset.score)));
+  button.addEventListener("click", () => choose(Number(button.dataset.score)));
+}
+for (const box of document.querySelectorAll(".tags input")) {
+  box.addEventListener("change", () => { if (chosen !== null) countdown(SUBMIT_AFTER_S, "eval.submits_in", submit); });
+}
+$("submit").addEventListener("click", submit);
+
+setLanguage(lang);
 if (!token) {
-  $("problem").textContent = enrollProblem ?? "本设备未登记 This device has no token: open the page once with ?token=…";
-  $("problem").hidden = false;
+  problem(enrollProblem ?? w("eval.no_token"));
 } else {
-  connect({
+  const live = connect({
     role: "evaluator",
     branch,
     token,
-    onChange(_state, change) {
-      const e = change.kind === "event" ? change.event : null;
-      if (e && e.kind === "ticket.finished" && e.data.counter === counter) ask(e.data.number);
-    },
-    onStatus(status, live) {
-      if (status === "refused") {
-        $("problem").textContent = [enrollProblem, live.refused].filter(Boolean).join(" · ");
-        $("problem").hidden = false;
+    onChange(state, change) {
+      if (change.kind === "snapshot") {
+        if (!chosenLanguage() && state.branch.language) setLanguage(state.branch.language);
+        teller = state.counters?.find((c) => c.number === counter)?.teller ?? null;
+        drawTeller();
+        return;
       }
+      const e = change.event;
+      if (e.data.counter !== counter) return;
+      if (e.kind === "ticket.finished") ask(e.data.number);
+      else if (e.kind === "counter.opened") {
+        teller = { name: teller?.number === e.data.staff ? teller.name : e.data.staff, number: e.data.staff };
+        drawTeller();
+        live.resync(); // the snapshot has the teller's name as well as their number
+      } else if (e.kind === "counter.closed") {
+        teller = null;
+        drawTeller();
+      }
+    },
+    onStatus(status, l) {
+      if (status === "refused") problem([enrollProblem, l.refused].filter(Boolean).join(" · "));
     },
   });
 }

@@ -2,6 +2,7 @@
 // with its timers, the live waiting list, every refusal in plain words.
 import { connect, counterQueue } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
+import { applyWords, both, chosenLanguage, errorText, languageSwitch, pageLanguage, t } from "/static/common/i18n.js";
 
 // The page's one transport is the websocket: its commands for every action, its live state
 // for the counter and the queue. HTTP only reads, once, what the live state does not hold
@@ -10,12 +11,15 @@ import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+let lang = pageLanguage(); // the branch's once the live state says it, unless one was chosen
+const w = (key, values) => both(lang, key, values);
 let me = null;
 let branch = null;
 let counter = null;
 let first = null; // GET counters/{n}: {counter, ticket, today}, drawn until the live state comes
 let today = null; // the counter's holder's figures for today
 let targets = {}; // service code → target service seconds
+let targetWaits = {}; // service code → target wait seconds: a waiting ticket past it is overdue
 let live = null;
 let todayTimer = null;
 let queueTimer = null;
@@ -45,6 +49,8 @@ function say(text, kind = "error") {
 window.__teller = { messages: [] };
 const origSay = say;
 function report(text, kind) { window.__teller.messages.push(text); origSay(text, kind); }
+/** A refusal ({code, message}) in the page's words. */
+const refusal = (e) => report(errorText(lang, e));
 
 /** This counter as the live state has it (as GET counters/{n} had it, until the first snapshot). */
 function desk() {
@@ -76,7 +82,7 @@ async function act(action, args = {}) {
     }
     return result;
   } catch (e) {
-    report(e.message);
+    refusal(e);
     return null;
   }
 }
@@ -85,13 +91,17 @@ function draw() {
   const c = desk();
   if (!c || !$("current-number")) return;
   const badge = $("counter-state");
-  badge.textContent = { open: "开启 Open", paused: "暂停 Paused", closed: "关闭 Closed" }[c.state];
+  badge.textContent = w(`teller.state_${c.state}`);
+  // After a pause the open key gives the counter back: it says so.
+  $("open-label").textContent = w(c.state === "paused" ? "teller.resume" : "teller.open");
   badge.className = `badge ${c.state}`;
   $("pause-reason").textContent = c.pause_reason ?? "";
   $("who").textContent = c.staff ? `${c.staff}` : "";
   const t = c.current;
   $("current-number").textContent = t ? t.number : "—";
-  $("current-service").textContent = t ? `${t.service} · ${t.state === "serving" ? "办理中 serving" : "已呼叫 called"}${t.recalls ? ` · 重呼 ${t.recalls}` : ""}` : "等待叫号 Ready";
+  $("current-service").textContent = t
+    ? `${t.service} · ${w(t.state === "serving" ? "teller.serving" : "teller.called")}${t.recalls ? ` · ${w("teller.recalls", { n: t.recalls })}` : ""}`
+    : w("teller.ready");
   const mine = c.staff === me.username || me.role !== "teller";
   for (const button of document.querySelectorAll(".actions button")) {
     const a = button.dataset.action;
@@ -126,6 +136,19 @@ function tick() {
   timer.textContent = mmss(elapsed);
   $("service-target").textContent = target ? mmss(target) : "—";
   timer.className = !t || !target ? "" : elapsed > 1.5 * target ? "red" : elapsed > target ? "amber" : "";
+  markOverdue();
+}
+
+/** Waiting tickets past their service's target wait are marked, as the time passes too. */
+function markOverdue() {
+  for (const tr of $("waiting")?.tBodies[0]?.rows ?? []) {
+    const target = targetWaits[tr.dataset.service];
+    const late = Boolean(target) && since(tr.dataset.issued) > target;
+    tr.classList.toggle("overdue", late);
+    tr.cells[2].textContent = mmss(since(tr.dataset.issued));
+    tr.cells[2].title = late ? w("teller.overdue") : "";
+    tr.querySelector(".late").hidden = !late;
+  }
 }
 
 function drawQueue(tickets) {
@@ -136,15 +159,22 @@ function drawQueue(tickets) {
   body.innerHTML = "";
   for (const t of tickets.slice(0, 50)) {
     const tr = body.insertRow();
+    tr.dataset.service = t.service;
+    tr.dataset.issued = t.issued_at;
     tr.insertCell().textContent = t.number;
     tr.cells[0].className = t.priority === "green" ? "green" : "";
     tr.insertCell().textContent = t.service;
     tr.insertCell().textContent = mmss(since(t.issued_at));
+    const late = document.createElement("span");
+    late.className = "late";
+    late.textContent = w("teller.overdue");
+    tr.insertCell().append(late);
     const button = document.createElement("button");
-    button.textContent = "叫 Call";
+    button.textContent = w("teller.call");
     button.addEventListener("click", () => act("call", { ticket: t.number }));
     tr.insertCell().append(button);
   }
+  markOverdue();
 }
 
 /** The queue from the live state; over HTTP only while the state cannot tell this counter's order. */
@@ -162,7 +192,7 @@ function showQueue(state) {
       const queue = await api("GET", `${base()}/queue?counter=${counter}`);
       if (drawn === queueDrawn) drawQueue(queue.tickets);
     } catch (e) {
-      report(e.message);
+      refusal(e);
     }
   }, 150);
 }
@@ -173,7 +203,7 @@ async function readToday() {
     if (view.today) today = view.today;
     return view;
   } catch (e) {
-    report(e.message);
+    refusal(e);
     return null;
   }
 }
@@ -197,17 +227,19 @@ async function chooseCounter() {
   const list = section.querySelector(".counters");
   for (const c of counters) {
     const button = document.createElement("button");
-    button.textContent = `${c.number} 号窗口 Counter ${c.number} · ${c.services.join(" ")}${c.green_only ? " · 绿色通道 green" : ""}${c.staff ? ` · ${c.staff}` : ""}`;
+    button.textContent = `${w("common.counter_n", { n: c.number })} · ${c.services.join(" ")}${c.green_only ? ` · ${w("teller.green")}` : ""}${c.staff ? ` · ${c.staff}` : ""}`;
     button.disabled = !c.mine;
     button.addEventListener("click", () => { location.search = `?branch=${encodeURIComponent(branch)}&counter=${c.number}`; });
     list.append(button);
   }
+  applyWords(lang, { root: section });
   $("app").replaceChildren(section);
 }
 
 async function openDesk() {
   $("app").replaceChildren($("desk").content.cloneNode(true));
-  $("title").textContent = `${counter} 号窗口 Counter ${counter}`;
+  applyWords(lang);
+  $("title").textContent = w("common.counter_n", { n: counter });
   $("switch").hidden = false;
   for (const button of document.querySelectorAll(".actions button")) {
     button.addEventListener("click", () => press(button.dataset.action));
@@ -217,7 +249,7 @@ async function openDesk() {
     const button = [...document.querySelectorAll(".actions button")].find((b) => b.dataset.key === event.key.toLowerCase());
     if (button) {
       event.preventDefault();
-      if (button.disabled) report(`现在不能 Not now: ${button.textContent.replace(/\s+\S+$/, "")}`);
+      if (button.disabled) report(notNow(button.querySelector("[data-t]").dataset.t));
       else press(button.dataset.action);
     }
   });
@@ -229,7 +261,7 @@ async function openDesk() {
     const args = { position: form.position.value };
     if (form.counter.value) args.to_counter = Number(form.counter.value);
     else if (form.service.value) args.service = form.service.value;
-    else { event.preventDefault(); report("请选择业务或窗口 Choose a service or a counter"); return; }
+    else { event.preventDefault(); report(w("teller.choose_target")); return; }
     act("transfer", args);
   });
   $("pause-form").addEventListener("submit", (event) => {
@@ -241,17 +273,16 @@ async function openDesk() {
     role: "counter",
     branch,
     onChange(state, change) {
+      if (change.kind === "snapshot" && !chosenLanguage() && state.branch.language !== lang) setLanguage(state.branch.language);
       targets = Object.fromEntries(state.services.map((s) => [s.code, s.target_service_s]));
+      targetWaits = Object.fromEntries(state.services.map((s) => [s.code, s.target_wait_s]));
       fillTransferChoices(state);
       showQueue(state);
       if (changesToday(change)) scheduleToday();
       draw();
     },
     onStatus(status, l) {
-      const el = $("status");
-      el.dataset.status = status;
-      el.textContent = { connected: "● 在线 online", connecting: "连接中 connecting…", reconnecting: "连接中断，重新连接中 reconnecting…",
-        refused: `✖ ${l.refused ?? ""}` }[status] ?? status;
+      drawStatus();
       if (status === "connected") for (const go of whenConnected.splice(0)) go();
     },
   });
@@ -264,7 +295,7 @@ async function openDesk() {
 function fillTransferChoices(state) {
   const form = $("transfer-form");
   if (!form || form.dataset.filled) return;
-  for (const s of state.services) form.service.add(new Option(`${s.code} ${s.names["zh-CN"]} ${s.names.en}`, s.code));
+  for (const s of state.services) form.service.add(new Option(`${s.code} ${serviceName(s)}`, s.code));
   for (const c of state.counters) if (c.number !== counter) form.counter.add(new Option(`${c.number}`, String(c.number)));
   form.dataset.filled = "1";
 }
@@ -281,7 +312,7 @@ function secondPress() {
 
 function press(action) {
   if (action === "call-next" && secondPress()) {
-    report(`刚刚叫号 Just called: ${desk().current.number}`);
+    report(w("teller.just_called", { number: desk().current.number }));
     return;
   }
   if (action === "transfer") {
@@ -294,10 +325,52 @@ function press(action) {
   }
 }
 
+/** The status in the header: online, (re)connecting, or the server's refusal. */
+function drawStatus() {
+  const el = $("status");
+  const status = live?.status ?? "connecting";
+  el.dataset.status = status;
+  el.textContent = {
+    connected: w("common.online"), connecting: w("common.connecting_short"),
+    reconnecting: w("common.reconnecting_short"), refused: `✖ ${live?.refused ?? ""}`,
+  }[status] ?? status;
+}
+
+/** "Not now: Finish", in the page's Chinese and in English. */
+function notNow(key) {
+  const say = (l) => t(l, "teller.not_now", { what: t(l, key) });
+  return lang === "en" ? say("en") : `${say(lang)} ${say("en")}`;
+}
+
+/** A service's name in the page's Chinese and in English. */
+function serviceName(s) {
+  const chinese = s.names[lang] ?? s.names["zh-CN"];
+  return lang === "en" ? s.names.en : `${chinese} ${s.names.en}`;
+}
+
+function setLanguage(next) {
+  lang = next;
+  $("lang").value = lang;
+  applyWords(lang);
+  if (counter) $("title").textContent = w("common.counter_n", { n: counter });
+  const form = $("transfer-form");
+  if (form && live?.state) {
+    for (const option of [...form.service.options].slice(1)) {
+      const s = live.state.services.find((x) => x.code === option.value);
+      if (s) option.textContent = `${s.code} ${serviceName(s)}`;
+    }
+  }
+  drawStatus();
+  draw();
+  if (live?.state) showQueue(live.state);
+}
+
 async function main() {
+  languageSwitch($("lang"), lang, setLanguage);
+  applyWords(lang);
   me = await currentStaff();
   if (!me) {
-    await signInForm($("app"), { title: "柜员登录 Teller sign-in" });
+    await signInForm($("app"), { title: w("teller.sign_in_title"), lang });
     me = await currentStaff();
   }
   $("signout").hidden = false;
@@ -309,4 +382,4 @@ async function main() {
   else await openDesk();
 }
 
-main().catch((e) => report(e.message));
+main().catch((e) => refusal(e));

@@ -3,6 +3,7 @@
 // a QR code for the phone page. Greyed services say why; idle screens go back to start.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
+import { wordsOf } from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
@@ -29,14 +30,8 @@ const WORDS = {
     printer: "Printer problem: please read your number from the screen", offline: "Connection lost, reconnecting…",
     failed: "Could not issue a ticket: {m}", busy: "Please try again in a moment",
   },
-  "zh-TW": {
-    choose: "請選擇業務", green_entry: "♿ 綠色通道（長者、殘障人士、孕婦、急事）", green_title: "綠色通道：請選擇",
-    elderly: "長者", disabled: "殘障人士", pregnant: "孕婦", urgent: "緊急業務", back: "返回", done: "完成",
-    your_number: "您的號碼", scan: "掃碼用手機查看排隊進度", waiting: "等候 {n} 人", wait: "約 {m} 分鐘",
-    ahead: "前面還有 {n} 人", no_wait: "無需等候", closed: "暫停取號：不在營業時間", suspended: "暫停辦理",
-    daily_cap_reached: "今日號碼已取完", print_problem: "打印機故障：請記下號碼或掃碼", printer: "打印機故障，號碼請以屏幕為準",
-    offline: "網絡中斷，正在重新連接…", failed: "取號失敗：{m}", busy: "請稍候再試",
-  },
+  // Traditional Chinese comes from the one zh-TW table of every page (i18n.js, kiosk.*).
+  "zh-TW": wordsOf("zh-TW", "kiosk."),
 };
 
 let lang = "zh-CN";
@@ -117,6 +112,7 @@ async function take(service) {
   busy = true;
   const key = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
   const body = greenReason ? { service: service.code, priority: "green", green_reason: greenReason } : { service: service.code };
+  body.language = lang; // the printed ticket speaks the customer's language
   try {
     let response = null;
     for (let attempt = 0; attempt < 3 && !response; attempt++) {

@@ -191,6 +191,7 @@ TICKET_ISSUED = define(
     _f("ahead", int, _KO, doc="people ahead at issue"),
     _f("estimated_wait_s", int, _KO, doc="estimated wait at issue, seconds"),
     DEVICE,
+    _f("language", str, _KO, optional=True, doc="the customer's language at the kiosk (its ticket prints in it)"),
 )
 TICKET_CALLED = define("ticket.called", "A counter called the ticket.", *_TICKET, evaluator=True)
 TICKET_RECALLED = define("ticket.recalled", "The counter called its ticket again.", *_TICKET, evaluator=True)
@@ -235,7 +236,7 @@ _COUNTER = (
 COUNTER_OPENED = define(
     "counter.opened", "A teller opened the counter (a manager may take it over).",
     *_COUNTER,
-    _f("staff", str, doc="the teller's name"),
+    _f("staff", str, _E, doc="the teller's username (their staff number, shown on the rating pad)"),
     _f("takeover", bool, doc="a manager took an open counter over"),
     evaluator=True,
 )

@@ -20,6 +20,7 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
     # Only a device passes require(): it always has its id and branch.
     async with app.reading(actor.branch_id) as (conn, branch, config):  # type: ignore[arg-type]
         rows = await repo.tickets_of_device(conn, actor.id, after_id=after_id, limit=PRINT_BATCH)  # type: ignore[arg-type]
+        languages = await repo.issue_languages(conn, [r.id for r in rows])
         return [
             TicketToPrint(
                 id=r.id,
@@ -34,6 +35,7 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
                 issued_at=r.issued_at,
                 ahead=r.ahead_at_issue,
                 estimated_wait_s=r.estimated_wait_s,
+                language=languages.get(r.id),
             )
             for r in rows
         ]

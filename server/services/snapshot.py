@@ -78,6 +78,11 @@ async def branch_snapshot(
                 _counter(row, config, current.get(row.current_ticket_id), staff, staff_view)
                 for row in rows
             ]
+            if role == "evaluator":
+                # The rating pad names the teller it rates: name and staff number, nothing more.
+                cards = await repo.staff_cards(conn, [r.staff_id for r in rows if r.state != "closed"])
+                for out, row in zip(state["counters"], rows, strict=True):
+                    out["teller"] = cards.get(row.staff_id)
         if "calls" in parts:
             state["calls"] = [
                 {

@@ -263,6 +263,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "ahead": ahead,
             "estimated_wait_s": wait_s,
             "device": actor.id if actor.kind == "device" else None,
+            **({"language": cmd.language} if cmd.language else {}),
         },
         ticket_id=ticket_id,
         staff_id=actor.id if actor.is_staff else None,

@@ -635,6 +635,16 @@ async def staff_names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, st
     return dict(rows)
 
 
+async def staff_cards(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """What a customer may read of staff at a counter: {id: {"name": display name, "number": username}}."""
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    s = t.Staff.__table__
+    rows = (await conn.execute(select(s.c.id, s.c.username, s.c.display_name).where(s.c.id.in_(ids)))).all()
+    return {r.id: {"name": r.display_name or r.username, "number": r.username} for r in rows}
+
+
 async def device_by_id(conn: AsyncConnection, device_id: int) -> Any:
     d = t.Device.__table__
     return (await conn.execute(select(d).where(d.c.id == device_id))).first()
@@ -749,6 +759,17 @@ async def tickets_of_device(conn: AsyncConnection, device_id: int, *, after_id: 
             .limit(limit)
         )
     ).all()
+
+
+async def issue_languages(conn: AsyncConnection, ticket_ids: Sequence[int]) -> dict[int, str]:
+    """The language each ticket was taken in, where its ``ticket.issued`` event says one."""
+    if not ticket_ids:
+        return {}
+    e = t.TicketEvent.__table__
+    rows = await conn.execute(
+        select(e.c.ticket_id, e.c.data).where(e.c.ticket_id.in_(ticket_ids), e.c.kind == "ticket.issued")
+    )
+    return {r.ticket_id: r.data["language"] for r in rows if isinstance(r.data, dict) and r.data.get("language")}
 
 
 async def set_device_status(conn: AsyncConnection, device_id: int, status: dict[str, Any], at: datetime) -> None:

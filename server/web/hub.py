@@ -195,7 +195,7 @@ class Hub:
         is gone or changed (a sweep for an access notice this process may have missed)."""
         closed = 0
         for conn in self.all():
-            if conn.closed or conn.credential[0] == "none":
+            if conn.closed or conn.credential[0] in ("none", "phone"):
                 continue
             now = await actor_now(conn.credential)
             if now != conn.actor:

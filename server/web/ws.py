@@ -26,7 +26,7 @@ from server.protocol import (
     Hello,
     Welcome,
 )
-from server.services import auth
+from server.services import auth, tickets
 from server.services.context import Actor, Services
 from server.services.snapshot import branch_snapshot
 from server.store import repository as repo
@@ -81,7 +81,9 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error; reconnect")
         return ws
 
-    conn = Conn(request, ws, actor, hello.role, hello.branch, credential=credential)
+    # A phone sees what the waiting area's board shows, and follows its own ticket from that.
+    view = "display" if hello.role == "phone" else hello.role
+    conn = Conn(request, ws, actor, view, hello.branch, credential=credential)
     hub.add(conn)
     try:
         await _first_sync(request, services, conn, hello)
@@ -114,6 +116,8 @@ async def _authenticate(request: web.Request, services: Services, hello: Hello) 
     async with services.db.read() as conn:
         if await repo.load_branch(conn, hello.branch) is None:
             raise Refused(f"no branch {hello.branch!r}")
+    if hello.role == "phone":
+        return await _phone(services, hello), ("phone", "")
     if hello.token:
         try:
             device = await auth.device_actor(services, hello.token)
@@ -143,6 +147,19 @@ def _check_view(actor: Actor, role: str, branch_id: str) -> None:
     allowed = STAFF_ROLE_NEEDS.get(role)
     if allowed is not None and actor.role not in allowed:
         raise Refused(f"the {role} view needs the role {' or '.join(allowed[:-1])}")
+
+
+async def _phone(services: Services, hello: Hello) -> Actor:
+    """A phone's page: its ticket's token (from the QR code) admits it, nothing else does."""
+    if not hello.token:
+        raise Refused("a phone gives its ticket's token")
+    try:
+        ticket = await tickets.public_ticket(services, hello.token)
+    except NotFound:
+        raise Refused("unknown or expired ticket") from None
+    if ticket.branch != hello.branch:
+        raise Refused("this ticket belongs to another branch")
+    return Actor("public", branch_id=hello.branch)
 
 
 async def _first_sync(request: web.Request, services: Services, conn: Conn, hello: Hello) -> None:
@@ -191,6 +208,8 @@ async def _still_allowed(services: Services, conn: Conn) -> bool:
     """Every command is authorised against the actor as it is now, not as it was at hello:
     a disabled, demoted or moved account, an ended session or a revoked device gets its
     socket closed instead of an answer."""
+    if conn.credential[0] == "phone":
+        return True  # the board's public view: nothing to take away
     actor = await auth.actor_now(services, conn.credential)
     try:
         if actor is None:

@@ -93,6 +93,7 @@ def test_after_finish_the_evaluator_asks_and_the_rating_goes_to_the_teller(serve
     expect(evaluator.locator("#rate-number")).to_have_text(ticket["number"])
     evaluator.get_by_label("热情 Friendly").check()
     evaluator.locator('.stars button[data-score="4"]').click()
+    evaluator.get_by_role("button", name="提交 Submit").click()
     expect(evaluator.locator("#thanks")).to_be_visible(timeout=seconds(5) * MS)
     manager = server.api()
     manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})

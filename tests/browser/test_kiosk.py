@@ -89,10 +89,14 @@ def test_phone_page_follows_the_ticket_until_called_and_can_cancel(server, branc
     second = branch.issue("D")
     phone = new_page(f"{server.base_url}/t/{second['token']}", width=390, height=844)
     expect(phone.locator("#number")).to_have_text(second["number"], timeout=seconds(5) * MS)
-    expect(phone.locator("#ahead")).to_have_text("1")
+    expect(phone.locator("#ahead")).to_have_text("前面还有 1 人 1 ahead of you")
+    # It follows its ticket over the branch's websocket, not by polling.
+    phone.wait_for_function("window.__phone.live && window.__phone.live.connected", timeout=seconds(10) * MS)
+    loads = phone.evaluate("window.__phone.loads")
     branch.teller(5)
     assert branch.call_next(5)["number"] == first["number"]
-    expect(phone.locator("#ahead")).to_have_text("0", timeout=seconds(10) * MS)
+    expect(phone.locator("#ahead")).to_contain_text("0 ahead of you", timeout=seconds(10) * MS)
+    assert phone.evaluate("window.__phone.loads") <= loads + 3, "one read per burst of events"
     branch.call_next(5)
     expect(phone.locator("#called")).to_contain_text("Please go to counter 5", timeout=seconds(10) * MS)
     expect(phone.locator("#called")).to_contain_text("请到 5 号窗口")

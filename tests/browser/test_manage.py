@@ -23,7 +23,7 @@ def test_dashboard_updates_live_when_a_ticket_is_called(server, branch, new_page
     called = branch.call_next(4)
     assert called["number"] == ticket["number"]
     row = page.locator("#counters tbody tr").nth(3)
-    expect(row).to_contain_text(f"{ticket['number']} called", timeout=seconds(3) * 1000)
+    expect(row).to_contain_text(f"{ticket['number']} 已呼叫 called", timeout=seconds(3) * 1000)
     expect(row).to_contain_text("teller4")
     expect(page.locator("#kpis")).to_contain_text("取号 Issued", timeout=seconds(5) * 1000)
     assert page.errors == []

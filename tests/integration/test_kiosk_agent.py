@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -171,7 +172,8 @@ async def kiosk_printer_status(dashboard: BranchClient, wanted: Callable[[dict],
 
 async def test_every_kiosk_ticket_is_printed_exactly_once_across_a_kill_and_a_restart(server, tmp_path):
     paper = tmp_path / "printer" / "paper.bin"  # the directory is missing at first: prints fail
-    agent = AgentProcess(server, tmp_path, f"file:{paper}")
+    # Exactly once is the point here; tickets too late to print have their own test.
+    agent = AgentProcess(server, tmp_path, f"file:{paper}", "--print-within", "3600")
     async with server.session() as kiosk, manager(server) as (staff, dashboard):
         kiosk_tickets: list[dict] = []
         for service in ["A", "B", "staff", "C", "A", "staff", "D"]:
@@ -339,19 +341,89 @@ async def test_a_new_state_directory_skips_tickets_taken_long_before_the_first_s
     history = [ticket_to_print(i, f"A{i:03d}", now - timedelta(hours=3)) for i in range(1, 121)]
     fresh = [ticket_to_print(121, "A121", now - timedelta(minutes=2)), ticket_to_print(122, "A122", now)]
     api, printer = FakeKioskAPI([*history, *fresh]), DummyPrinter(mode="gb18030")
-    options = Options(server="http://branchq.invalid", token="t", state_dir=tmp_path, branch="demo")
+    # Only the first start's window is looked at here: late tickets have their own test.
+    options = Options(server="http://branchq.invalid", token="t", state_dir=tmp_path, branch="demo",
+                      print_within_s=24 * 3600)
 
     agent = PrintAgent(options, printer, Journal(tmp_path), api)
     await agent._print_owed()
     assert [name for name, _ in printer.jobs] == ["000000121-A121", "000000122-A122"]
     assert Journal(tmp_path).last_printed == 122
 
-    # Once the journal exists, nothing is skipped, however old: an outage never loses a ticket.
+    # Once the journal exists, the first start's window no longer applies.
     api.all.append(ticket_to_print(123, "A123", now - timedelta(hours=5)))
     agent = PrintAgent(options, printer, Journal(tmp_path), api)
     await agent._print_owed()
     assert [name for name, _ in printer.jobs][-1] == "000000123-A123"
     assert parse_escpos(printer.jobs[-1][1]).qr == ["http://branchq.invalid/t/token123"]
+
+
+class OfflinePrinter(DummyPrinter):
+    """A dummy printer that can be switched off, as a printer whose cover is open."""
+
+    online: bool = True
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(online=self.online, paper="ok" if self.online else "unknown")
+
+
+async def test_a_ticket_not_printed_within_a_short_time_is_dropped_and_never_printed_late(tmp_path):
+    now = datetime.now(UTC)
+    Journal(tmp_path).record(0)  # an agent that has run here before: no first-start window
+    left = ticket_to_print(1, "A001", now - timedelta(minutes=5))  # its customer left long ago
+    fresh = ticket_to_print(2, "A002", now)
+    api, printer = FakeKioskAPI([left, fresh]), OfflinePrinter(mode="gb18030")
+    options = Options(server="http://branchq.invalid", token="t", state_dir=tmp_path, branch="demo")
+    agent = PrintAgent(options, printer, Journal(tmp_path), api)
+    agent.checked = printer.status()
+
+    await agent._print_owed()  # the printer is back: only the ticket whose customer is there prints
+    assert [name for name, _ in printer.jobs] == ["000000002-A002"]
+    assert Journal(tmp_path).last_printed == 2, "the dropped ticket is journaled: it never prints later"
+    assert any("A001" in (r.message or "") for r in api.reports), "the drop is reported at once"
+
+    # A ticket that waits out an outage is dropped when the printer returns too late for it.
+    printer.online = False
+    agent.checked = printer.status()
+    stuck = ticket_to_print(3, "A003", now - timedelta(seconds=options.print_within_s + 1))
+    api.all.append(stuck)
+    waiting = asyncio.create_task(agent._print_owed())
+    await asyncio.sleep(0)
+    printer.online = True
+    agent.checked = printer.status()
+    agent._status_checked.set()
+    await asyncio.wait_for(waiting, seconds(5))
+    assert [name for name, _ in printer.jobs] == ["000000002-A002"]
+    assert Journal(tmp_path).last_printed == 3
+
+
+async def test_a_ticket_prints_in_its_customers_language_and_the_branchs_time(tmp_path):
+    issued = datetime(2030, 5, 6, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai, 21:30 the day before in New York
+    api, printer = FakeKioskAPI([]), DummyPrinter(mode="gb18030")
+    # The kiosk PC is set to New York and the agent to Simplified Chinese: neither is the customer's.
+    options = Options(server="http://branchq.invalid", token="t", state_dir=tmp_path, branch="demo",
+                      language="zh-CN", timezone=ZoneInfo("America/New_York"))
+    agent = PrintAgent(options, printer, Journal(tmp_path), api)
+    english = ticket_to_print(1, "A001", issued).model_copy(update={"language": "en", "timezone": "Asia/Shanghai"})
+    texts = agent.layout_for(english).texts()
+    assert "Issued 2030-05-06 09:30" in texts, texts
+    tw = ticket_to_print(2, "A002", issued).model_copy(update={"language": "zh-TW", "timezone": "Asia/Shanghai"})
+    assert "取號時間 2030-05-06 09:30" in agent.layout_for(tw).texts()
+    unsaid = ticket_to_print(3, "A003", issued)  # an older server: the agent's own choices
+    assert "取号时间 2030-05-05 21:30" in agent.layout_for(unsaid).texts()
+
+
+async def test_the_kiosk_sends_its_customers_language_with_the_ticket_and_the_print_job_carries_it(server):
+    async with server.session() as kiosk:
+        english = await ok(
+            await kiosk.post(f"{B}/tickets", json={"service": "A", "language": "en"}, headers=KIOSK), 201
+        )
+        plain = await issue_at_kiosk(kiosk, "A")
+        jobs = await ok(await kiosk.get("/api/v1/devices/me/tickets", params={"after_id": "0"}, headers=KIOSK))
+    by_id = {j["id"]: j for j in jobs}
+    assert by_id[english["id"]]["language"] == "en"
+    assert by_id[plain["id"]]["language"] is None
+    assert by_id[english["id"]]["timezone"] == "Asia/Shanghai"
 
 
 async def test_the_agent_enrolls_with_a_one_time_code_and_keeps_its_token(server, tmp_path):

@@ -7,7 +7,7 @@
 // Every failed request shows the server's message beside the form or table that made it.
 // Test hooks: window.__admin ({me, detail}).
 import { ApiError, currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { LANGUAGES, languageOf, nameOf } from "/static/common/i18n.js";
+import { LANGUAGES, both, languageOf, nameOf } from "/static/common/i18n.js";
 
 const API = "/api/v1/admin";
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -52,6 +52,7 @@ const WORDS = {
   chime: ["叫号前提示音", "Chime before each call", "叫號前提示音"],
   repeat: ["每次播报遍数", "Times each call is spoken", "每次播報遍數"],
   spoken: ["播报语言：", "Spoken in:", "播報語言："],
+  mandarin: ["普通话", "Mandarin", "普通話"],
   always_open: ["不限营业时间（随时可取号）", "No opening hours set (tickets at any time)", "不限營業時間（隨時可取號）"],
   hours: ["营业时间", "Opening hours", "營業時間"],
   hours_hint: ["每天一行，如 08:30-12:00, 13:00-17:00；留空为休息",
@@ -199,6 +200,7 @@ function applyWords() {
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = w(el.dataset.t);
   for (const el of document.querySelectorAll("[data-t-placeholder]")) el.placeholder = w(el.dataset.tPlaceholder);
   $("lang").value = lang;
+  $("lang").setAttribute("aria-label", both(lang, "common.language"));
 }
 
 function fmtTime(iso) {
@@ -325,6 +327,14 @@ function table(el, columns, rows) {
       for (const action of row.actions) td.append(actionButton(action));
     }
   }
+}
+
+/** A name shown as written in its own language (marked so, as its script may not be the page's). */
+function inLanguage(text, language) {
+  const span = document.createElement("span");
+  span.lang = language;
+  span.textContent = text ?? "—";
+  return span;
 }
 
 /** A row's button; a `confirm` key asks for a second click before acting (no modal dialogs). */
@@ -516,7 +526,8 @@ function drawServices() {
     "target_service", "daily_cap", "green_allowed", "own_hours", "waiting", ""],
   detail.services.map((s) => ({
     data: { code: s.code },
-    cells: [s.code, s.names?.["zh-CN"], s.names?.en, s.names?.["zh-TW"], minutes(s.target_wait_s),
+    cells: [s.code, inLanguage(s.names?.["zh-CN"], "zh-CN"), inLanguage(s.names?.en, "en"),
+      inLanguage(s.names?.["zh-TW"], "zh-TW"), minutes(s.target_wait_s),
       minutes(s.max_wait_s), minutes(s.target_service_s),
       s.daily_cap == null ? w("none") : (s.staff_reserve ? `${s.daily_cap} (${s.staff_reserve})` : s.daily_cap),
       w(s.green_allowed ? "yes" : "no"), s.hours ? JSON.stringify(s.hours) : w("branch_hours"), s.waiting],
@@ -899,7 +910,8 @@ function drawAudit() {
   table($("audit-table"), ["at", "who", "action", "target", "change"],
     audit.map((a) => ({
       data: { action: a.action },
-      cells: [fmtTime(a.at), a.staff ?? "—", a.action, a.target, changeText(a.before, a.after)],
+      // The change is the data as stored (names in every language), not words of the page.
+      cells: [fmtTime(a.at), a.staff ?? "—", a.action, a.target, inLanguage(changeText(a.before, a.after), "zxx")],
     })));
 }
 

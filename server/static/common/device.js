@@ -12,7 +12,11 @@
  * ?code=XXXX-XXXX, the page trades the code for a token and keeps that in the same way:
  *
  *   const token = await deviceTokenOrEnroll('display', { onProblem: (message) => show(message) });
+ *
+ * A device left without a token (never enrolled, or its code refused) also gets an enrollment
+ * panel where the code can be typed instead; once it is accepted the page reloads with the token.
  */
+import { both, errorText, pageLanguage } from '/static/common/i18n.js';
 
 const PREFIX = 'branchq.token.';
 
@@ -44,7 +48,13 @@ export function deviceToken(kind, location = window.location) {
  * unknown, or for another kind of device) is given to `onProblem` with the server's message;
  * the result is then the token stored before, if any, else null.
  */
-export async function deviceTokenOrEnroll(kind, { onProblem = () => {}, location = window.location } = {}) {
+export async function deviceTokenOrEnroll(kind, options = {}) {
+  const token = await tokenOrEnroll(kind, options);
+  if (!token) enrollmentPanel(kind);
+  return token;
+}
+
+async function tokenOrEnroll(kind, { onProblem = () => {}, location = window.location } = {}) {
   const url = new URL(location.href);
   const code = url.searchParams.get('code');
   if (!code) return deviceToken(kind, location);
@@ -61,7 +71,7 @@ export async function deviceTokenOrEnroll(kind, { onProblem = () => {}, location
   storage()?.setItem(PREFIX + answer.device.kind, answer.token);
   if (answer.device.kind !== kind) {
     const other = answer.device.kind;
-    onProblem(`此代码登记的是 ${other}，不是 ${kind} · This code enrolled a ${other}, not a ${kind}: open the ${other} page with it`);
+    onProblem(both(pageLanguage(), 'enroll.wrong_kind', { other, kind }));
     return deviceToken(kind, location);
   }
   return answer.token;
@@ -76,14 +86,52 @@ async function enroll(code) {
       body: JSON.stringify({ code }),
     });
   } catch {
-    throw { retry: true, message: 'the server cannot be reached to enroll this device' };
+    throw { retry: true, code: 'offline', message: 'the server cannot be reached to enroll this device' };
   }
   const answer = await response.json().catch(() => null);
   if (!response.ok || !answer?.token) {
     const retry = response.status >= 500 || response.status === 429;
-    throw { retry, message: answer?.error?.message ?? `enrollment refused (${response.status})` };
+    throw { retry, code: answer?.error?.code, message: answer?.error?.message ?? `enrollment refused (${response.status})` };
   }
   return answer;
+}
+
+/**
+ * The enrollment screen's code entry: a panel at the foot of a device page that has no token.
+ * An accepted code keeps the token and reloads the page; a refused one says why, in place.
+ */
+function enrollmentPanel(kind) {
+  const lang = pageLanguage();
+  const panel = document.createElement('form');
+  panel.id = 'enroll-panel';
+  panel.setAttribute('aria-label', both(lang, 'enroll.title'));
+  panel.style.cssText = 'position:fixed;left:0;right:0;bottom:0;z-index:1000;display:flex;flex-wrap:wrap;gap:10px;'
+    + 'align-items:center;justify-content:center;padding:14px;background:#14213d;color:#fff;font:18px/1.4 system-ui,sans-serif';
+  panel.innerHTML = `<label><span></span> <input name="code" autocomplete="off" autocapitalize="characters"
+      spellcheck="false" required style="font:inherit;padding:6px 10px;width:12em"></label>
+    <button type="submit" style="font:inherit;padding:6px 16px"></button>
+    <output role="alert" style="flex-basis:100%;text-align:center;color:#ffd7d7" hidden></output>`;
+  panel.querySelector('span').textContent = both(lang, 'enroll.prompt');
+  panel.querySelector('button').textContent = both(lang, 'enroll.submit');
+  const problem = panel.querySelector('output');
+  panel.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    problem.hidden = true;
+    try {
+      const answer = await enroll(panel.code.value.trim());
+      storage()?.setItem(PREFIX + answer.device.kind, answer.token);
+      if (answer.device.kind !== kind) {
+        problem.textContent = both(lang, 'enroll.wrong_kind', { other: answer.device.kind, kind });
+        problem.hidden = false;
+        return;
+      }
+      window.location.reload();
+    } catch (e) {
+      problem.textContent = errorText(lang, e);
+      problem.hidden = false;
+    }
+  });
+  document.body.append(panel);
 }
 
 function dropParam(url, name) {

@@ -5,6 +5,8 @@
 //   await signIn(username, password);         // throws Error(message) when refused
 //   const data = await api("GET", url);       // JSON, throws ApiError {status, code, message}
 
+import { applyWords, errorText } from "/static/common/i18n.js";
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -57,18 +59,20 @@ export async function signOut() {
   return api("POST", "/api/v1/auth/logout");
 }
 
-// A sign-in form inside `container`; resolves with the staff member once signed in.
-export function signInForm(container, { title = "branchq" } = {}) {
+// A sign-in form inside `container`, in `lang` (i18n.js); resolves with the staff member once signed in.
+export function signInForm(container, { title = "branchq", lang = "zh-CN" } = {}) {
   return new Promise((resolve) => {
     container.innerHTML = `
       <form class="signin" autocomplete="on">
-        <h1>${title}</h1>
-        <label>用户名 Username <input name="username" autocomplete="username" required></label>
-        <label>密码 Password <input name="password" type="password" autocomplete="current-password" required></label>
-        <button type="submit">登录 Sign in</button>
+        <h1></h1>
+        <label><span data-t="common.username"></span> <input name="username" autocomplete="username" required></label>
+        <label><span data-t="common.password"></span> <input name="password" type="password" autocomplete="current-password" required></label>
+        <button type="submit" data-t="common.sign_in"></button>
         <p class="error" role="alert" hidden></p>
       </form>`;
     const form = container.querySelector("form");
+    form.querySelector("h1").textContent = title;
+    applyWords(lang, { root: form });
     const error = form.querySelector(".error");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -77,7 +81,7 @@ export function signInForm(container, { title = "branchq" } = {}) {
         const me = await signIn(form.username.value, form.password.value);
         resolve(me);
       } catch (e) {
-        error.textContent = e.message;
+        error.textContent = errorText(lang, e);
         error.hidden = false;
       }
     });

@@ -1,22 +1,25 @@
 // The manager's report page: summary table, charts (server-made SVG), scorecard, staffing.
 import { connect } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
+import { applyWords, both, chosenLanguage, errorText, languageSwitch, pageLanguage, weekdayName } from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
 const $ = (id) => document.getElementById(id);
+let lang = pageLanguage(); // the branch's once its snapshot says it, unless one was chosen
+const w = (key, values) => both(lang, key, values);
 
 const COLUMNS = [
-  ["issued", "取号 Issued"], ["served", "办结 Served"], ["no_show", "过号 No-show"],
-  ["cancelled", "取消 Cancelled"], ["expired", "作废 Expired"],
-  ["wait_avg_s", "平均等候 Wait avg", "duration"], ["wait_median_s", "中位 Median", "duration"],
-  ["wait_p90_s", "P90", "duration"], ["wait_max_s", "最长 Max", "duration"],
-  ["service_avg_s", "平均办理 Service avg", "duration"], ["sla_share", "达标率 SLA", "share"],
-  ["green_wait_avg_s", "绿色通道等候 Green wait", "duration"],
-  ["normal_wait_avg_s", "普通等候 Normal wait", "duration"],
-  ["utilisation", "利用率 Utilisation", "share"], ["rating_mean", "满意度 Rating", "rating"],
-  ["rating_share_4_5", "好评率 4–5", "share"], ["rating_response_rate", "评价率 Response", "share"],
-  ["estimate_mae_s", "预估误差 Estimate MAE", "duration"],
+  ["issued", "reports.issued"], ["served", "reports.served"], ["no_show", "reports.no_show"],
+  ["cancelled", "reports.cancelled"], ["expired", "reports.expired"],
+  ["wait_avg_s", "reports.wait_avg", "duration"], ["wait_median_s", "reports.wait_median", "duration"],
+  ["wait_p90_s", "P90", "duration"], ["wait_max_s", "reports.wait_max", "duration"],
+  ["service_avg_s", "reports.service_avg", "duration"], ["sla_share", "reports.sla", "share"],
+  ["green_wait_avg_s", "reports.green_wait", "duration"],
+  ["normal_wait_avg_s", "reports.normal_wait", "duration"],
+  ["utilisation", "reports.utilisation", "share"], ["rating_mean", "reports.rating", "rating"],
+  ["rating_share_4_5", "reports.rating_good", "share"], ["rating_response_rate", "reports.response", "share"],
+  ["estimate_mae_s", "reports.estimate_error", "duration"],
 ];
 
 function format(value, kind) {
@@ -53,7 +56,7 @@ function branchToday() {
         if (done) return;
         done = true;
         live.close();
-        resolve(state.branch.business_date);
+        resolve(state.branch);
       },
       onStatus(status, l) {
         if (status !== "refused" || done) return;
@@ -77,8 +80,8 @@ async function show(form) {
   try {
     const report = await api("GET", `${base}/reports/summary?${params}`);
     $("branch-name").textContent = report.branch;
-    const rows = [...report.rows, { ...report.total, key: "合计 Total" }];
-    table($("summary"), [form.group.selectedOptions[0].textContent, ...COLUMNS.map((c) => c[1])],
+    const rows = [...report.rows, { ...report.total, key: w("common.total") }];
+    table($("summary"), [form.group.selectedOptions[0].textContent, ...COLUMNS.map((c) => w(c[1]))],
       rows.map((r) => [r.key ?? "—", ...COLUMNS.map(([k, , kind]) => format(r[k], kind))]));
     for (const chart of ["arrivals", "waits", "sla"]) {
       $(`chart-${chart}`).src = `${base}/reports/charts/${chart}.svg?from=${params.get("from")}&to=${params.get("to")}`;
@@ -86,36 +89,48 @@ async function show(form) {
     $("csv").href = `${base}/reports/summary.csv?${params}`;
     $("xlsx").href = `${base}/reports/summary.xlsx?${params}`;
     const score = await api("GET", `${base}/reports/tellers?from=${params.get("from")}&to=${params.get("to")}`);
-    table($("tellers"), ["柜员 Teller", "办结 Served", "平均办理 Service avg", "目标 Target", "比目标 vs target",
-      "满意度 Rating", "评价数 Ratings", "过号率 No-show"],
+    table($("tellers"), ["reports.teller", "reports.served", "reports.service_avg", "reports.target", "reports.vs_target",
+      "reports.rating", "reports.ratings", "reports.no_show_share"].map((k) => w(k)),
       score.tellers.map((t) => [t.teller, t.served, format(t.service_avg_s, "duration"),
         format(t.target_service_avg_s, "duration"), format(t.service_vs_target, "rating"),
         format(t.rating_mean, "rating"), t.ratings, format(t.no_show_share, "share")]));
     const staffing = await api("GET", `${base}/reports/staffing?weeks=4`);
-    table($("staffing"), ["星期 Day", "时段 Hour", "到达/小时 Arrivals", "平均办理 AHT", "需要窗口 Needed",
-      "实际开放 Open", "开放时达标率 SLA with open"],
-      staffing.rows.map((s) => [s.weekday, `${String(s.hour).padStart(2, "0")}:00`, s.arrivals_per_hour,
+    table($("staffing"), ["reports.day", "reports.hour", "reports.arrivals", "reports.aht", "reports.needed",
+      "reports.open", "reports.sla_open"].map((k) => w(k)),
+      staffing.rows.map((s) => [weekdayName(lang, s.weekday), `${String(s.hour).padStart(2, "0")}:00`, s.arrivals_per_hour,
         format(s.aht_s, "duration"), s.counters_needed, s.counters_open, format(s.service_level_open, "share")]));
   } catch (e) {
-    $("error").textContent = e.message;
+    $("error").textContent = errorText(lang, e);
     $("error").hidden = false;
   }
 }
 
 async function main() {
+  const form = $("query");
+  languageSwitch($("lang"), lang, (next) => {
+    lang = next;
+    applyWords(lang);
+    if (form.from.value) show(form);
+  });
+  applyWords(lang);
   if (!(await currentStaff())) {
-    await signInForm($("app"), { title: "报表 Reports" });
+    await signInForm($("app"), { title: w("reports.title"), lang });
     location.reload();
     return;
   }
   $("to-dashboard").href = `/manage/${encodeURIComponent(branch)}`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
-  const form = $("query");
   let today;
   try {
-    today = await branchToday();
+    const about = await branchToday();
+    today = about.business_date;
+    if (!chosenLanguage() && about.language !== lang) {
+      lang = about.language;
+      $("lang").value = lang;
+      applyWords(lang);
+    }
   } catch (e) {
-    $("error").textContent = e.message;
+    $("error").textContent = errorText(lang, e);
     $("error").hidden = false;
     return;
   }

@@ -1,0 +1,101 @@
+// The ticket holder's page (the QR code on the ticket): it follows its ticket over the
+// branch's websocket (role "phone", the ticket's token), reading the ticket again whenever
+// something happens in its branch; only while the socket is down does it poll, slowly.
+import { connect } from "/static/common/live.js";
+import { applyWords, both, chosenLanguage, errorText, languageOf, nameOf } from "/static/common/i18n.js";
+
+const token = location.pathname.split("/")[2];
+const $ = (id) => document.getElementById(id);
+const FALLBACK_POLL_MS = 30000;
+const FINAL = { done: "phone.done", no_show: "phone.no_show", cancelled: "phone.cancelled", expired: "phone.expired" };
+// Chinese with English beside it, unless this phone reads Traditional Chinese or ?lang= says otherwise.
+const lang = chosenLanguage() ?? (/^zh/i.test(navigator.language) ? languageOf(navigator.language) : "zh-CN");
+const w = (key, values) => both(lang, key, values);
+let live = null;
+let finished = false;
+let reading = null;
+let again = false;
+window.__phone = { loads: 0 };
+
+function names(map) {
+  const chinese = nameOf(map, lang);
+  return lang === "en" || chinese === map.en ? map.en ?? chinese : `${chinese} ${map.en ?? ""}`.trim();
+}
+
+async function load() {
+  if (reading) { again = true; return reading; }
+  reading = (async () => {
+    try {
+      window.__phone.loads += 1;
+      const response = await fetch(`/api/v1/tickets/${token}`);
+      const data = await response.json();
+      if (data.error?.code === "ticket_expired") {
+        // It will not come back: the ticket's business day is over.
+        finished = true;
+        if (live) { live.close(); live = null; }
+      }
+      if (!response.ok) throw data.error ?? { message: response.statusText };
+      draw(data);
+    } catch (e) {
+      $("error").textContent = errorText(lang, e);
+      $("error").hidden = false;
+    }
+  })();
+  await reading;
+  reading = null;
+  if (again) { again = false; await load(); }
+}
+
+function draw(data) {
+  $("error").hidden = true;
+  $("branch").textContent = names(data.branch_names);
+  $("number").textContent = data.number;
+  $("service").textContent = names(data.service_names);
+  const called = data.state === "called" || data.state === "serving";
+  $("called").hidden = !called;
+  $("called").textContent = called ? w("phone.go_to", { counter: data.counter }) : "";
+  $("waiting").hidden = data.state !== "waiting";
+  $("ahead").textContent = w("phone.ahead", { n: data.ahead });
+  const minutes = Math.round(data.estimated_wait_s / 60);
+  $("estimate").textContent = minutes ? w("phone.estimate", { m: minutes }) : w("phone.soon");
+  $("state").hidden = !FINAL[data.state];
+  $("state").textContent = FINAL[data.state] ? w(FINAL[data.state]) : "";
+  $("cancel").hidden = data.state !== "waiting";
+  if (called && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  finished = Boolean(FINAL[data.state]);
+  if (!live && !finished) follow(data.branch);
+  if (finished && live) { live.close(); live = null; }
+}
+
+/** Every ticket or counter event in the branch may move this ticket: read it again (once per burst). */
+function follow(branch) {
+  let timer = null;
+  live = connect({
+    role: "phone",
+    branch,
+    token,
+    onChange(_state, change) {
+      if (change.kind === "snapshot" && !change.resync) return; // just read
+      clearTimeout(timer);
+      timer = setTimeout(load, 150);
+    },
+  });
+  window.__phone.live = live;
+}
+
+$("cancel").addEventListener("click", async () => {
+  if (!confirm(w("phone.confirm_cancel"))) return;
+  const response = await fetch(`/api/v1/tickets/${token}/cancel`, { method: "POST" });
+  if (!response.ok) {
+    const error = (await response.json().catch(() => ({}))).error ?? { message: response.statusText };
+    $("error").textContent = errorText(lang, error);
+    $("error").hidden = false;
+  }
+  load();
+});
+document.addEventListener("visibilitychange", () => { if (!document.hidden && !finished) load(); });
+applyWords(lang);
+document.title = `${w("phone.title")} · branchq`;
+load();
+// The fallback: only while the socket is not there (not yet, or down).
+setInterval(() => { if (!finished && !document.hidden && !live?.connected) load(); }, FALLBACK_POLL_MS);
