@@ -10,7 +10,8 @@ zone. Definitions, exactly as computed:
   smallest value whose rank r (1-based, ascending) satisfies r ≥ p·n.
 - service time: seconds from start (or from the call, when not started) to finish,
   over served tickets; avg, median, p90.
-- sla_share: called tickets whose wait ≤ their service's target wait, ÷ called tickets.
+- sla_share: called tickets whose wait ≤ the target wait their service had when they were
+  issued, ÷ called tickets (changing a target never rewrites past weeks).
 - green_wait_avg / normal_wait_avg: average wait of green-channel / normal tickets.
 - utilisation (teller and counter groups only): serving time ÷ time open, where
   time open is the sum of periods from ``counter.opened`` to the next pause or close
@@ -138,7 +139,8 @@ async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: st
             func.sum(wait).label("wait_sum"),
             func.max(wait).label("wait_max_s"),
             func.sum(TICKET.c.service_s).label("service_sum"),
-            _count_if(wait <= SERVICE.c.target_wait_s).label("within_target"),
+            # The target in force when each ticket was issued (tickets from before it was kept: today's).
+            _count_if(wait <= func.coalesce(TICKET.c.target_wait_s, SERVICE.c.target_wait_s)).label("within_target"),
             _count_if(and_(green, wait.is_not(None))).label("green_called"),
             func.sum(case((green, wait))).label("green_wait_sum"),
             _count_if(and_(~green, wait.is_not(None))).label("normal_called"),

@@ -175,6 +175,7 @@ def _simulate_day(
             "green_reason": rng.choice(["elderly", "disabled", "pregnant", "urgent"]) if green else None,
             "issued_at": at.astimezone(UTC), "queued_at": at.astimezone(UTC), "head": False,
             "issued_hour": at.hour, "device_id": None, "target_counter_id": None,
+            "target_wait_s": service.target_wait_s,
             "ahead_at_issue": 0, "recalls": 0, "transfers": 0, "_rating": None,
         }
         roll = rng.random()

@@ -248,6 +248,8 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "device_id": actor.id if actor.kind == "device" else None,
             "ahead_at_issue": ahead,
             "estimated_wait_s": wait_s,
+            # Reports judge the wait by the target in force now, whatever it becomes later.
+            "target_wait_s": service.target_wait_s,
             "issued_hour": tx.local_now.hour,
         },
     )

@@ -96,6 +96,23 @@ async def test_every_total_equals_the_hand_worked_figure(day):
     }
 
 
+async def test_a_changed_target_judges_only_the_tickets_issued_after_it(day):
+    """Lowering A's target from 10 to 7 minutes leaves the morning's SLA as it was (480 s was
+    within the 600 s in force then); a ticket issued after the change is judged by 420 s."""
+    c = day.client
+    await login(c, "admin")
+    resp = await c.patch("/api/v1/admin/branches/demo/services/A", json={"target_wait_s": 420})
+    assert resp.status == 200, await resp.text()
+    await login(c, "manager")
+    assert (await report(c))["total"]["sla_share"] == 0.6667
+    await login(c, "teller3")
+    await issue(day, "A")
+    await at(day, 1200 + 450)  # waits 450 s: within the old target, past the new one
+    assert (await (await c.post(f"{B}/counters/3/call-next")).json())["ticket"]["number"] == "A003"
+    await login(c, "manager")
+    assert (await report(c))["total"]["sla_share"] == 0.5  # 2 of 4
+
+
 async def test_grouped_by_teller_shows_utilisation(day):
     rows = {r["key"]: r for r in (await report(day.client, group="teller"))["rows"]}
     assert rows["teller3"]["issued"] == 3 and rows["teller3"]["served"] == 2
