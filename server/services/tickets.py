@@ -213,6 +213,11 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
     )
     if reason:
         raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)
+    if not actor.is_staff and await repo.emergency_in_force(tx.conn, tx.branch.id, tx.now):
+        # The whole lobby is told to stop (evacuation, robbery): no kiosk or phone hands out
+        # numbers meanwhile. Staff may still issue, for someone they are looking after.
+        raise Conflict("an emergency is in progress: no tickets are issued now; please follow staff's directions",
+                       code="emergency")
 
     counts = await repo.waiting_counts(tx.conn, tx.branch.id, service.id)
     ahead = ahead_of_new_ticket(

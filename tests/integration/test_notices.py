@@ -53,3 +53,20 @@ async def test_notices_expire_and_need_chinese_text_and_a_manager(demo):
     clock.advance(minutes=11)
     assert await (await c.get(f"{B}/notices")).json() == []
     assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
+
+
+async def test_an_emergency_stops_kiosks_and_phones_issuing_until_it_is_cleared(demo):
+    """During a full-screen emergency the kiosk kept issuing; now it is refused (staff may still)."""
+    c = demo.client
+    await login(c, "manager")
+    notice = await (await c.post(f"{B}/notices", json={"texts": {"zh-CN": "紧急疏散"}, "level": "emergency"})).json()
+    refused = await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)
+    body = await refused.json()
+    assert refused.status == 409 and body["error"]["code"] == "emergency", body
+    staff = await c.post(f"{B}/tickets", json={"service": "A"})
+    assert staff.status == 201, "the lobby staff may still issue for someone they look after"
+    assert (await c.post(f"{B}/notices/{notice['id']}/clear")).status == 200
+    assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
+    # An ordinary notice stops nothing.
+    await c.post(f"{B}/notices", json={"texts": {"zh-CN": "今日对公业务暂停"}})
+    assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
