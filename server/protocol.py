@@ -175,7 +175,9 @@ class ServiceAnswer(Answer):
     code: str
     names: dict[str, str]
     waiting: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving it is open (``no_counter_open``): no estimate, not "no wait"."""
+    no_counter_open: bool = False
     open_counters: int
     target_wait_s: int
     green_allowed: bool
@@ -192,7 +194,9 @@ class TicketIssued(Answer):
     state: TicketState
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving the ticket was open (``no_counter_open``)."""
+    no_counter_open: bool = False
 
 
 class TicketAnswer(Answer):
@@ -282,7 +286,9 @@ class PublicTicket(Answer):
     state: TicketState
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None while no counter that may call it is open (``no_counter_open``)."""
+    no_counter_open: bool = False
     counter: int | None
     feedback_given: bool
 
@@ -442,7 +448,8 @@ class TicketToPrint(Answer):
     priority: Priority
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving it was open at issue: the ticket says so instead."""
 
 
 

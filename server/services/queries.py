@@ -17,11 +17,21 @@ from server.store import repository as repo
 from server.store.repository import BranchConfig
 
 from .context import Actor, Services
-from .tickets import estimate, open_counters_for, service_open, unavailable_reason
+from .tickets import (
+    estimate,
+    open_counters_for,
+    served_by_a_counter,
+    service_open,
+    unavailable_reason,
+)
 
 
 async def list_services(app: Services, actor: Actor, branch_id: str) -> list[ServiceAnswer]:
-    """Services with their waiting count and the estimate a ticket taken now would get."""
+    """Services with their waiting count and the estimate a ticket taken now would get.
+
+    A service with no counter open has no estimate (``no_counter_open``) and may
+    still be taken; one that no counter serves at all is unavailable (``no_counter_serves``).
+    """
     if actor.kind == "device" and actor.branch_id != branch_id:
         raise Forbidden("this device belongs to another branch")
     now = app.clock()
@@ -40,12 +50,16 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
                 else None
             )
             reason = unavailable_reason(service, hours_open=service_open(branch, service, now), issued=issued)
+            if reason is None and not served_by_a_counter(config, code):
+                reason = "no_counter_serves"
+            wait_s = await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0))
             answers.append(
                 ServiceAnswer(
                     code=code,
                     names=service.names,
                     waiting=green + normal,
-                    estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0)),
+                    estimated_wait_s=wait_s,
+                    no_counter_open=wait_s is None,
                     open_counters=open_n.get(code, 0),
                     target_wait_s=service.target_wait_s,
                     green_allowed=service.green_allowed,
