@@ -183,6 +183,8 @@ class ServiceAnswer(Answer):
     green_allowed: bool
     available: bool
     unavailable_reason: str | None = None
+    opens_at: datetime | None = None
+    """When closed (``unavailable_reason`` "closed"): when it can next be taken, in the branch's zone."""
 
 
 class TicketIssued(Answer):

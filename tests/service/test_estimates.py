@@ -103,3 +103,13 @@ async def test_the_printed_ticket_has_no_estimate_either_when_no_counter_was_ope
     jobs = {j.number: j for j in await devices.tickets_to_print(world.app, await world.device("kiosk"), after_id=0)}
     assert jobs[served.number].estimated_wait_s == 0
     assert jobs[unserved.number].estimated_wait_s is None
+
+
+async def test_a_closed_service_says_when_it_opens_next_in_the_branch_zone(world: World):
+    # The world's clock: Monday 09:30 in Shanghai. D opens in the afternoon only.
+    afternoons = {d: [["14:00", "16:30"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    await admin.update_service(world.app, await world.staff("admin"), "demo", "D", {"hours": afternoons})
+    services = await offered(world)
+    assert services["D"].unavailable_reason == "closed"
+    assert services["D"].opens_at is not None and services["D"].opens_at.isoformat() == "2026-03-02T14:00:00+08:00"
+    assert services["A"].available and services["A"].opens_at is None
