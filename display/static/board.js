@@ -266,8 +266,10 @@ function renderServices(services) {
   const shownServices = services.filter((s) => s.active);
   const portrait = window.innerHeight > window.innerWidth;
   const n = Math.max(1, shownServices.length);
-  const cols = portrait ? (n <= 2 ? n : n <= 8 ? 2 : 3) : Math.min(n, 8);
+  // Landscape: one row up to 8 services, then three rows; portrait: two columns, three past 8.
+  const cols = portrait ? (n <= 2 ? n : n <= 8 ? 2 : 3) : n <= 8 ? n : Math.ceil(n / 3);
   const rows = Math.ceil(n / cols);
+  document.body.dataset.serviceRows = String(rows); // board.css gives the strip more room for more rows
   const items = shownServices.map((service) => {
     const li = document.createElement('li');
     li.dataset.code = service.code;
@@ -319,7 +321,19 @@ setInterval(() => {
  * number) until it does: names are never cut short, whatever their length and the screen.
  */
 function fit(el) {
+  el.classList.remove('wrapped');
   el.style.fontSize = '';
+  const base = parseFloat(getComputedStyle(el).fontSize);
+  shrink(el);
+  // A long service name that would shrink past legibility on one line takes two instead.
+  if (el.matches('.service-name') && parseFloat(getComputedStyle(el).fontSize) < 0.8 * base) {
+    el.classList.add('wrapped');
+    el.style.fontSize = '';
+    shrink(el);
+  }
+}
+
+function shrink(el) {
   let size = parseFloat(getComputedStyle(el).fontSize);
   // The line heights in board.css leave room for the font's tallest glyphs, so a text
   // taller than its box has really been squeezed by its neighbours.
