@@ -12,6 +12,11 @@ Three forms of the same call:
 
 The templates are the same as ``announce.call`` in ``server/static/common/i18n.js``, which
 the browser uses for its own speech; a unit test keeps the two in step.
+
+In a burst of calls a board says every call after the first in a short form
+(:data:`SHORT_TEMPLATES`: ``A024 号，5 号窗口`` / ``A024, counter 5``), kept in step with
+``SHORT_CALL`` in ``display/static/announcer.js`` by a unit test likewise; ``form="short"``
+gives it in each function.
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ CALL_TEMPLATES = {
     "en": "Ticket {number}, please go to counter {counter}",
     "zh-TW": "請 {number} 號到 {counter} 號櫃檯",
 }
+
+SHORT_TEMPLATES = {
+    "zh-CN": "{number} 号，{counter} 号窗口",
+    "en": "{number}, counter {counter}",
+    "zh-TW": "{number} 號，{counter} 號櫃檯",
+}
+
+FORMS = {"full": CALL_TEMPLATES, "short": SHORT_TEMPLATES}
 
 #: A ticket number: its series letter and the day's sequence (``A001``, past 999 ``A1000``).
 NUMBER = re.compile(r"([A-Z])([0-9]{3,6})")
@@ -56,22 +69,29 @@ def check(number: str, counter: int, lang: str) -> None:
         raise PhraseError(f"{counter!r} is not a counter number (1–{MAX_COUNTER})")
 
 
-def call_text(number: str, counter: int, lang: str) -> str:
-    """The call as the board shows it: ``请 A023 号到 3 号窗口``."""
+def _templates(form: str) -> dict[str, str]:
+    if form not in FORMS:
+        raise PhraseError(f"form must be one of {', '.join(FORMS)}, not {form!r}")
+    return FORMS[form]
+
+
+def call_text(number: str, counter: int, lang: str, form: str = "full") -> str:
+    """The call as the board shows it: ``请 A023 号到 3 号窗口`` (short: ``A023 号，3 号窗口``)."""
     check(number, counter, lang)
-    return CALL_TEMPLATES[lang].format(number=number, counter=counter)
+    return _templates(form)[lang].format(number=number, counter=counter)
 
 
-def spoken_text(number: str, counter: int, lang: str) -> str:
+def spoken_text(number: str, counter: int, lang: str, form: str = "full") -> str:
     """The call for a speech engine: the ticket's digits one by one, the counter as a number."""
     check(number, counter, lang)
+    templates = _templates(form)
     match = NUMBER.fullmatch(number)
     assert match is not None  # check() has matched it
     letter, digits = match.groups()
     if lang == "en":
-        return CALL_TEMPLATES["en"].format(number=" ".join([letter, *digits]), counter=counter)
+        return templates["en"].format(number=" ".join([letter, *digits]), counter=counter)
     spelled = letter + "".join(DIGITS_HANZI[int(d)] for d in digits)
-    return CALL_TEMPLATES[lang].format(number=spelled, counter=hanzi_cardinal(counter)).replace(" ", "")
+    return templates[lang].format(number=spelled, counter=hanzi_cardinal(counter)).replace(" ", "")
 
 
 def pinyin_text(number: str, counter: int, lang: str = "zh-CN") -> str:

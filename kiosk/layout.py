@@ -117,6 +117,7 @@ PHRASES: dict[Language, dict[str, str]] = {
         "ahead_none": "您前面没有人等候",
         "wait": "预计等候约 {d}",
         "wait_soon": "即将为您叫号",
+        "no_counter": "目前暂无窗口办理此业务，开放后按顺序叫号",
         "minutes": "{m} 分钟",
         "hours": "{h} 小时 {m} 分钟",
         "issued": "取号时间 {t}",
@@ -129,6 +130,7 @@ PHRASES: dict[Language, dict[str, str]] = {
         "ahead_none": "您前面沒有人等候",
         "wait": "預計等候約 {d}",
         "wait_soon": "即將為您叫號",
+        "no_counter": "目前沒有櫃檯辦理此業務，開放後依序叫號",
         "minutes": "{m} 分鐘",
         "hours": "{h} 小時 {m} 分鐘",
         "issued": "取號時間 {t}",
@@ -142,6 +144,7 @@ PHRASES: dict[Language, dict[str, str]] = {
         "ahead_none": "No one ahead of you",
         "wait": "Estimated wait: about {d}",
         "wait_soon": "You will be called shortly",
+        "no_counter": "No counter is open for this service now; you keep your place",
         "minutes": "{m} min",
         "hours": "{h} h {m} min",
         "issued": "Issued {t}",
@@ -167,8 +170,13 @@ def _people_ahead(n: int, words: Mapping[str, str]) -> str:
     return words["ahead"].format(n=n)
 
 
-def _estimate(seconds: int, words: Mapping[str, str]) -> str:
-    """Whole minutes, rounded up: a customer forgives an early call, not a late one."""
+def _estimate(seconds: int | None, words: Mapping[str, str]) -> str:
+    """Whole minutes, rounded up: a customer forgives an early call, not a late one.
+
+    None (no counter open for the service) says so: never "called shortly".
+    """
+    if seconds is None:
+        return words["no_counter"]
     if seconds < 60:
         return words["wait_soon"]
     minutes = math.ceil(seconds / 60)
@@ -189,7 +197,7 @@ def ticket_layout(
     service_names: Mapping[str, str],
     number: str,
     ahead: int,
-    estimated_wait_s: int,
+    estimated_wait_s: int | None,
     issued_at: datetime,
     phone_url: str,
     footer: str | None = None,

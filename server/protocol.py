@@ -211,12 +211,16 @@ class ServiceAnswer(Answer):
     code: str
     names: dict[str, str]
     waiting: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving it is open (``no_counter_open``): no estimate, not "no wait"."""
+    no_counter_open: bool = False
     open_counters: int
     target_wait_s: int
     green_allowed: bool
     available: bool
     unavailable_reason: str | None = None
+    opens_at: datetime | None = None
+    """When closed (``unavailable_reason`` "closed"): when it can next be taken, in the branch's zone."""
 
 
 class TicketIssued(Answer):
@@ -228,7 +232,9 @@ class TicketIssued(Answer):
     state: TicketState
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving the ticket was open (``no_counter_open``)."""
+    no_counter_open: bool = False
 
 
 class TicketAnswer(Answer):
@@ -319,7 +325,9 @@ class PublicTicket(Answer):
     state: TicketState
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None while no counter that may call it is open (``no_counter_open``)."""
+    no_counter_open: bool = False
     counter: int | None
     feedback_given: bool
 
@@ -481,7 +489,8 @@ class TicketToPrint(Answer):
     priority: Priority
     issued_at: datetime
     ahead: int
-    estimated_wait_s: int
+    estimated_wait_s: int | None
+    """None when no counter serving it was open at issue: the ticket says so instead."""
     language: str | None = None
     """The customer's language at the kiosk (None: the branch's)."""
 

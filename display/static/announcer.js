@@ -1,20 +1,32 @@
 /**
  * The announcement queue of one display: chime, then the call in each of the branch's
- * languages, `repeats` times. A new call never interrupts the one being spoken; a burst
- * is spoken in the order it came.
+ * languages, `repeats` times. A new call never interrupts the one being spoken; calls are
+ * spoken in the order they came.
  *
  *   const announcer = new Announcer({ branch: 'demo', languages: ['zh-CN', 'en'] });
- *   announcer.announce({ number: 'A023', counter: 3 });
+ *   announcer.announce({ number: 'A023', counter: 3, seq: 41 });
+ *
+ * A burst is spoken faster, so that the voice keeps up with the picture:
+ * - after the first call of a burst (a call that had to wait for the one before it), the
+ *   short form (`A024 号，5 号窗口` / `A024, counter 5`), once, without the chime;
+ * - a call already waiting, or being spoken, for the same ticket at the same counter (a recall
+ *   moments after the call) is merged into it (`merged`);
+ * - past MAX_BACKLOG waiting calls, the oldest one already superseded at its counter (a later
+ *   call waits for that counter, or `stillCurrent(call)` says the counter has moved on) is
+ *   dropped (`dropped`); a call nobody has superseded is never dropped below MAX_QUEUE.
+ * `onStart(entry)` and `onEnd(entry)` tell the board what is being spoken, so it can show it.
  *
  * Each language is spoken by the browser (speechSynthesis) when it has a voice for it
  * (cmn…/zh… for Chinese, en… for English); otherwise by the server's WAV
  * (GET /api/v1/branches/{b}/announcements/{number}/{counter}.wav?lang=…) through an
- * audio element; when the server has no speech engine either (503 no_tts), the chime alone.
+ * audio element (the full form: the server makes no short one); when the server has no
+ * speech engine either (503 no_tts), the chime alone.
  * Nothing here can stop the board: every failure is logged and the queue moves on.
  *
  * `log` (also window.__announcer.log on the board) holds one entry per announcement:
- * {number, counter, kind, text, startedAt, endedAt, parts: [{lang, via, outcome, startedAt, endedAt}]},
- * times from performance.now(); via is speech|wav|none, outcome ended|error|timeout|blocked.
+ * {number, counter, kind, seq, form, text, startedAt, endedAt, parts: [{lang, via, outcome, startedAt, endedAt}]},
+ * times from performance.now(); form is full|short, via is speech|wav|none, outcome
+ * ended|error|timeout|blocked.
  * `fast: true` (the board's ?announce=fast) plays everything quicker for tests and demos;
  * the queue behaves exactly the same.
  */
@@ -22,6 +34,7 @@
 import { t } from '/static/common/i18n.js';
 
 const MAX_QUEUE = 20;
+const MAX_BACKLOG = 4;
 const VOICE_WAIT_MS = 1500;
 const NO_TTS_RETRY_MS = 5 * 60 * 1000;
 const LOG_KEEP = 200;
@@ -32,21 +45,37 @@ const VOICE_PREFIXES = {
   en: [/^en[-_](gb|us)/i, /^en\b/i],
 };
 
+/** The short form of a call, said after the first of a burst (display/phrases.py SHORT_TEMPLATES). */
+export const SHORT_CALL = {
+  'zh-CN': '{number} 号，{counter} 号窗口',
+  en: '{number}, counter {counter}',
+  'zh-TW': '{number} 號，{counter} 號櫃檯',
+};
+
+/** A call as the board writes it, in its full or short form. */
+export function callText(number, counter, lang, form = 'full') {
+  if (form === 'full') return t(lang, 'announce.call', { number, counter });
+  return (SHORT_CALL[lang] ?? SHORT_CALL['zh-CN']).replace('{number}', number).replace('{counter}', counter);
+}
+
 /** How a speech engine should read a call: the ticket's digits one by one. */
-export function spokenText(number, counter, lang) {
+export function spokenText(number, counter, lang, form = 'full') {
   const [, letter, digits] = /^([A-Z]*)(\d*)$/.exec(number) ?? [null, number, ''];
-  if (lang === 'en') {
-    return t('en', 'announce.call', { number: [letter, ...digits].join(' '), counter });
-  }
+  if (lang === 'en') return callText([letter, ...digits].join(' '), counter, 'en', form);
   const hanzi = '零一二三四五六七八九';
   const spelled = letter + [...digits].map((d) => hanzi[Number(d)]).join('');
-  return t(lang, 'announce.call', { number: spelled, counter }).replace(/ /g, '');
+  return callText(spelled, counter, lang, form).replace(/ /g, '');
 }
 
 export class Announcer {
-  constructor({ branch, languages = ['zh-CN', 'en'], repeats = 1, chime = true, fast = false, onBlocked = () => {} }) {
-    Object.assign(this, { branch, languages, repeats, chime, fast, onBlocked });
+  constructor({
+    branch, languages = ['zh-CN', 'en'], repeats = 1, chime = true, fast = false, onBlocked = () => {},
+    onStart = () => {}, onEnd = () => {}, stillCurrent = () => true,
+  }) {
+    Object.assign(this, { branch, languages, repeats, chime, fast, onBlocked, onStart, onEnd, stillCurrent });
     this.log = [];
+    this.merged = []; // calls folded into one already waiting or being spoken
+    this.dropped = []; // calls left out of a long backlog, superseded at their counter
     this.queue = [];
     this.current = null;
     this.soundBlocked = false;
@@ -57,18 +86,45 @@ export class Announcer {
     this._voices = loadVoices();
   }
 
-  /** Queue a call. Returns false when it was already waiting in the queue, or the queue is full. */
-  announce({ number, counter, kind = 'ticket.called' }) {
-    if (this.queue.some((item) => item.number === number && item.counter === counter)) return false;
+  /**
+   * Queue a call. Returns false when it was merged into the same call waiting or being
+   * spoken, or the queue is full.
+   */
+  announce({ number, counter, kind = 'ticket.called', seq = null }) {
+    const same = (item) => item.number === number && item.counter === counter;
+    if (this.queue.some(same) || (this.current && this.current.endedAt === null && same(this.current))) {
+      this.merged.push({ number, counter, kind, seq });
+      return false;
+    }
     if (this.queue.length >= MAX_QUEUE) {
       console.warn('announcement queue full; not announcing', number);
       return false;
     }
-    const item = { number, counter, kind, audio: new Map() };
+    const item = { number, counter, kind, seq, audio: new Map() };
     this.queue.push(item);
+    this._trim();
     this._prefetch(item);
     if (!this.current) this._run();
     return true;
+  }
+
+  /** Past MAX_BACKLOG, drop the oldest waiting calls that their counter has already moved past. */
+  _trim() {
+    while (this.queue.length > MAX_BACKLOG) {
+      const index = this.queue.findIndex((item, i) => this._superseded(item, this.queue.slice(i + 1)));
+      if (index < 0) return;
+      const [gone] = this.queue.splice(index, 1);
+      this.dropped.push({ number: gone.number, counter: gone.counter, kind: gone.kind, seq: gone.seq });
+    }
+  }
+
+  _superseded(item, later) {
+    if (later.some((next) => next.counter === item.counter)) return true;
+    try {
+      return !this.stillCurrent(item);
+    } catch {
+      return false;
+    }
   }
 
   /** Resume sound after a tap when the browser blocked autoplay. */
@@ -82,13 +138,16 @@ export class Announcer {
   }
 
   async _run() {
+    let form = 'full'; // the first of a burst in full, the ones that waited for it short
     while (this.queue.length) {
       const item = this.queue.shift();
       const entry = {
         number: item.number,
         counter: item.counter,
         kind: item.kind,
-        text: this.languages.map((lang) => t(lang, 'announce.call', item)).join(' / '),
+        seq: item.seq,
+        form,
+        text: this.languages.map((lang) => callText(item.number, item.counter, lang, form)).join(' / '),
         startedAt: performance.now(),
         endedAt: null,
         parts: [],
@@ -96,28 +155,40 @@ export class Announcer {
       this.current = entry;
       this.log.push(entry);
       if (this.log.length > LOG_KEEP) this.log.splice(0, this.log.length - LOG_KEEP);
+      this._tell(this.onStart, entry);
       try {
-        if (this.chime) await this._chime();
-        for (let round = 0; round < this.repeats; round += 1) {
-          for (const lang of this.languages) entry.parts.push(await this._say(item, lang));
+        if (this.chime && form === 'full') await this._chime();
+        const rounds = form === 'full' ? this.repeats : 1;
+        for (let round = 0; round < rounds; round += 1) {
+          for (const lang of this.languages) entry.parts.push(await this._say(item, lang, form));
         }
       } catch (error) {
         console.error('announcement failed', error);
       }
       entry.endedAt = performance.now();
       for (const url of item.audio.values()) url.then((u) => u && URL.revokeObjectURL(u));
+      this._tell(this.onEnd, entry);
+      form = 'short';
     }
     this.current = null;
   }
 
+  _tell(listener, entry) {
+    try {
+      listener(entry);
+    } catch (error) {
+      console.error('announcement listener failed', error);
+    }
+  }
+
   // --- speaking one language -------------------------------------------------------------
 
-  async _say(item, lang) {
+  async _say(item, lang, form = 'full') {
     const part = { lang, via: 'none', outcome: 'ended', startedAt: performance.now(), endedAt: null };
     const voice = pickVoice(await this._voices, lang);
     if (voice) {
       part.via = 'speech';
-      part.outcome = await this._speak(spokenText(item.number, item.counter, lang), voice, lang);
+      part.outcome = await this._speak(spokenText(item.number, item.counter, lang, form), voice, lang);
     } else {
       if (!item.audio.has(lang)) item.audio.set(lang, this._fetchWav(item, lang));
       const url = await item.audio.get(lang);

@@ -1,6 +1,10 @@
 // The kiosk's touch screen: big service buttons with live waiting counts and estimates,
 // languages, the green channel, and a result with the number, people ahead, the wait and
-// a QR code for the phone page. Greyed services say why; idle screens go back to start.
+// a QR code for the phone page. Greyed services say why; a service no counter serves is not
+// offered; with no counter open for a service it says so instead of an estimate. Idle
+// screens go back to start in the branch's language, as does every finished ticket. Taps
+// are ignored for a moment after each change of screen (a double tap never lands twice),
+// and while the connection is down the buttons are off and the banner says why.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
 import { wordsOf } from "/static/common/i18n.js";
@@ -9,7 +13,9 @@ const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
 const token = await deviceTokenOrEnroll("kiosk", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
-const IDLE_MS = { start: null, "green-reasons": 30000, result: 20000 };
+const IDLE_MS = { start: 60000, "green-reasons": 30000, result: 20000 };
+/** Taps this soon after a change of screen are ignored: the second tap of a double tap. */
+const GUARD_MS = 700;
 
 const WORDS = {
   "zh-CN": {
@@ -19,6 +25,9 @@ const WORDS = {
     ahead: "前面还有 {n} 人", no_wait: "无需等候", closed: "暂停取号：不在营业时间", suspended: "暂停办理",
     daily_cap_reached: "今日号已取完", print_problem: "打印机故障：请记下号码或扫码", printer: "打印机故障，号码请以屏幕为准",
     offline: "网络中断，正在重新连接…", failed: "取号失败：{m}", busy: "请稍候再试",
+    no_counter: "目前暂无窗口办理此业务", no_counter_ticket: "目前暂无窗口办理此业务，开放后按顺序叫号",
+    first_in_line: "您前面没有人", offline_hold: "暂停取号，连接恢复后即可取号", opens: "{t} 开始取号",
+    hours_today: "今日营业时间：{h}", closed_today: "今日不营业",
   },
   en: {
     choose: "Please choose a service", green_entry: "♿ Green channel (elderly, disabled, pregnant, urgent)",
@@ -29,6 +38,10 @@ const WORDS = {
     daily_cap_reached: "No more tickets today", print_problem: "Printer problem: please note your number or scan the code",
     printer: "Printer problem: please read your number from the screen", offline: "Connection lost, reconnecting…",
     failed: "Could not issue a ticket: {m}", busy: "Please try again in a moment",
+    no_counter: "No counter open for this service now",
+    no_counter_ticket: "No counter is open for this service now; you keep your place in the queue",
+    first_in_line: "No one ahead of you", offline_hold: "Tickets can be taken again once the connection is back",
+    opens: "Opens {t}", hours_today: "Today's hours: {h}", closed_today: "Closed today",
   },
   // Traditional Chinese comes from the one zh-TW table of every page (i18n.js, kiosk.*).
   "zh-TW": wordsOf("zh-TW", "kiosk."),
@@ -40,6 +53,8 @@ let state = null;
 let greenReason = null;
 let idleTimer = null;
 let busy = false;
+let screen = "start";
+let screenChangedAt = -Infinity;
 window.__kiosk = { issued: [] };
 
 const w = (key, params = {}) => (WORDS[lang][key] ?? WORDS["zh-CN"][key] ?? key)
@@ -47,9 +62,43 @@ const w = (key, params = {}) => (WORDS[lang][key] ?? WORDS["zh-CN"][key] ?? key)
 const nameOf = (names) => names?.[lang] ?? names?.["zh-CN"] ?? "";
 
 function show(id) {
+  if (id !== screen) settle();
+  screen = id;
   for (const s of ["start", "green-reasons", "result"]) $(s).hidden = s !== id;
+  armIdle();
+}
+
+/** A new screen takes no taps for GUARD_MS (body.settling turns pointer events off meanwhile). */
+function settle() {
+  screenChangedAt = performance.now();
+  document.body.classList.add("settling");
+  clearTimeout(settle.timer);
+  settle.timer = setTimeout(() => document.body.classList.remove("settling"), GUARD_MS);
+}
+
+/** Back to the start screen in the branch's language, for the next customer. */
+function goHome() {
+  greenReason = null;
+  show("start");
+  if (lang !== homeLanguage()) setLanguage(homeLanguage());
+  else draw();
+}
+
+/** The idle timer: any screen but a bare start screen in the branch's language goes home when left alone. */
+function armIdle() {
   clearTimeout(idleTimer);
-  if (IDLE_MS[id]) idleTimer = setTimeout(() => { greenReason = null; show("start"); }, IDLE_MS[id]);
+  if (screen !== "start" || lang !== homeLanguage() || greenReason !== null) idleTimer = setTimeout(goHome, IDLE_MS[screen]);
+}
+
+function homeLanguage() {
+  const offered = offeredLanguages();
+  const branchLanguage = state?.branch?.language;
+  return offered.includes(branchLanguage) ? branchLanguage : offered[0];
+}
+
+function offeredLanguages() {
+  const offered = state?.branch?.languages;
+  return offered?.length ? offered : ["zh-CN", "en", "zh-TW"];
 }
 
 function setLanguage(next) {
@@ -58,20 +107,23 @@ function setLanguage(next) {
   for (const b of document.querySelectorAll(".languages button")) b.setAttribute("aria-pressed", String(b.dataset.lang === next));
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = w(el.dataset.t);
   draw();
+  armIdle();
 }
 
 /** Only the languages the branch offers (its configuration); no switch at all for one. */
-function offerLanguages(offered) {
-  const keep = offered?.length ? offered : ["zh-CN", "en", "zh-TW"];
+function offerLanguages() {
+  const keep = offeredLanguages();
   for (const b of document.querySelectorAll(".languages button")) b.hidden = !keep.includes(b.dataset.lang);
   document.querySelector(".languages").hidden = keep.length < 2;
   if (!keep.includes(lang)) lang = keep[0];
 }
 
+const online = () => live?.status === "connected";
+
 function banner() {
   const printer = state?.device?.status?.printer;
   const problem = printer && (!printer.online || printer.paper === "out");
-  const text = live?.status === "reconnecting" ? w("offline") : problem ? w("printer") : null;
+  const text = live?.status === "reconnecting" ? `${w("offline")} ${w("offline_hold")}` : problem ? w("printer") : null;
   $("banner").textContent = text ?? "";
   $("banner").hidden = !text;
   $("print-problem").hidden = !problem;
@@ -80,23 +132,104 @@ function banner() {
 function draw() {
   if (state) $("branch-name").textContent = nameOf(state.branch.names);
   const box = $("services");
-  box.innerHTML = "";
   const waitingNow = Object.fromEntries((state?.services ?? []).map((s) => [s.code, s.waiting]));
-  for (const s of services) {
+  const offered = services.filter((s) => s.unavailable_reason !== "no_counter_serves");
+  const buttons = offered.map((s) => {
     const button = document.createElement("button");
     button.dataset.service = s.code;
     const waiting = waitingNow[s.code] ?? s.waiting;
-    const minutes = Math.round(s.estimated_wait_s / 60);
-    const reason = s.available ? "" : w(s.unavailable_reason);
+    const reason = s.available ? "" : [w(s.unavailable_reason), s.opens_at ? w("opens", { t: when(s.opens_at) }) : ""]
+      .filter(Boolean).join(" · ");
     button.innerHTML = `<span class="name"></span><span class="info"></span><span class="info why"></span>`;
     button.querySelector(".name").textContent = `${s.code}  ${nameOf(s.names)}`;
-    button.querySelector(".info").textContent = `${w("waiting", { n: waiting })} · ${minutes ? w("wait", { m: minutes }) : w("no_wait")}`;
+    // While the connection is down the counts are stale: none are shown, and nothing can be taken.
+    button.querySelector(".info").textContent = online() ? `${w("waiting", { n: waiting })} · ${waitText(s)}` : "";
     button.querySelector(".why").textContent = reason;
-    button.disabled = !s.available || (greenReason !== null && s.green_allowed === false);
+    button.querySelector(".why").hidden = !reason;
+    button.disabled = !online() || !s.available || (greenReason !== null && s.green_allowed === false);
     button.addEventListener("click", () => take(s));
-    box.append(button);
-  }
+    return button;
+  });
+  box.replaceChildren(...buttons);
+  const { cols, rows } = grid(buttons.length, box.clientWidth, box.clientHeight);
+  box.style.setProperty("--cols", String(cols));
+  box.style.setProperty("--rows", String(rows));
+  $("green").disabled = !online();
+  drawClosed(offered);
   banner();
+  for (const el of box.querySelectorAll(".name, .info")) fit(el);
+}
+
+/** What a service's button says about the wait: an estimate, or that no counter is open for it. */
+function waitText(s) {
+  if (s.no_counter_open || s.estimated_wait_s === null) return w("no_counter");
+  const minutes = Math.round(s.estimated_wait_s / 60);
+  return s.estimated_wait_s > 0 ? w("wait", { m: Math.max(1, minutes) }) : w("no_wait");
+}
+
+/** Columns and rows for n buttons in a w×h box: as large as they can be, about three times wider than tall. */
+function grid(n, w, h) {
+  const count = Math.max(1, n);
+  let best = { cols: 1, rows: count, size: 0 };
+  for (let cols = 1; cols <= count; cols += 1) {
+    const rows = Math.ceil(count / cols);
+    const size = Math.min(w / cols, (h / rows) * 3);
+    if (size > best.size) best = { cols, rows, size };
+  }
+  return best;
+}
+
+/** Shrink a text that does not fit its button (a long name in English) until it does. */
+function fit(el) {
+  el.style.fontSize = "";
+  let size = parseFloat(getComputedStyle(el).fontSize);
+  for (let i = 0; i < 30 && size > 8 && el.scrollWidth > el.clientWidth + 0.5; i += 1) {
+    size *= 0.92;
+    el.style.fontSize = `${size}px`;
+  }
+}
+
+/** When the whole branch is closed: today's hours and the next opening, in the branch's zone. */
+function drawClosed(offered) {
+  const closed = online() && offered.length > 0 && offered.every((s) => s.unavailable_reason === "closed");
+  $("closed-note").hidden = !closed;
+  if (!closed) return;
+  const periods = todaysHours();
+  $("hours-today").textContent = periods.length
+    ? w("hours_today", { h: periods.map(([a, b]) => `${a}–${b}`).join("  ") })
+    : w("closed_today");
+  const next = offered.map((s) => s.opens_at).filter(Boolean).sort()[0];
+  $("opens-next").textContent = next ? w("opens", { t: when(next) }) : "";
+}
+
+function zoneOf() {
+  return state?.branch?.timezone || undefined;
+}
+
+/** The branch's opening periods today, in its zone ([] on a holiday or a closed weekday). */
+function todaysHours() {
+  const hours = state?.branch?.hours ?? {};
+  const now = new Date();
+  const format = (options) => new Intl.DateTimeFormat("en-CA", { timeZone: zoneOf(), ...options }).format(now);
+  try {
+    if ((state?.branch?.holidays ?? []).includes(format({ year: "numeric", month: "2-digit", day: "2-digit" }))) return [];
+    return hours[format({ weekday: "short" }).toLowerCase().slice(0, 3)] ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** An opening time as a customer reads it: the time today, else the weekday and date too. */
+function when(iso) {
+  const at = new Date(iso);
+  const options = { timeZone: zoneOf(), hour: "2-digit", minute: "2-digit", hour12: false };
+  try {
+    const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: zoneOf() }).format(d);
+    if (day(at) === day(new Date())) return at.toLocaleTimeString(lang, options);
+    return at.toLocaleString(lang, { ...options, weekday: "short", month: "numeric", day: "numeric" });
+  } catch {
+    return at.toLocaleString(lang);
+  }
 }
 
 async function loadServices() {
@@ -132,8 +265,11 @@ async function take(service) {
     window.__kiosk.issued.push(answer);
     $("number").textContent = answer.number;
     $("result-service").textContent = nameOf(service.names);
-    $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : w("no_wait");
-    $("estimate").textContent = answer.estimated_wait_s ? w("wait", { m: Math.max(1, Math.round(answer.estimated_wait_s / 60)) }) : "";
+    const noCounter = answer.no_counter_open || answer.estimated_wait_s === null;
+    $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : noCounter ? w("first_in_line") : w("no_wait");
+    $("estimate").textContent = noCounter ? w("no_counter_ticket")
+      : answer.estimated_wait_s ? w("wait", { m: Math.max(1, Math.round(answer.estimated_wait_s / 60)) }) : "";
+    $("facts-sep").hidden = !$("estimate").textContent;
     $("qr").src = `/api/v1/tickets/${answer.token}/qr.svg`;
     greenReason = null;
     show("result");
@@ -151,13 +287,23 @@ async function take(service) {
 let live = null;
 
 function main() {
+  // Capturing, so it runs before any button's own handler: the second tap of a double tap
+  // (on whatever the new screen has under the finger) does nothing.
+  document.addEventListener("click", (event) => {
+    if (performance.now() - screenChangedAt < GUARD_MS) {
+      event.stopPropagation();
+      event.preventDefault();
+    }
+  }, true);
   for (const b of document.querySelectorAll(".languages button")) b.addEventListener("click", () => setLanguage(b.dataset.lang));
   $("green").addEventListener("click", () => show("green-reasons"));
   for (const b of document.querySelectorAll("[data-reason]")) {
     b.addEventListener("click", () => { greenReason = b.dataset.reason; show("start"); draw(); });
   }
-  for (const b of document.querySelectorAll(".back")) b.addEventListener("click", () => { greenReason = null; show("start"); draw(); });
-  document.addEventListener("pointerdown", () => { const open = ["green-reasons", "result"].find((s) => !$(s).hidden); if (open) show(open); });
+  $("reasons-back").addEventListener("click", () => { greenReason = null; show("start"); draw(); });
+  $("done").addEventListener("click", goHome);
+  document.addEventListener("pointerdown", armIdle);
+  window.addEventListener("resize", draw);
   if (!token) {
     $("banner").textContent = enrollProblem ?? "本机未登记 This kiosk has no device token: open it once with ?token=…";
     $("banner").hidden = false;
@@ -171,8 +317,9 @@ function main() {
       state = next;
       if (change.kind === "snapshot") {
         if (!services.length || change.resync) loadServices();
-        offerLanguages(next.branch.languages);
-        setLanguage(lang === "zh-CN" && next.branch.language ? next.branch.language : lang);
+        offerLanguages();
+        // The first snapshot names the branch's language; a resync keeps the customer's choice.
+        setLanguage(change.resync ? lang : homeLanguage());
       } else if (change.event.kind === "device.status") {
         state.device = { ...(state.device ?? {}), status: change.event.data.status };
         banner();
@@ -183,7 +330,8 @@ function main() {
       }
     },
     onStatus(status) {
-      banner();
+      draw(); // the buttons are off while the connection is down
+      if (status === "connected") loadServices();
       if (status === "refused") {
         $("banner").textContent = [enrollProblem, live.refused].filter(Boolean).join(" · ");
         $("banner").hidden = false;

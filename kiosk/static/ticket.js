@@ -57,7 +57,8 @@ function draw(data) {
   $("waiting").hidden = data.state !== "waiting";
   $("ahead").textContent = w("phone.ahead", { n: data.ahead });
   const minutes = Math.round(data.estimated_wait_s / 60);
-  $("estimate").textContent = minutes ? w("phone.estimate", { m: minutes }) : w("phone.soon");
+  $("estimate").textContent = data.no_counter_open || data.estimated_wait_s == null ? w("phone.no_counter")
+    : minutes ? w("phone.estimate", { m: minutes }) : w("phone.soon");
   $("state").hidden = !FINAL[data.state];
   $("state").textContent = FINAL[data.state] ? w(FINAL[data.state]) : "";
   $("cancel").hidden = data.state !== "waiting";

@@ -3,6 +3,9 @@
 The estimate is deliberately simple so that it can be explained to a customer
 and its error reported honestly (reports compare it to the actual wait):
 ``ahead × typical service time ÷ open counters serving the service``.
+
+With no counter open for the service there is no estimate at all (None): nobody
+is serving, so any number of minutes would be a guess, and "no wait" a lie.
 """
 
 from __future__ import annotations
@@ -64,9 +67,15 @@ def typical_service_seconds(recent: Sequence[float], default: float) -> float:
 
 def estimate_wait_seconds(
     ahead: int, *, typical_service_s: float, open_counters: int
-) -> int:
-    """Seconds until called: ahead × typical service time ÷ open counters (at least 1)."""
-    return round(ahead * typical_service_s / max(open_counters, 1))
+) -> int | None:
+    """Seconds until called: ahead × typical service time ÷ open counters.
+
+    None when no counter serving the service is open: the wait depends on when
+    one opens, which nothing here knows.
+    """
+    if open_counters <= 0:
+        return None
+    return round(ahead * typical_service_s / open_counters)
 
 
 def ahead_of_new_ticket(priority: Priority, *, waiting_green: int, waiting_normal: int) -> int:

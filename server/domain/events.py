@@ -189,7 +189,8 @@ TICKET_ISSUED = define(
     "ticket.issued", "A ticket was issued at a kiosk or by staff.",
     *_TICKET,
     _f("ahead", int, _KO, doc="people ahead at issue"),
-    _f("estimated_wait_s", int, _KO, doc="estimated wait at issue, seconds"),
+    _f("estimated_wait_s", int, _KO, nullable=True,
+       doc="estimated wait at issue, seconds; null when no counter serving it was open"),
     DEVICE,
     _f("language", str, _KO, optional=True, doc="the customer's language at the kiosk (its ticket prints in it)"),
 )

@@ -7,7 +7,7 @@ Hours are a mapping of weekday (``mon`` … ``sun``) to ``[open, close)`` period
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -38,6 +38,39 @@ def is_open(
     periods = hours.get(WEEKDAYS[local.weekday()], [])
     t = local.time()
     return any(_parse(start) <= t < _parse(end) for start, end in periods)
+
+
+#: How far ahead :func:`next_opening` looks (a branch closed for longer has no next opening).
+LOOK_AHEAD_DAYS = 14
+
+Schedule = tuple[Mapping[str, Sequence[Sequence[str]]], Iterable[str]]
+"""Opening hours and the holidays that close them all day."""
+
+
+def next_opening(schedules: Sequence[Schedule], now: datetime, timezone: str) -> datetime | None:
+    """The first instant after ``now`` at which every schedule is open, or None.
+
+    A ticket for a service can be taken when the branch's hours and the service's
+    own both hold, so the candidates are the period starts of each schedule over the
+    next :data:`LOOK_AHEAD_DAYS` days; the first at which all are open wins. None
+    when nothing opens in that time (or every schedule is "always open", so there is
+    nothing to wait for). The answer is in ``timezone``.
+    """
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    held = [(hours, tuple(holidays)) for hours, holidays in schedules]
+    candidates: set[datetime] = set()
+    for hours, _holidays in held:
+        for offset in range(LOOK_AHEAD_DAYS + 1):
+            day = today + timedelta(days=offset)
+            for start, _end in hours.get(WEEKDAYS[day.weekday()], []):
+                at = datetime.combine(day, _parse(start), zone)
+                if at > now:
+                    candidates.add(at)
+    for at in sorted(candidates):
+        if all(is_open(hours, at, timezone, holidays) for hours, holidays in held):
+            return at
+    return None
 
 
 def _clock(value: object) -> time | None:

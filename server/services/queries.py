@@ -9,19 +9,30 @@ from typing import Any
 from server.domain.access import Action, require
 from server.domain.errors import Forbidden, InvalidInput, NotFound
 from server.domain.estimation import ahead_of_new_ticket
+from server.domain.hours import Schedule, next_opening
 from server.domain.model import Priority
 from server.domain.numbering import GREEN_SERIES, business_date
 from server.domain.policy import Candidate, Policy, ServiceRule, call_order
 from server.protocol import QueueAnswer, QueueEntry, ServiceAnswer
 from server.store import repository as repo
-from server.store.repository import BranchConfig
+from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
 from .context import Actor, Services
-from .tickets import estimate, open_counters_for, service_open, unavailable_reason
+from .tickets import (
+    estimate,
+    open_counters_for,
+    served_by_a_counter,
+    service_open,
+    unavailable_reason,
+)
 
 
 async def list_services(app: Services, actor: Actor, branch_id: str) -> list[ServiceAnswer]:
-    """Services with their waiting count and the estimate a ticket taken now would get."""
+    """Services with their waiting count and the estimate a ticket taken now would get.
+
+    A service with no counter open has no estimate (``no_counter_open``) and may
+    still be taken; one that no counter serves at all is unavailable (``no_counter_serves``).
+    """
     if actor.kind == "device" and actor.branch_id != branch_id:
         raise Forbidden("this device belongs to another branch")
     now = app.clock()
@@ -42,20 +53,34 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
             reason = unavailable_reason(
                 service, hours_open=service_open(branch, service, now), issued=issued, by_staff=actor.is_staff
             )
+            if reason is None and not served_by_a_counter(config, code):
+                reason = "no_counter_serves"
+            wait_s = await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0))
+            opens_at = opens_next(branch, service, now) if reason == "closed" else None
             answers.append(
                 ServiceAnswer(
                     code=code,
                     names=service.names,
                     waiting=green + normal,
-                    estimated_wait_s=await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0)),
+                    estimated_wait_s=wait_s,
+                    no_counter_open=wait_s is None,
                     open_counters=open_n.get(code, 0),
                     target_wait_s=service.target_wait_s,
                     green_allowed=service.green_allowed,
                     available=reason is None,
                     unavailable_reason=reason,
+                    opens_at=opens_at,
                 )
             )
         return answers
+
+
+def opens_next(branch: BranchRow, service: ServiceConf, now: datetime) -> datetime | None:
+    """When a ticket for ``service`` can next be taken: the branch's hours and the service's own both open."""
+    schedules: list[Schedule] = [(branch.hours, branch.holidays)]
+    if service.hours is not None:
+        schedules.append((service.hours, ()))
+    return next_opening(schedules, now, branch.timezone)
 
 
 async def queue(

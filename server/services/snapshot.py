@@ -46,6 +46,9 @@ async def branch_snapshot(
                 "business_date": branch.business_date.isoformat(),
                 "languages": list(branch.languages) or ["zh-CN", "en", "zh-TW"],
                 "announcements": branch.announcements or {},
+                # Public, like a notice on the door: the kiosk shows them while closed.
+                "hours": branch.hours or {},
+                "holidays": list(branch.holidays or ()),
             }
         }
         if "services" in parts:

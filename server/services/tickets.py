@@ -116,14 +116,44 @@ async def open_counters_for(
 
 async def estimate(
     app: Services, conn: Any, branch_id: str, service: ServiceConf, ahead: int, open_n: int
-) -> int:
-    """Estimated wait in seconds for a ticket with ``ahead`` people before it."""
+) -> int | None:
+    """Estimated wait in seconds for a ticket with ``ahead`` people before it.
+
+    None when ``open_n`` is 0: with no counter open for the service there is no
+    honest estimate, and the screens say "no counter open" instead.
+    """
+    if open_n <= 0:
+        return None
     recent = await app.estimates.get(
         ("service_times", branch_id, service.id),
         lambda: repo.recent_service_seconds(conn, branch_id, service.id, limit=RECENT_SERVICES),
     )
     typical = typical_service_seconds(recent, float(service.target_service_s))
     return estimate_wait_seconds(ahead, typical_service_s=typical, open_counters=open_n)
+
+
+def served_by_a_counter(config: BranchConfig, code: str) -> bool:
+    """Whether any counter's profile (open or not) takes service ``code``.
+
+    A service no counter takes would never be called: it is not offered, and
+    issuing it is refused (``no_counter_serves``).
+    """
+    return any(code in c.services for c in config.counters.values())
+
+
+#: What a ticket row holds in ``estimated_wait_s`` when it was issued without an estimate
+#: (no counter open). The column is NOT NULL; the store keeps the sentinel, the answers say None.
+NO_ESTIMATE = -1
+
+
+def stored_estimate(wait_s: int | None) -> int:
+    """The estimate as the ticket row keeps it."""
+    return NO_ESTIMATE if wait_s is None else wait_s
+
+
+def given_estimate(stored: int) -> int | None:
+    """The estimate the customer was given, from the ticket row."""
+    return None if stored < 0 else stored
 
 
 async def issue_ticket(
@@ -192,7 +222,8 @@ async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
         state=TicketState.WAITING,  # the state it was issued in: the same answer as the first time
         issued_at=repo.aware(row.issued_at),
         ahead=row.ahead_at_issue,
-        estimated_wait_s=row.estimated_wait_s,
+        estimated_wait_s=given_estimate(row.estimated_wait_s),
+        no_counter_open=given_estimate(row.estimated_wait_s) is None,
     )
 
 
@@ -218,6 +249,8 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         # numbers meanwhile. Staff may still issue, for someone they are looking after.
         raise Conflict("an emergency is in progress: no tickets are issued now; please follow staff's directions",
                        code="emergency")
+    if not served_by_a_counter(tx.config, service.code):
+        raise Conflict(f"no counter of this branch serves service {service.code}", code="no_counter_serves")
 
     counts = await repo.waiting_counts(tx.conn, tx.branch.id, service.id)
     ahead = ahead_of_new_ticket(
@@ -252,7 +285,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "staff_id": None,
             "device_id": actor.id if actor.kind == "device" else None,
             "ahead_at_issue": ahead,
-            "estimated_wait_s": wait_s,
+            "estimated_wait_s": stored_estimate(wait_s),
             # Reports judge the wait by the target in force now, whatever it becomes later.
             "target_wait_s": service.target_wait_s,
             "issued_hour": tx.local_now.hour,
@@ -285,6 +318,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         issued_at=tx.now,
         ahead=ahead,
         estimated_wait_s=wait_s,
+        no_counter_open=wait_s is None,
     )
 
 
@@ -322,15 +356,18 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
         row = await repo.ticket_by_token(conn, token)
         _refuse_expired(row, business_date(app.clock(), branch.timezone))
         service = config.service_by_id(row.service_id)
-        ahead = wait_s = 0
+        ahead = 0
+        wait_s: int | None = 0
+        no_counter_open = False
         if row.state == TicketState.WAITING:
             waiting = await repo.waiting_tickets(conn, branch_id, service_ids=[service.id])
             me = repo.to_candidate(row, config)
             ahead = people_ahead(
                 me, [repo.to_candidate(w, config) for w in waiting], rules=config.rules(), now=app.clock()
             )
-            open_n = (await open_counters_for(app, conn, branch_id, config)).get(service.code, 0)
+            open_n = await _open_for(app, conn, branch_id, config, service.code, row.target_counter_id)
             wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
+            no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None
     return PublicTicket(
@@ -344,9 +381,20 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
         issued_at=repo.aware(row.issued_at),
         ahead=ahead,
         estimated_wait_s=wait_s,
+        no_counter_open=no_counter_open,
         counter=counter.number if counter and row.state in ("called", "serving", "done") else None,
         feedback_given=rated,
     )
+
+
+async def _open_for(
+    app: Services, conn: Any, branch_id: str, config: BranchConfig, code: str, target_counter_id: int | None
+) -> int:
+    """Open counters that may call a waiting ticket: the one it was sent to, if any, else its service's."""
+    if target_counter_id is None:
+        return (await open_counters_for(app, conn, branch_id, config)).get(code, 0)
+    row = await repo.counter_row(conn, target_counter_id)
+    return 1 if row is not None and row.state == CounterState.OPEN else 0
 
 
 async def cancel_ticket(app: Services, token: str) -> PublicTicket:

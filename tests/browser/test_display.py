@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import threading
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -55,6 +58,12 @@ def test_a_call_shows_on_the_board_within_a_second_and_a_recall_highlights_it_ag
     first = board_call(page)
     assert first["highlighted"] and first["highlight"] == first["seq"]
     assert first["kind"] == "ticket.called"
+    expect(page.locator('#desks li[data-counter="3"] .number')).to_have_text(called["number"])
+    # A recall while the call is still being spoken is merged into it; this one comes after.
+    page.wait_for_function(
+        "n => (window.__announcer?.log ?? []).some(e => e.number === n && e.endedAt !== null)",
+        arg=called["number"], timeout=ms(10),
+    )
 
     branch.act(3, "recall")
     expect(page.locator("#now")).to_have_attribute("data-kind", "ticket.recalled", timeout=ms(1))
@@ -71,7 +80,7 @@ def test_a_call_shows_on_the_board_within_a_second_and_a_recall_highlights_it_ag
         "n => window.__announcer.log.filter(e => e.number === n).map(e => e.kind)", called["number"]
     )
     assert kinds == ["ticket.called", "ticket.recalled"]
-    assert page.locator("#recent li .number", has_text=called["number"]).count() == 0
+    assert page.locator("#desks li .number", has_text=called["number"]).count() == 1
     assert page.errors == []
 
 
@@ -147,8 +156,13 @@ def test_three_calls_within_100_ms_are_announced_in_order_and_none_is_cut_off(
     assert [e["counter"] for e in log] == [
         next(c for c, t in called.items() if t["number"] == n) for n in in_seq_order
     ]
+    first, *rest = log
+    assert first["form"] == "full"
+    assert first["text"].startswith(f"请 {first['number']} 号到 {first['counter']} 号窗口")
+    for entry in rest:  # they waited for the first: a burst, said short
+        assert entry["form"] == "short"
+        assert entry["text"].startswith(f"{entry['number']} 号，{entry['counter']} 号窗口")
     for entry in log:
-        assert entry["text"].startswith(f"请 {entry['number']} 号到 {entry['counter']} 号窗口")
         assert [p["lang"] for p in entry["parts"]] == ["zh-CN", "en"]
         for part in entry["parts"]:
             assert part["outcome"] == "ended", part  # played to its end, never cut short
@@ -194,14 +208,101 @@ def test_with_browser_voices_each_language_is_spoken_in_turn(browser, board_url)
             timeout=ms(5),
         )
         spoken = page.evaluate("window.__spoken")
+        # The second waited for the first: said once, in the short form.
         assert [s["text"] for s in spoken] == [
             "请A一零一号到1号窗口", "Ticket A 1 0 1, please go to counter 1",
-        ] * 2 + [
-            "请B一零二号到2号窗口", "Ticket B 1 0 2, please go to counter 2",
-        ] * 2
+        ] * 2 + ["B一零二号，2号窗口", "B 1 0 2, counter 2"]
         assert not any(s["overlapped"] for s in spoken)
         parts = [p for e in page.evaluate("window.__announcer.log") for p in e["parts"]]
         assert {(p["via"], p["outcome"]) for p in parts} == {("speech", "ended")}
+    finally:
+        context.close()
+
+
+BURST = """async () => {
+  const { Announcer } = await import('/static/display/announcer.js');
+  const a = new Announcer({ branch: 'demo', languages: ['zh-CN', 'en'], repeats: 2, fast: true });
+  window.__burst = a;
+  for (const [number, counter] of [['A101', 1], ['B102', 2], ['A103', 1], ['B102', 2], ['C104', 3],
+                                   ['D105', 4], ['E106', 5], ['A107', 1]]) a.announce({ number, counter });
+}"""
+
+
+def test_a_burst_is_said_short_repeats_merged_and_superseded_calls_dropped(browser, board_url):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        context.add_init_script(FAKE_VOICES)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(board_url(announce="off"))  # the board itself says nothing: only this announcer speaks
+        wait_connected(page)
+        page.evaluate(BURST)
+        page.wait_for_function("() => !window.__burst.busy", timeout=ms(10))
+        burst = page.evaluate("({log: __burst.log, merged: __burst.merged, dropped: __burst.dropped})")
+        # A103 waited while A107 was called at the same counter: dropped once the backlog passed four.
+        assert [e["number"] for e in burst["log"]] == ["A101", "B102", "C104", "D105", "E106", "A107"]
+        assert [d["number"] for d in burst["dropped"]] == ["A103"]
+        assert [m["number"] for m in burst["merged"]] == ["B102"]  # the repeat of a call still waiting
+        assert [e["form"] for e in burst["log"]] == ["full"] + ["short"] * 5
+        # The first in full, twice (repeats=2); each later one once.
+        assert [len(e["parts"]) for e in burst["log"]] == [4, 2, 2, 2, 2, 2]
+        spoken = page.evaluate("window.__spoken")
+        assert spoken[4:6] == [{"text": "B一零二号，2号窗口", "lang": "zh-CN", "overlapped": False},
+                               {"text": "B 1 0 2, counter 2", "lang": "en-US", "overlapped": False}]
+        assert not any(s["overlapped"] for s in spoken)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_board_shows_the_call_being_spoken_highlighted_and_every_counter_its_number(
+    browser, board_url, branch: Branch
+):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        context.add_init_script(FAKE_VOICES)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(board_url(announce="fast"))
+        wait_connected(page)
+        calls = {}
+        for counter, service in {2: "B", 5: "D", 6: "E"}.items():
+            branch.teller(counter)
+            branch.issue(service)
+        for counter in (2, 5, 6):  # one after another, faster than they can be said
+            calls[counter] = branch.call_next(counter)["number"]
+        page.wait_for_function(
+            """ns => { const log = window.__announcer?.log ?? [];
+                       return ns.every(n => log.some(e => e.number === n && e.endedAt !== null)); }""",
+            arg=list(calls.values()), timeout=ms(15),
+        )
+        log = page.evaluate("ns => window.__announcer.log.filter(e => ns.includes(e.number))", list(calls.values()))
+        shown = {s["seq"]: s for s in page.evaluate("window.__board.shown")}
+        for entry in log:  # while each was spoken, the big panel showed that very call, highlighted
+            assert shown[entry["seq"]]["number"] == entry["number"]
+            assert shown[entry["seq"]]["counter"] == entry["counter"]
+            assert shown[entry["seq"]]["highlighted"] is True
+        for counter, number in calls.items():  # and every counter's panel its own number, all along
+            expect(page.locator(f'#desks li[data-counter="{counter}"] .number')).to_have_text(number)
+        expect(page.locator("#now")).not_to_have_class(re.compile(r"\bhighlight\b"))  # quiet again
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_board_clock_shows_the_branch_time_whatever_the_device_zone(browser, board_url):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, timezone_id="America/Los_Angeles")
+    try:
+        page = context.new_page()
+        page.goto(board_url(announce="off"))
+        wait_connected(page)
+        expect(page.locator("#clock-time")).not_to_be_empty()
+        shown = page.locator("#clock-time").text_content()
+        now = datetime.now(ZoneInfo("Asia/Shanghai"))  # the demo branch's zone
+        around = {(now + timedelta(minutes=m)).strftime("%H:%M") for m in (-1, 0, 1)}
+        assert shown in around, f"{shown} is not Shanghai's time ({sorted(around)})"
     finally:
         context.close()
 
@@ -318,6 +419,7 @@ LONGEST = """() => {
                                            'zh-TW': `${c.number + 10}號櫃檯`}; });
   state.counters.push(...state.calls.map(c => ({number: c.counter, names: {en: `Counter ${c.counter}`,
     'zh-CN': `${c.counter}号窗口`, 'zh-TW': `${c.counter}號櫃檯`}, state: 'open', current: null})));
+  state.counters.forEach(c => { if (c.current) c.current.number = 'W' + (1990 + c.number); });
   state.services.forEach(s => { s.waiting = 188; s.green_waiting = 12; });
   window.__board.render();
 }"""
@@ -335,7 +437,7 @@ def test_the_screen_fits_without_overflow(
     page = new_page(board_url(path, lang=lang, announce="off"), width=width, height=height)
     wait_connected(page)
     if not path:
-        expect(page.locator("#recent li")).to_have_count(6 if width > height else 8)
+        expect(page.locator("#desks li").first).to_be_visible()
     else:
         expect(page.locator("#serving")).to_have_attribute("data-state", "called")
     if longest:
@@ -389,6 +491,6 @@ def test_after_a_server_restart_the_board_says_reconnecting_then_shows_the_same_
 
 def board_text(page) -> dict:
     return page.evaluate(
-        """() => Object.fromEntries(['branch-name', 'now-number', 'now-counter', 'recent', 'services']
+        """() => Object.fromEntries(['branch-name', 'now-number', 'now-counter', 'desks', 'services']
                  .map(id => [id, document.getElementById(id).innerText]))"""
     )

@@ -154,7 +154,6 @@ def test_typical_service_time_uses_only_the_most_recent_twenty():
         pytest.param(5, 90.0, 1, 450, id="one-counter"),
         pytest.param(0, 120.0, 2, 0, id="nobody-ahead"),
         pytest.param(1, 100.0, 3, 33, id="whole-seconds"),
-        pytest.param(3, 100.0, 0, 300, id="no-open-counter-treated-as-one"),
     ],
 )
 def test_estimated_wait_is_ahead_times_typical_over_open_counters(
@@ -163,3 +162,8 @@ def test_estimated_wait_is_ahead_times_typical_over_open_counters(
     result = estimate_wait_seconds(ahead, typical_service_s=typical, open_counters=open_counters)
     assert result == expected
     assert isinstance(result, int)
+
+
+@pytest.mark.parametrize("ahead", [0, 3])
+def test_with_no_counter_open_there_is_no_estimate_not_a_zero_wait(ahead):
+    assert estimate_wait_seconds(ahead, typical_service_s=100.0, open_counters=0) is None

@@ -299,6 +299,9 @@ def test_preview_png_is_the_raster_ticket_at_paper_width(cjk_font, tmp_path):
         ("en", 0, 30, "No one ahead of you", "You will be called shortly"),
         ("en", 1, 600, "1 person ahead of you", "Estimated wait: about 10 min"),
         ("en", 7, 7200, "7 people ahead of you", "Estimated wait: about 2 h 0 min"),
+        ("zh-CN", 0, None, "您前面没有人等候", "目前暂无窗口办理此业务，开放后按顺序叫号"),
+        ("en", 2, None, "2 people ahead of you", "No counter is open for this service now; you keep your place"),
+        ("zh-TW", 1, None, "您前面還有 1 人等候", "目前沒有櫃檯辦理此業務，開放後依序叫號"),
     ],
 )
 def test_people_ahead_and_estimate_are_worded_for_the_customer(language, ahead, wait_s, ahead_line, wait_line):

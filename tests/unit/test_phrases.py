@@ -119,6 +119,29 @@ def test_the_browser_table_has_the_same_call_templates_as_the_server():
     assert list(found) == ["zh-CN", "en", "zh-TW"]  # zh-CN first
 
 
+@pytest.mark.parametrize(
+    "number,counter,lang,shown,spoken",
+    [
+        ("A024", 5, "zh-CN", "A024 号，5 号窗口", "A零二四号，五号窗口"),
+        ("A024", 5, "en", "A024, counter 5", "A 0 2 4, counter 5"),
+        ("A024", 12, "zh-TW", "A024 號，12 號櫃檯", "A零二四號，十二號櫃檯"),
+    ],
+)
+def test_after_the_first_call_of_a_burst_the_short_form_is_said(number, counter, lang, shown, spoken):
+    assert call_text(number, counter, lang, "short") == shown
+    assert spoken_text(number, counter, lang, "short") == spoken
+    with pytest.raises(PhraseError):
+        call_text(number, counter, lang, "shouted")
+
+
+def test_the_board_announcer_has_the_same_short_forms_as_the_server():
+    source = (ROOT / "display/static/announcer.js").read_text(encoding="utf-8")
+    table = re.search(r"export const SHORT_CALL = \{(.*?)\};", source, flags=re.DOTALL)
+    assert table is not None
+    found = dict(re.findall(r"^\s+'?([a-zA-Z-]+)'?: '([^']*)',$", table.group(1), flags=re.MULTILINE))
+    assert found == phrases.SHORT_TEMPLATES
+
+
 def test_espeak_streaming_header_gets_its_real_sizes():
     pcm = b"\x01\x00" * 100
     header = (b"RIFF" + struct.pack("<I", 0x7FFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<I", 16)

@@ -249,6 +249,7 @@ export const STRINGS = {
     'phone.confirm_cancel': '确定取消排队吗？',
     'phone.live': '页面自动更新',
     'phone.valid_today': '本页面仅限取号当天有效',
+    'phone.no_counter': '目前暂无窗口办理此业务，开放后按顺序叫号',
 
     'enroll.title': '登记本设备',
     'enroll.prompt': '请输入管理员给的登记码',
@@ -280,6 +281,13 @@ export const STRINGS = {
     'kiosk.failed': '取号失败：{m}',
     'kiosk.busy': '请稍候再试',
     'kiosk.not_printed': '号码单未能打印：请记下号码或扫码，也可请大堂经理补打',
+    'kiosk.no_counter': '目前暂无窗口办理此业务',
+    'kiosk.no_counter_ticket': '目前暂无窗口办理此业务，开放后按顺序叫号',
+    'kiosk.first_in_line': '您前面没有人',
+    'kiosk.offline_hold': '暂停取号，连接恢复后即可取号',
+    'kiosk.opens': '{t} 开始取号',
+    'kiosk.hours_today': '今日营业时间：{h}',
+    'kiosk.closed_today': '今日不营业',
   },
   en: {
     'common.connecting': 'Connecting…',
@@ -511,6 +519,7 @@ export const STRINGS = {
     'phone.confirm_cancel': 'Cancel your ticket?',
     'phone.live': 'This page updates by itself',
     'phone.valid_today': 'This page works only on the day the ticket was taken',
+    'phone.no_counter': 'No counter is open for this service now; you keep your place in the queue',
 
     'enroll.title': 'Enroll this device',
     'enroll.prompt': 'Enter the code from the administrator',
@@ -542,6 +551,13 @@ export const STRINGS = {
     'kiosk.failed': 'Could not issue a ticket: {m}',
     'kiosk.busy': 'Please try again in a moment',
     'kiosk.not_printed': 'Your ticket could not be printed: please note your number or scan the code, or ask the lobby manager for a reprint',
+    'kiosk.no_counter': 'No counter open for this service now',
+    'kiosk.no_counter_ticket': 'No counter is open for this service now; you keep your place in the queue',
+    'kiosk.first_in_line': 'No one ahead of you',
+    'kiosk.offline_hold': 'Tickets can be taken again once the connection is back',
+    'kiosk.opens': 'Opens {t}',
+    'kiosk.hours_today': "Today's hours: {h}",
+    'kiosk.closed_today': 'Closed today',
   },
   'zh-TW': {
     // Made by scripts/zh_tw.py (s2twp and the reviewed words there): edit zh-CN, then run it.
@@ -778,6 +794,7 @@ export const STRINGS = {
     'phone.confirm_cancel': '確定取消排隊嗎？',
     'phone.live': '頁面自動更新',
     'phone.valid_today': '本頁面僅限取號當天有效',
+    'phone.no_counter': '目前暫無櫃檯辦理此業務，開放後按順序叫號',
 
     'enroll.title': '登記本裝置',
     'enroll.prompt': '請輸入管理員給的登記碼',
@@ -809,6 +826,13 @@ export const STRINGS = {
     'kiosk.failed': '取號失敗：{m}',
     'kiosk.busy': '請稍候再試',
     'kiosk.not_printed': '號碼單未能列印：請記下號碼或掃碼，也可請大堂經理補打',
+    'kiosk.no_counter': '目前暫無櫃檯辦理此業務',
+    'kiosk.no_counter_ticket': '目前暫無櫃檯辦理此業務，開放後按順序叫號',
+    'kiosk.first_in_line': '您前面沒有人',
+    'kiosk.offline_hold': '暫停取號，連線恢復後即可取號',
+    'kiosk.opens': '{t} 開始取號',
+    'kiosk.hours_today': '今日營業時間：{h}',
+    'kiosk.closed_today': '今日不營業',
   },
 };
 
