@@ -86,6 +86,8 @@ class Branch(Base):
     """ISO dates the branch is closed all day."""
     announcements: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    green_confirm: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Green-channel reasons staff must confirm: kiosks and phones may not issue them."""
     """Per-branch overrides of the request limits (e.g. a kiosk's burst and rate)."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
