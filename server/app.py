@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from .bus.fanout import Fanout
 from .bus.pg import PgListener
 from .store import repository as repo
 from .web.api import SERVICES, setup_routes
-from .web.auth import TRUSTED_ORIGINS, setup_auth
+from .web.auth import PUBLIC_ORIGIN, TRUSTED_ORIGINS, setup_auth
 from .web.errors import error_middleware, security_headers
 from .web.hub import Hub
 from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
@@ -47,6 +48,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[TRUSTED_ORIGINS] = tuple(settings.trusted_origins)
     if settings.public_url:
         app[PUBLIC_URL] = settings.public_url
+        parts = urlsplit(settings.public_url)
+        app[PUBLIC_ORIGIN] = f"{parts.scheme}://{parts.netloc}"
     app[LIMITER] = Limiter(settings)
     app[TRUSTED_PROXIES] = trusted_networks(settings.trusted_proxies)
     setup_auth(app, settings)

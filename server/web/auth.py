@@ -100,11 +100,14 @@ def check_origin(request: web.Request) -> None:
         return
     own = f"{request.scheme}://{request.host}"
     trusted = request.app.get(TRUSTED_ORIGINS, ())
-    if origin != own and origin not in trusted:
+    public = request.app.get(PUBLIC_ORIGIN)
+    if origin != own and origin not in trusted and origin != public:
         raise Forbidden("cross-site request refused", code="bad_origin")
 
 
 TRUSTED_ORIGINS = web.AppKey("trusted_origins", tuple)
+PUBLIC_ORIGIN = web.AppKey("public_origin", str)
+"""The scheme and host of BRANCHQ_PUBLIC_URL: pages served through it are our own."""
 
 
 async def sign_in(request: web.Request, signed_in: auth.SignedIn) -> None:

@@ -32,7 +32,7 @@ from server.services.snapshot import branch_snapshot
 from server.store import repository as repo
 
 from .api import REGISTRY, SERVICES, RouteTable
-from .auth import TRUSTED_ORIGINS, session_secret
+from .auth import PUBLIC_ORIGIN, TRUSTED_ORIGINS, session_secret
 from .errors import describe_validation
 from .hub import ACCESS_ENDED, Conn, Hub, event_view, placeholder
 from .limits import LIMITER
@@ -60,7 +60,8 @@ def origin_allowed(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser: device clients authenticate with their token
-    return origin == f"{request.scheme}://{request.host}" or origin in request.app[TRUSTED_ORIGINS]
+    return (origin == f"{request.scheme}://{request.host}" or origin in request.app[TRUSTED_ORIGINS]
+            or origin == request.app.get(PUBLIC_ORIGIN))
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
