@@ -46,13 +46,18 @@ function render(state) {
   $('detail').textContent = view.detail;
 }
 
+/** The fixed reason a public screen may show (never the teller's own words). */
+function pauseWhy(counter) {
+  return counter.pause_code ? t(lang, `display.pause_${counter.pause_code}`) : '';
+}
+
 function describe(counter) {
   if (!counter) return { state: 'unknown', headline: '', number: '', detail: '' };
   if (counter.state === 'closed') {
     return { state: 'closed', headline: t(lang, 'display.counter_closed'), number: '', detail: '' };
   }
   const paused = counter.state === 'paused'
-    ? [t(lang, 'display.counter_paused'), counter.pause_reason].filter(Boolean).join(' · ')
+    ? [t(lang, 'display.counter_paused'), pauseWhy(counter)].filter(Boolean).join(' · ')
     : '';
   const current = counter.current;
   // A teller may pause while still serving: the customer at the counter comes first.
@@ -66,7 +71,7 @@ function describe(counter) {
     return { state: 'serving', headline: t(lang, 'display.counter_serving'), number: current.number, detail: paused };
   }
   if (counter.state === 'paused') {
-    return { state: 'paused', headline: t(lang, 'display.counter_paused'), number: '', detail: counter.pause_reason ?? '' };
+    return { state: 'paused', headline: t(lang, 'display.counter_paused'), number: '', detail: pauseWhy(counter) };
   }
   return { state: 'idle', headline: t(lang, 'display.counter_idle'), number: '', detail: '' };
 }

@@ -100,12 +100,13 @@ def test_the_counter_top_screen_follows_its_counter(new_page, board_url, branch:
     branch.act(4, "start")
     expect(serving).to_have_attribute("data-state", "serving", timeout=ms(1))
     expect(page.locator("#number")).to_have_text(called["number"])
-    branch.act(4, "pause", {"reason": "lunch"})
-    expect(page.locator("#detail")).to_have_text("Paused · lunch", timeout=ms(1))
+    branch.act(4, "pause", {"code": "meal", "reason": "lunch with the area manager"})
+    # The fixed reason, in the screen's words; never the teller's own.
+    expect(page.locator("#detail")).to_have_text("Paused · Meal break", timeout=ms(1))
     expect(serving).to_have_attribute("data-state", "serving")  # the customer there comes first
     branch.act(4, "finish")
     expect(serving).to_have_attribute("data-state", "paused", timeout=ms(1))
-    expect(page.locator("#detail")).to_have_text("lunch")
+    expect(page.locator("#detail")).to_have_text("Meal break")
     branch.act(4, "close")
     expect(serving).to_have_attribute("data-state", "closed", timeout=ms(1))
     expect(page.locator("#headline")).to_have_text("Closed")

@@ -501,6 +501,8 @@ function counterChanged(state, { kind, data }) {
 
 function setCounterState(counter, kind, data) {
   counter.state = data.state;
+  // Device screens get the fixed reason (code) only; staff screens also the teller's words.
+  counter.pause_code = kind === 'counter.paused' ? data.code ?? null : null;
   counter.pause_reason = kind === 'counter.paused' ? data.reason ?? null : null;
   if (kind === 'counter.closed') counter.current = null;
 }
