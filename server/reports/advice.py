@@ -18,18 +18,16 @@ from .summary import SERVICE, STAFF, TICKET, Period, open_spans
 
 
 async def staffing_advice(
-    conn: AsyncConnection, branch_id: str, timezone: str, *, last_day: date, weeks: int, sla: float,
-    now: datetime,
+    conn: AsyncConnection, branch_id: str, timezone: str, period: Period, *, sla: float, now: datetime,
 ) -> dict[str, Any]:
     """Counters needed per weekday and hour to meet ``sla`` (Erlang C), beside those actually open.
 
-    For each weekday × hour over the last ``weeks`` weeks: arrivals per hour (tickets
+    For each weekday × hour over the days of ``period``: arrivals per hour (tickets
     issued in that hour ÷ number of such weekdays), the average handling time of
     tickets served in that slot, the branch's target wait (the issued-weighted
     mean of its services' targets), and the counters open on average in that hour.
     """
-    first_day = last_day - timedelta(days=7 * weeks - 1)
-    period = Period(first_day, last_day)
+    first_day, last_day = period.first, period.last
     rows = (
         await conn.execute(
             select(

@@ -16,13 +16,24 @@ STYLE = Style(
     plot_background="white",
     font_family="'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif",
     colors=("#1f5fa8", "#2e9d5b", "#d9822b", "#c23b3b", "#7b4fa8"),
+    # Sized for the drawing's own 640 px: the report page shows a chart between 520 and 760 px
+    # wide (manage.css), so the smallest words stay above 12 px on the screen.
+    title_font_size=19,
+    label_font_size=16,
+    major_label_font_size=16,
+    legend_font_size=16,
+    value_font_size=15,
+    tooltip_font_size=15,
+    no_data_font_size=24,
 )
+#: The drawing's size in its own pixels (its viewBox); the page scales it to its column.
+WIDTH, HEIGHT = 640, 360
 WAIT_BUCKETS_MIN = (5, 10, 15, 20, 30, 45, 60)
 
 
 def _chart(kind: Any, title: str, **options: Any) -> Any:  # pygal has no type information
     # js=[]: pygal would otherwise link its tooltip script from a CDN.
-    return kind(title=title, style=STYLE, js=[], disable_xml_declaration=True, width=800, height=400,
+    return kind(title=title, style=STYLE, js=[], disable_xml_declaration=True, width=WIDTH, height=HEIGHT,
                 **options)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from server.domain.access import Action, require
@@ -9,6 +10,7 @@ from server.domain.errors import InvalidInput, NotFound
 from server.domain.numbering import business_date
 from server.reports import advice, charts
 from server.reports.summary import Period, summary
+from server.reports.words import LANGUAGES, Language
 from server.store import repository as repo
 from server.store.repository import BranchRow
 
@@ -27,6 +29,8 @@ async def summary_report(
     report = await summary(app.db.slow_read, branch_id, branch.timezone, period, group, now=now)
     return {
         "branch": branch_id,
+        "branch_names": branch.names,
+        "language": branch.language,
         "timezone": branch.timezone,
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
@@ -43,9 +47,12 @@ async def _branch(conn: Any, branch_id: str) -> BranchRow:
 
 
 async def staffing(
-    app: Services, actor: Actor, branch_id: str, *, weeks: int = 4, sla: float = 0.8
+    app: Services, actor: Actor, branch_id: str, *, weeks: int = 4, sla: float = 0.8,
+    first: str | None = None, last: str | None = None,
 ) -> dict[str, Any]:
-    """Counters needed per weekday and hour (Erlang C) beside those open, over recent weeks."""
+    """Counters needed per weekday and hour (Erlang C) beside those open: over the days from
+    ``first`` to ``last`` when given (the period the rest of the report covers), else over the
+    last ``weeks`` weeks."""
     require(actor, Action.MANAGE_BRANCH, branch_id)
     if not 1 <= weeks <= 26:
         raise InvalidInput("weeks is between 1 and 26")
@@ -54,10 +61,12 @@ async def staffing(
     now = app.clock()
     async with app.db.slow_read() as conn:
         branch = await _branch(conn, branch_id)
-        return await advice.staffing_advice(
-            conn, branch_id, branch.timezone, last_day=business_date(now, branch.timezone),
-            weeks=weeks, sla=sla, now=now,
-        )
+        today = business_date(now, branch.timezone)
+        if first is None and last is None:
+            period = Period(today - timedelta(days=7 * weeks - 1), today)
+        else:
+            period = Period.parse(first, last, today=today)
+        return await advice.staffing_advice(conn, branch_id, branch.timezone, period, sla=sla, now=now)
 
 
 async def scorecard(
@@ -71,6 +80,27 @@ async def scorecard(
         period = Period.parse(first, last, today=business_date(now, branch.timezone))
         rows = await advice.teller_scorecard(conn, branch_id, period)
     return {"from": period.first.isoformat(), "to": period.last.isoformat(), "tellers": rows}
+
+
+async def export(
+    app: Services, actor: Actor, branch_id: str, *, first: str | None, last: str | None, group: str,
+    lang: Language | None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Language]:
+    """What the workbook holds: the summary, the teller scorecard and the staffing advice over
+    one period, and the language of its headings (``lang``, else the branch's)."""
+    report = await summary_report(app, actor, branch_id, first=first, last=last, group=group)
+    first, last = report["from"], report["to"]
+    tellers = await scorecard(app, actor, branch_id, first=first, last=last)
+    advice_rows = await staffing(app, actor, branch_id, first=first, last=last)
+    return report, tellers, advice_rows, report_language(report, lang)
+
+
+def report_language(report: dict[str, Any], lang: Language | None) -> Language:
+    """``lang``, else the branch's language; the report's ``branch_name`` set in it."""
+    language: Language = lang or (report["language"] if report["language"] in LANGUAGES else "zh-CN")
+    names = report["branch_names"] or {}
+    report["branch_name"] = names.get(language) or names.get("zh-CN") or report["branch"]
+    return language
 
 
 CHARTS = ("arrivals", "waits", "sla")

@@ -47,6 +47,7 @@ from server.protocol import (
 )
 from server.reports import export
 from server.reports.summary import FIRST_DAY, GROUPS, LAST_DAY
+from server.reports.words import Language
 from server.services import auth, counters, devices, notices, queries, reports, tickets
 from server.services.context import Actor
 
@@ -116,7 +117,14 @@ class SummaryQuery(PeriodQuery):
     group: Literal[GROUPS] = "service"  # type: ignore[valid-type]  # the tuple of server.reports.summary
 
 
-class StaffingQuery(Params):
+class ExportQuery(SummaryQuery):
+    lang: Literal["zh-CN", "en", "zh-TW"] | None = None
+    """The language of the headings (default: the branch's)."""
+
+
+class StaffingQuery(PeriodQuery):
+    """Over ``from``–``to`` when either is given, else over the last ``weeks`` weeks."""
+
     weeks: Annotated[int, Field(ge=1, le=26), DIGITS] = 4
     sla: Annotated[float, Field(ge=0.5, lt=1, allow_inf_nan=False)] = 0.8
 
@@ -330,8 +338,7 @@ def _day(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-async def _summary(request: web.Request, actor: Actor) -> dict:
-    q = params(request, SummaryQuery)
+async def _summary(request: web.Request, actor: Actor, q: SummaryQuery) -> dict:
     return await reports.summary_report(
         request.app[SERVICES], actor, request.match_info["branch"],
         first=_day(q.first), last=_day(q.last), group=q.group,
@@ -341,25 +348,36 @@ async def _summary(request: web.Request, actor: Actor) -> dict:
 @routes.http("GET", B + "/reports/summary", summary="Manager: waits, service times, SLA, ratings over a period",
        answer=dict, query=SummaryQuery, action=Action.MANAGE_BRANCH)
 async def report_summary(request: web.Request, actor: Actor, _body: None) -> dict:
-    return await _summary(request, actor)
+    return await _summary(request, actor, params(request, SummaryQuery))
 
 
-@routes.http("GET", B + "/reports/summary.csv", summary="The summary report as CSV",
-       query=SummaryQuery, content_type="text/csv", action=Action.MANAGE_BRANCH)
+async def _export(request: web.Request, actor: Actor) -> tuple[dict, dict, dict, Language]:
+    q = params(request, ExportQuery)
+    return await reports.export(
+        request.app[SERVICES], actor, request.match_info["branch"],
+        first=_day(q.first), last=_day(q.last), group=q.group, lang=q.lang,
+    )
+
+
+@routes.http("GET", B + "/reports/summary.csv", summary="The summary report as CSV, headed in ?lang=",
+       query=ExportQuery, content_type="text/csv", action=Action.MANAGE_BRANCH)
 async def report_summary_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
-    report = await _summary(request, actor)
+    q = params(request, ExportQuery)
+    report = await _summary(request, actor, q)
+    lang = reports.report_language(report, q.lang)
     return web.Response(
-        text=export.to_csv(report), content_type="text/csv", charset="utf-8",
+        text=export.to_csv(report, lang), content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.csv"'},
     )
 
 
-@routes.http("GET", B + "/reports/summary.xlsx", summary="The summary report as an Excel workbook",
-       query=SummaryQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
+@routes.http("GET", B + "/reports/summary.xlsx",
+       summary="The reports as an Excel workbook: sheets summary, tellers and staffing, headed in ?lang=",
+       query=ExportQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
 async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
-    report = await _summary(request, actor)
+    report, tellers, staffing, lang = await _export(request, actor)
     return web.Response(
-        body=export.to_xlsx(report),
+        body=export.to_xlsx(report, lang, tellers=tellers, staffing=staffing),
         content_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="summary-{report["from"]}-{report["to"]}.xlsx"'},
     )
@@ -370,7 +388,7 @@ async def report_summary_xlsx(request: web.Request, actor: Actor, _body: None) -
 async def report_staffing(request: web.Request, actor: Actor, _body: None) -> dict:
     q = params(request, StaffingQuery)
     return await reports.staffing(request.app[SERVICES], actor, request.match_info["branch"],
-                                  weeks=q.weeks, sla=q.sla)
+                                  weeks=q.weeks, sla=q.sla, first=_day(q.first), last=_day(q.last))
 
 
 @routes.http("GET", B + "/reports/tellers", summary="Manager: teller scorecard", answer=dict,

@@ -130,17 +130,78 @@ async def test_grouped_by_service_and_hour(day):
 
 async def test_json_csv_and_xlsx_agree(day):
     data = await report(day.client, group="service")
-    text = await (await day.client.get(f"{B}/reports/summary.csv", params={"group": "service"})).text()
+    text = await (await day.client.get(f"{B}/reports/summary.csv", params={"group": "service", "lang": "en"})).text()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["service"] for r in rows] == ["A", "B", "total"]
-    assert float(rows[0]["wait_avg_s"]) == data["rows"][0]["wait_avg_s"]
-    assert rows[2]["issued"] == "4"
-    body = await (await day.client.get(f"{B}/reports/summary.xlsx", params={"group": "service"})).read()
-    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    assert [r["Service"] for r in rows] == ["A", "B", "Total"]
+    assert rows[0]["Wait avg"] == "0:07:40"  # data["rows"][0]["wait_avg_s"] is 460.0
+    assert data["rows"][0]["wait_avg_s"] == 460.0
+    assert rows[2]["Issued"] == "4"
+    body = await (await day.client.get(f"{B}/reports/summary.xlsx", params={"group": "service", "lang": "en"})).read()
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["summary"]
     table = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
-    assert table[0][0] == "service" and [r[0] for r in table[1:]] == ["A", "B", "total"]
+    assert table[0][0] == "Service" and [r[0] for r in table[1:]] == ["A", "B", "Total"]
     header = table[0]
-    assert table[3][header.index("sla_share")] == data["total"]["sla_share"]
+    assert table[3][header.index("SLA")] == data["total"]["sla_share"]
+
+
+def xlsx_cell(sheet, heading: str, row: int):
+    """The cell of column ``heading`` in table row ``row`` (0 the first after the headings)."""
+    headings = [c.value for c in sheet[3]]
+    return sheet.cell(row=4 + row, column=1 + headings.index(heading))
+
+
+async def test_xlsx_shows_durations_as_durations_and_shares_as_percentages(day):
+    from datetime import timedelta
+
+    body = await (await day.client.get(f"{B}/reports/summary.xlsx", params={"lang": "en"})).read()
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames == ["summary", "tellers", "staffing"]
+    summary = book["summary"]
+    total = 2  # rows A, B, then the total
+    wait = xlsx_cell(summary, "Wait avg", total)
+    assert wait.number_format == "[h]:mm:ss" and wait.value == timedelta(seconds=460)
+    sla = xlsx_cell(summary, "SLA", total)
+    assert sla.number_format == "0.0%" and sla.value == 0.6667
+    assert xlsx_cell(summary, "Issued", total).number_format == "0"
+    assert xlsx_cell(summary, "Rating", total).number_format == "0.00"
+    assert "Demo Branch" in summary["A1"].value, "the branch by its name"
+
+    tellers = book["tellers"]
+    assert xlsx_cell(tellers, "Teller", 0).value == "teller3"
+    service = xlsx_cell(tellers, "Service avg", 0)
+    assert service.number_format == "[h]:mm:ss" and service.value == timedelta(seconds=270)
+    assert xlsx_cell(tellers, "No-show share", 0).number_format == "0.0%"
+
+    staffing = book["staffing"]
+    assert [xlsx_cell(staffing, "Weekday", 0).value, xlsx_cell(staffing, "Hour", 0).value] == ["Mon", "09:00"]
+    aht = xlsx_cell(staffing, "Handling time", 0)
+    assert aht.number_format == "[h]:mm:ss" and aht.value == timedelta(seconds=270)
+    assert xlsx_cell(staffing, "Counters needed", 0).value == 1
+
+
+@pytest.mark.parametrize(("lang", "first", "wait", "weekday"), [
+    ("zh-CN", "业务", "平均等候", "周一"), ("en", "Service", "Wait avg", "Mon"), ("zh-TW", "業務", "平均等候", "週一"),
+])
+async def test_exports_are_headed_in_the_language_asked(day, lang, first, wait, weekday):
+    text = await (await day.client.get(f"{B}/reports/summary.csv", params={"lang": lang})).text()
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[0] == first and wait in header
+    assert not [h for h in header if "_" in h], "no snake_case headings"
+    body = await (await day.client.get(f"{B}/reports/summary.xlsx", params={"lang": lang})).read()
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book["summary"]["A3"].value == first
+    assert book["staffing"]["A4"].value == weekday
+    bad = await day.client.get(f"{B}/reports/summary.csv", params={"lang": "fr"})
+    assert bad.status == 400
+
+
+async def test_csv_figures_are_rounded_as_people_read_them(day):
+    text = await (await day.client.get(f"{B}/reports/summary.csv", params={"lang": "en"})).text()
+    total = list(csv.DictReader(io.StringIO(text)))[-1]
+    assert total["Service"] == "Total"
+    assert (total["Wait avg"], total["Wait max"], total["Service avg"]) == ("0:07:40", "0:14:00", "0:04:30")
+    assert (total["SLA"], total["Rated 4–5"], total["Rating"]) == ("66.7%", "50.0%", "4.00")
+    assert total["Estimate error"] == "0:06:20"
 
 
 async def test_a_teller_may_not_read_reports(day):
@@ -181,6 +242,20 @@ async def test_staffing_advice_puts_needed_beside_open_counters(day):
     assert slot["counters_open"] == pytest.approx(1200 / 3600, abs=0.01)
     bad = await day.client.get(f"{B}/reports/staffing", params={"weeks": "many"})
     assert bad.status == 400
+
+
+async def test_staffing_advice_covers_the_days_asked(day):
+    """The morning is a Monday: a period without it has no advice, one with it has its slot."""
+    async def slots(**query) -> list:
+        resp = await day.client.get(f"{B}/reports/staffing", params=query)
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["rows"]
+
+    assert await slots(**{"from": "2026-02-23", "to": "2026-02-28"}) == []
+    (slot,) = await slots(**{"from": "2026-02-23", "to": "2026-03-02"})
+    assert (slot["weekday"], slot["arrivals_per_hour"]) == ("mon", 2.0), "4 tickets over two Mondays"
+    resp = await day.client.get(f"{B}/reports/staffing", params={"from": "2026-03-02", "to": "2026-02-01"})
+    assert resp.status == 400
 
 
 @pytest.mark.parametrize("chart", ["arrivals", "waits", "sla"])

@@ -1,12 +1,14 @@
 // The manager's report page: summary table, charts (server-made SVG), scorecard, staffing.
 import { connect } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { applyWords, both, chosenLanguage, errorText, languageSwitch, pageLanguage, weekdayName } from "/static/common/i18n.js";
+import { applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, weekdayName } from "/static/common/i18n.js";
+import { format } from "/static/manage/report_format.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
 const $ = (id) => document.getElementById(id);
 let lang = pageLanguage(); // the branch's once its snapshot says it, unless one was chosen
+let branchNames = null; // the branch's names, from its snapshot
 const w = (key, values) => both(lang, key, values);
 
 const COLUMNS = [
@@ -21,14 +23,6 @@ const COLUMNS = [
   ["rating_share_4_5", "reports.rating_good", "share"], ["rating_response_rate", "reports.response", "share"],
   ["estimate_mae_s", "reports.estimate_error", "duration"],
 ];
-
-function format(value, kind) {
-  if (value === null || value === undefined) return "—";
-  if (kind === "duration") return `${Math.floor(value / 60)}:${String(Math.round(value % 60)).padStart(2, "0")}`;
-  if (kind === "share") return `${(value * 100).toFixed(1)}%`;
-  if (kind === "rating") return value.toFixed(2);
-  return String(value);
-}
 
 function table(element, headers, rows) {
   element.innerHTML = "";
@@ -79,22 +73,24 @@ async function show(form) {
   $("error").hidden = true;
   try {
     const report = await api("GET", `${base}/reports/summary?${params}`);
-    $("branch-name").textContent = report.branch;
+    branchNames = report.branch_names ?? branchNames;
+    showBranchName();
     const rows = [...report.rows, { ...report.total, key: w("common.total") }];
     table($("summary"), [form.group.selectedOptions[0].textContent, ...COLUMNS.map((c) => w(c[1]))],
       rows.map((r) => [r.key ?? "—", ...COLUMNS.map(([k, , kind]) => format(r[k], kind))]));
     for (const chart of ["arrivals", "waits", "sla"]) {
       $(`chart-${chart}`).src = `${base}/reports/charts/${chart}.svg?from=${params.get("from")}&to=${params.get("to")}`;
     }
-    $("csv").href = `${base}/reports/summary.csv?${params}`;
-    $("xlsx").href = `${base}/reports/summary.xlsx?${params}`;
+    const exportParams = new URLSearchParams({ ...Object.fromEntries(params), lang });
+    $("csv").href = `${base}/reports/summary.csv?${exportParams}`;
+    $("xlsx").href = `${base}/reports/summary.xlsx?${exportParams}`;
     const score = await api("GET", `${base}/reports/tellers?from=${params.get("from")}&to=${params.get("to")}`);
     table($("tellers"), ["reports.teller", "reports.served", "reports.service_avg", "reports.target", "reports.vs_target",
       "reports.rating", "reports.ratings", "reports.no_show_share"].map((k) => w(k)),
       score.tellers.map((t) => [t.teller, t.served, format(t.service_avg_s, "duration"),
         format(t.target_service_avg_s, "duration"), format(t.service_vs_target, "rating"),
         format(t.rating_mean, "rating"), t.ratings, format(t.no_show_share, "share")]));
-    const staffing = await api("GET", `${base}/reports/staffing?weeks=4`);
+    const staffing = await api("GET", `${base}/reports/staffing?from=${params.get("from")}&to=${params.get("to")}`);
     table($("staffing"), ["reports.day", "reports.hour", "reports.arrivals", "reports.aht", "reports.needed",
       "reports.open", "reports.sla_open"].map((k) => w(k)),
       staffing.rows.map((s) => [weekdayName(lang, s.weekday), `${String(s.hour).padStart(2, "0")}:00`, s.arrivals_per_hour,
@@ -105,11 +101,16 @@ async function show(form) {
   }
 }
 
+function showBranchName() {
+  $("branch-name").textContent = branchNames ? nameOf(branchNames, lang) : branch;
+}
+
 async function main() {
   const form = $("query");
   languageSwitch($("lang"), lang, (next) => {
     lang = next;
     applyWords(lang);
+    showBranchName();
     if (form.from.value) show(form);
   });
   applyWords(lang);
@@ -124,11 +125,13 @@ async function main() {
   try {
     const about = await branchToday();
     today = about.business_date;
+    branchNames = about.names;
     if (!chosenLanguage() && about.language !== lang) {
       lang = about.language;
       $("lang").value = lang;
       applyWords(lang);
     }
+    showBranchName();
   } catch (e) {
     $("error").textContent = errorText(lang, e);
     $("error").hidden = false;
