@@ -752,11 +752,15 @@ async def branchq_driver(http, base: str, tickets: int):
     for first in range(0, tickets, 10):
         await asyncio.gather(*(issue() for _ in range(min(10, tickets - first))))
 
+    current: dict[str, int | None] = {"id": None}  # sent as expect: calls come faster than just_called allows
+
     async def call() -> str:
-        async with http.post(f"{base}/api/v1/branches/demo/counters/3/call-next") as r:
+        url = f"{base}/api/v1/branches/demo/counters/3/call-next"
+        async with http.post(url, json={"expect": current["id"]}) as r:
             body = await r.json()
             if r.status != 200 or not body.get("ticket"):
                 raise RuntimeError(f"call-next: {r.status} {body}")
+            current["id"] = body["ticket"]["id"]
             return body["ticket"]["number"]
 
     return call

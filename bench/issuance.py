@@ -507,6 +507,15 @@ async def scenario_issuance(cfg: Config, server: Server, kiosks: list[tuple[str,
     return result
 
 
+def _current_of_refusal(body: bytes, current: int | None) -> int | None:
+    """The counter's current ticket in a 409's ``error.counter`` (``current`` if it has none)."""
+    try:
+        counter = json.loads(body)["error"]["counter"]
+    except (ValueError, KeyError, TypeError):
+        return current
+    return (counter.get("current") or {}).get("id")
+
+
 async def scenario_call_next(cfg: Config, server: Server) -> dict:
     base = server.base
     setup: dict = {"tickets_wanted": cfg.call_tickets}
@@ -557,9 +566,14 @@ async def scenario_call_next(cfg: Config, server: Server) -> dict:
             url = f"{base}/api/v1/branches/demo/counters/{n}/call-next"
             mine = {"ready": True, "calls": 0, "tickets": 0, "emptied": False}
             per_counter[n] = mine
+            current: int | None = None  # the ticket this counter believes current: sent as expect
             while time.monotonic() < deadline:
                 mine["calls"] += 1
-                status, body = await request(http, "POST", url, stats)
+                # Without expect, a call-next moments after the last call is refused (just_called).
+                status, body = await request(http, "POST", url, stats, json={"expect": current})
+                if status == 409:  # stale: go on from the counter as the server has it
+                    current = _current_of_refusal(body, current)
+                    continue
                 if status is None or not 200 <= status < 300:
                     continue
                 try:
@@ -569,6 +583,7 @@ async def scenario_call_next(cfg: Config, server: Server) -> dict:
                 if ticket is None:
                     mine["emptied"] = True
                     return
+                current = ticket.get("id") if isinstance(ticket, dict) else None
                 mine["tickets"] += 1
 
         with CpuMeter(server.pid) as cpu:

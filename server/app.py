@@ -13,6 +13,7 @@ from aiohttp import web
 from server.clock import Clock, system_clock
 from server.services.auth import actor_now
 from server.services.context import Services
+from server.services.counters import pause_abandoned
 from server.services.days import roll_over_all
 from server.services.retention import erase_expired
 from server.settings import Settings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DAY_CHECK_S = 30.0
 SWEEP_S = 60.0
+ABANDONED_CHECK_S = 30.0
 RETENTION_FIRST_S = 300.0
 """The first retention run waits for the server to settle after a (re)start."""
 RETENTION_EVERY_S = 86400.0
@@ -98,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         tasks = [
             asyncio.create_task(_watch_days(app[SERVICES])),
             asyncio.create_task(_sweep_sockets(app[SERVICES], hub)),
+            asyncio.create_task(_watch_counters(app[SERVICES], settings.abandoned_after_s)),
             asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
         ]
         yield
@@ -135,6 +138,17 @@ async def _sweep_sockets(services: Services, hub: Hub) -> None:
             await hub.revalidate(lambda credential: actor_now(services, credential))
         except Exception:
             log.exception("socket sweep failed")
+
+
+async def _watch_counters(services: Services, after_s: float) -> None:
+    """Pause counters whose teller is gone (closed the browser, lost the network) for ``after_s``."""
+    while True:
+        await asyncio.sleep(ABANDONED_CHECK_S)
+        try:
+            for branch_id, number in await pause_abandoned(services, after_s=after_s):
+                log.info("counter %s of %s paused: its teller has not been seen for %s s", number, branch_id, after_s)
+        except Exception:  # try again at the next check
+            log.exception("abandoned-counter check failed")
 
 
 async def _retention_daily(services: Services, days: int) -> None:

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="after this many days, tickets' green-channel reasons and ratings' comments are "
         "erased (branchq retention run, and daily in the server); the figures are kept",
     )
+    abandoned_after_s: int = Field(
+        default=300, ge=60, le=86400,
+        description="a counter open or paused whose teller has not been seen for this long (no request, "
+        "command or open staff socket on any process) is paused with code system, and a customer "
+        "called to it goes back to the head of the queue",
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop",
         description="uvloop where installed (Linux, macOS), else asyncio's own loop",

@@ -249,7 +249,7 @@ async function openDesk() {
     const button = [...document.querySelectorAll(".actions button")].find((b) => b.dataset.key === event.key.toLowerCase());
     if (button) {
       event.preventDefault();
-      if (button.disabled) report(notNow(button.querySelector("[data-t]").dataset.t));
+      if (button.disabled) report(whyNot(button.dataset.action) ?? notNow(button.querySelector("[data-t]").dataset.t));
       else press(button.dataset.action);
     }
   });
@@ -342,6 +342,66 @@ function notNow(key) {
   return lang === "en" ? say("en") : `${say(lang)} ${say("en")}`;
 }
 
+/** Why a key is off now, as the server would refuse it ({code} in the page's words), or null. */
+function whyNot(action) {
+  const c = desk();
+  if (!c) return null;
+  const calling = ["call-next", "call"].includes(action);
+  const code = calling && c.state === "paused" ? "counter_paused"
+    : (calling || action === "pause") && c.state === "closed" ? "counter_closed"
+    : action === "close" && c.current ? "counter_busy"
+    : ["recall", "start", "no-show", "finish", "transfer"].includes(action) && !c.current ? "no_current_ticket"
+    : null;
+  return code ? errorText(lang, { code }) : null;
+}
+
+/**
+ * Sign out from the desk. With a customer called or served here, ask first: finished,
+ * no-show, put back at the head of the queue, or keep (the server pauses the counter with
+ * code `system` and puts a called customer back itself). A free counter of mine closes.
+ */
+async function signOutFromDesk() {
+  const c = desk();
+  const mine = c && c.staff === me.username;
+  if (mine && c.current) {
+    const choice = await askOnSignOut(c.current);
+    if (choice === "cancel") return;
+    const steps = {
+      finish: () => act("finish"),
+      no_show: () => act("no-show"),
+      put_back: () => act("transfer", { service: c.current.service, position: "first" }),
+    }[choice];
+    if (steps && (await steps()) !== null) await act("close");
+  } else if (mine && c.state !== "closed") {
+    await act("close");
+  }
+  try { await signOut(); } catch (e) { refusal(e); return; }
+  location.href = "/counter";
+}
+
+function askOnSignOut(ticket) {
+  return new Promise((resolve) => {
+    const dialog = document.createElement("dialog");
+    dialog.id = "signout-dialog";
+    const title = document.createElement("p");
+    title.textContent = w("teller.signout_title", { number: ticket.number });
+    dialog.append(title);
+    const choices = ticket.state === "called"
+      ? ["finish", "no_show", "put_back", "keep", "cancel"] : ["finish", "keep", "cancel"];
+    for (const choice of choices) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.value = choice;
+      button.textContent = w(`teller.signout_${choice}`);
+      button.addEventListener("click", () => { dialog.close(); dialog.remove(); resolve(choice); });
+      dialog.append(button);
+    }
+    dialog.addEventListener("cancel", () => { dialog.remove(); resolve("cancel"); });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
 /** A service's name in the page's Chinese and in English. */
 function serviceName(s) {
   const chinese = s.names[lang] ?? s.names["zh-CN"];
@@ -374,7 +434,7 @@ async function main() {
     me = await currentStaff();
   }
   $("signout").hidden = false;
-  $("signout").addEventListener("click", async () => { await signOut(); location.href = "/counter"; });
+  $("signout").addEventListener("click", signOutFromDesk);
   $("switch").addEventListener("click", () => { location.search = `?branch=${encodeURIComponent(branch)}`; });
   branch = params.get("branch") || me.branch || "demo";
   counter = Number(params.get("counter")) || (me.counters.length === 1 ? me.counters[0] : null);

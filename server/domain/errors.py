@@ -9,6 +9,7 @@
     ├── Conflict                 refused because of the current state            → 409
     │   ├── InvalidTransition    ticket or counter move not allowed from here
     │   ├── Stale                a counter command's ``expect`` no longer holds
+    │   │   └── JustCalled       a call-next without ``expect`` moments after a call
     │   └── IdempotencyMismatch  same Idempotency-Key, different request
     ├── RateLimited              too many requests                               → 429
     └── Busy                     the database cannot take the change just now    → 503
@@ -90,6 +91,13 @@ class Stale(Conflict):
 
     def details(self) -> dict[str, Any]:
         return {"counter": self.counter}
+
+
+class JustCalled(Stale):
+    """A call-next without ``expect`` moments after a call not yet started: a second press of
+    the key; nothing changed (the counter as it is, as for :class:`Stale`)."""
+
+    code = "just_called"
 
 
 class IdempotencyMismatch(Conflict):

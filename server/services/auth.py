@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,7 +23,8 @@ from server.store import accounts, sessions
 from server.store import repository as repo
 
 from . import demo
-from .context import STAFF_ROLES, Actor, Services, UnitOfWork
+from .context import STAFF_ROLES, Actor, BranchTx, Services, UnitOfWork
+from .counters import SIGNED_OUT, leave_counters
 
 DEVICE_KINDS = ("kiosk", "display", "evaluator")
 SEEN_EVERY = timedelta(minutes=1)
@@ -235,13 +236,24 @@ async def actor_now(app: Services, credential: tuple[str, str]) -> Actor | None:
 
 
 async def logout(app: Services, secret: str) -> None:
-    """End the session ``secret`` stands for (its sockets close on every process)."""
+    """End the session ``secret`` stands for (its sockets close on every process).
+
+    When it was the account's last session in force, the counters it holds in its branch
+    are left in the same unit of work (:func:`server.services.counters.leave_counters`):
+    paused with code ``system``, a called customer back at the head of the queue.
+    """
     sid = session_id(secret)
-    async with app.unit_of_work(None) as uow:
+    async with app.db.read() as conn:
+        found = await sessions.session_with_staff(conn, sid)
+    branch_id = found.branch_id if found is not None else None
+    async with app.unit_of_work(branch_id) as uow:
         row = await sessions.session_with_staff(uow.conn, sid)
         if row is not None:
             await sessions.end_sessions(uow.conn, staff_id=row.id, at=uow.now, why="signed out", only=sid)
             uow.end_access(f"session:{sid}")
+            if uow.branch is not None and not await sessions.sessions_of(uow.conn, row.id, uow.now):
+                # On the account's branch: the unit of work has its row and configuration loaded.
+                await leave_counters(cast(BranchTx, uow), _staff_actor(row), SIGNED_OUT)
 
 
 async def my_sessions(app: Services, actor: Actor, current_secret: str | None) -> list[dict[str, Any]]:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
-from server.domain.access import Action, require
-from server.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound, Stale
+from server.domain import attendance
+from server.domain.access import Action, Actor, require
+from server.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    JustCalled,
+    NotFound,
+    Stale,
+)
 from server.domain.events import (
     COUNTER_CLOSED,
     COUNTER_OPENED,
@@ -41,10 +51,11 @@ from server.protocol import (
     Transfer,
     Unsaid,
 )
+from server.store import attendance as held
 from server.store import repository as repo
 from server.store.repository import CounterConf
 
-from .context import Actor, BranchTx, Services
+from .context import BranchTx, Services
 from .tickets import queue_position
 from .views import counter_answer, ticket_answer, ticket_event_data
 
@@ -212,11 +223,30 @@ def _require_holder(at: At) -> None:
         raise Forbidden(f"counter {at.conf.number} is not open under your name")
 
 
+#: What to say when a counter cannot make a move from its state: (code, what to do).
+_COUNTER_REFUSALS: dict[tuple[CounterState, CounterAction], tuple[str, str]] = {
+    (CounterState.OPEN, CounterAction.OPEN): ("counter_already_open", "it is open already"),
+    (CounterState.PAUSED, CounterAction.PAUSE): ("counter_paused", "it is paused already; resume it to go on"),
+    (CounterState.CLOSED, CounterAction.PAUSE): ("counter_closed", "open it first"),
+    (CounterState.CLOSED, CounterAction.CLOSE): ("counter_closed", "it is closed already"),
+}
+
+
+def _counter_move(at: At, action: CounterAction) -> CounterState:
+    """The state ``action`` leads to, or a refusal naming the counter's state and what to do."""
+    try:
+        return counter_move(at.row.state, action)
+    except InvalidTransition:
+        state = CounterState(at.row.state)
+        code, todo = _COUNTER_REFUSALS.get((state, action), ("invalid_transition", "not possible now"))
+        raise InvalidTransition(f"counter {at.conf.number} is {state.value}: {todo}", code=code) from None
+
+
 def _require_open(at: At) -> None:
+    if at.row.state == CounterState.PAUSED:
+        raise InvalidTransition(f"counter {at.conf.number} is paused: resume it first", code="counter_paused")
     if at.row.state != CounterState.OPEN:
-        raise InvalidTransition(
-            f"counter {at.conf.number} is {at.row.state}; open it first", code="counter_not_open"
-        )
+        raise InvalidTransition(f"counter {at.conf.number} is closed: open it first", code="counter_closed")
 
 
 async def _open(at: At) -> None:
@@ -229,14 +259,14 @@ async def _open(at: At) -> None:
         holder = (await repo.staff_names(at.tx.conn, [row.staff_id])).get(row.staff_id)
         raise Conflict(f"counter {at.conf.number} is held by {holder}", code="counter_held")
     takeover = held_by_other and row.state != CounterState.CLOSED
-    state = CounterState.OPEN if takeover else counter_move(row.state, CounterAction.OPEN)
+    state = CounterState.OPEN if takeover else _counter_move(at, CounterAction.OPEN)
     await at.set(state=state, staff_id=actor.id, state_since=at.tx.now, pause_reason=None, pause_code=None)
     at.emit_counter(COUNTER_OPENED, staff=actor.name, takeover=takeover)
 
 
 async def _pause(at: At, body: PauseCounter | None) -> None:
     _require_holder(at)
-    state = counter_move(at.row.state, CounterAction.PAUSE)
+    state = _counter_move(at, CounterAction.PAUSE)
     reason = body.reason if body else None
     code = body.code if body else None
     await at.set(state=state, state_since=at.tx.now, pause_reason=reason, pause_code=code)
@@ -245,11 +275,13 @@ async def _pause(at: At, body: PauseCounter | None) -> None:
 
 async def _close(at: At) -> None:
     _require_holder(at)
-    state = counter_move(at.row.state, CounterAction.CLOSE)
+    state = _counter_move(at, CounterAction.CLOSE)
     current = await at.current()
     if current is not None:
         raise Conflict(
-            f"finish or transfer ticket {current.number} before closing", code="counter_busy"
+            f"counter {at.conf.number} has ticket {current.number} {current.state}: "
+            "finish, no-show or transfer it before closing",
+            code="counter_busy",
         )
     await at.set(state=state, staff_id=None, state_since=at.tx.now, pause_reason=None, pause_code=None)
     at.emit_counter(COUNTER_CLOSED)
@@ -312,6 +344,15 @@ def _recent(at: At) -> list[Priority]:
 async def _call_next(at: At) -> Any | None:
     _require_open(at)
     _require_holder(at)
+    if at.expect is UNSAID:
+        current = await at.current()
+        called = repo.aware(current.called_at) if current is not None and current.called_at else None
+        if current is not None and attendance.just_called(current.state, called, at.tx.now):
+            raise JustCalled(
+                f"counter {at.conf.number} called ticket {current.number} moments ago and it has not "
+                "started: nothing was changed (send expect to finish it and call the next)",
+                counter=(await _answer(at)).model_dump(mode="json"),
+            )
     await _finish_current(at)
     tx = at.tx
     service_ids = [tx.config.services[code].id for code in at.conf.services]
@@ -362,7 +403,7 @@ async def _current_or_refuse(at: At, action: TicketAction) -> Any:
     if current is None:
         verb = action.value.replace("_", "-")
         raise InvalidTransition(
-            f"no ticket is called at counter {at.conf.number}; nothing to {verb}",
+            f"no ticket is called at counter {at.conf.number}: nothing to {verb}; call one first",
             code="no_current_ticket",
         )
     return current
@@ -436,6 +477,81 @@ async def _transfer(at: At, body: Transfer) -> Any:
         **target,
     )
     return row
+
+
+# --- a counter nobody attends: its teller signed out, or is gone ------------------------------
+
+SIGNED_OUT = "signed out"
+GONE = "teller gone"
+
+
+async def _put_back(at: At, current: Any) -> Any:
+    """A customer called here, not started, goes back to the head of their queue (keeping
+    their number, service and any counter they were sent to); screens see a transfer "first"."""
+    state = ticket_move(current.state, TicketAction.TRANSFER)
+    await repo.update_ticket(
+        at.tx.conn, current.id, state=state, head=True, queued_at=at.tx.now,
+        called_at=None, started_at=None, counter_id=None,
+    )
+    await at.set(current_ticket_id=None)
+    row = await repo.ticket_by_id(at.tx.conn, current.id)
+    at.emit_ticket(TICKET_TRANSFERRED, row, from_counter=at.conf.number, position="first")
+    return row
+
+
+async def _leave(at: At, why: str) -> None:
+    """Nobody is at the counter any more: a called customer goes back to the head of the queue
+    (so the board stops showing the call), and the counter pauses with code ``system``. A
+    customer already being served stays with the counter, for its teller or a manager."""
+    current = await at.current()
+    if current is not None and current.state == TicketState.CALLED:
+        await _put_back(at, current)
+    if at.row.state not in (CounterState.OPEN, CounterState.PAUSED):
+        return
+    if at.row.state == CounterState.PAUSED and at.row.pause_code == attendance.SYSTEM:
+        return
+    await at.set(state=CounterState.PAUSED, state_since=at.tx.now, pause_reason=why, pause_code=attendance.SYSTEM)
+    at.emit_counter(COUNTER_PAUSED, code=attendance.SYSTEM, reason=why)
+
+
+async def leave_counters(tx: BranchTx, holder: Actor, why: str = SIGNED_OUT) -> list[int]:
+    """Leave every counter ``holder`` holds in ``tx``'s branch, in the caller's unit of work
+    (sign-out ends the session in the same one); the counter numbers."""
+    left = []
+    for _branch, counter in await held.held_counters(tx.conn, staff_id=holder.id, branch_id=tx.branch.id):
+        conf = tx.config.counters.get(counter.number)
+        row = await repo.counter_row(tx.conn, counter.id, lock=True)
+        if conf is None or row.staff_id != holder.id:
+            continue
+        await _leave(At(tx, holder, conf, row), why)
+        left.append(counter.number)
+    return left
+
+
+async def pause_abandoned(app: Services, *, after_s: float) -> list[tuple[str, int]]:
+    """Pause (code ``system``) every counter whose holder has not been seen for ``after_s``,
+    putting a called customer back at the head of the queue (:mod:`server.domain.attendance`);
+    the (branch, counter) pairs left. Safe on several processes at once: each branch is judged
+    again inside its unit of work, with the counter rows locked."""
+    after = timedelta(seconds=after_s)
+    now = app.clock()
+    async with app.db.read() as conn:
+        found = await held.held_counters(conn)
+        seen = await held.last_seen(conn, [c.staff_id for _b, c in found], now)
+    gone = {c.id for c in attendance.abandoned([c for _b, c in found], seen, now, after=after)}
+    left: list[tuple[str, int]] = []
+    for branch_id in sorted({b for b, c in found if c.id in gone}):
+        async with app.unit_of_work(branch_id) as tx:
+            rows = [c for _b, c in await held.held_counters(tx.conn, branch_id=branch_id)]
+            seen = await held.last_seen(tx.conn, [c.staff_id for c in rows], tx.now)
+            for counter in attendance.abandoned(rows, seen, tx.now, after=after):
+                conf = tx.config.counters.get(counter.number)
+                row = await repo.counter_row(tx.conn, counter.id, lock=True)
+                if conf is None or row.staff_id != counter.staff_id or row.state != counter.state:
+                    continue  # changed since it was read
+                await _leave(At(tx, Actor("staff", counter.staff_id), conf, row), GONE)
+                left.append((branch_id, counter.number))
+    return left
 
 
 async def counter_view(app: Services, actor: Actor, branch_id: str, number: int) -> CounterResult:

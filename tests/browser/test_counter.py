@@ -131,7 +131,8 @@ def test_an_action_out_of_order_shows_a_plain_message_and_changes_nothing(server
     before = branch.teller(3).ok("GET", "/branches/demo/counters/3")
     page.keyboard.press("f")
     expect(page.locator("#message")).to_be_visible(timeout=seconds(5) * MS)
-    expect(page.locator("#message")).to_contain_text("Not now")
+    # The refusal says why, not only "Not now: Finish".
+    expect(page.locator("#message")).to_contain_text("没有已呼叫的顾客")
     page.evaluate("fetch('/api/v1/branches/demo/counters/3/finish', {method: 'POST'})"
                   ".then(r => r.json()).then(j => window.__teller.messages.push(j.error.message))")
     page.wait_for_function("window.__teller.messages.some(m => m.includes('nothing to finish'))",

@@ -223,10 +223,12 @@ async def test_a_changed_profile_changes_the_very_next_call(demo):
         assert first["ticket"]["number"] == "A001", "profile A, B, C: A first"
         changed = await ok(await manager.patch(f"{A}/demo/counters/3", json={"services": ["B", "C"]}))
         assert changed["services"] == ["B", "C"]
-        second = await ok(await teller.post(f"{B}/demo/counters/3/call-next"))
+        second = await ok(await teller.post(f"{B}/demo/counters/3/call-next",
+                                            json={"expect": first["ticket"]["id"]}))
         assert second["ticket"]["number"] == "B001", "the next call follows the new profile"
         await ok(await manager.patch(f"{A}/demo/counters/3", json={"services": ["A"], "mode": "longest_wait"}))
-        third = await ok(await teller.post(f"{B}/demo/counters/3/call-next"))
+        third = await ok(await teller.post(f"{B}/demo/counters/3/call-next",
+                                           json={"expect": second["ticket"]["id"]}))
         assert third["ticket"]["number"] == "A002"
         queue = await ok(await teller.get(f"{B}/demo/queue?counter=3"))
         assert [e["number"] for e in queue["tickets"]] == [], "B002 is not counter 3's any more"

@@ -24,6 +24,7 @@ async def test_day_rollover_expires_waiting_and_called_tickets_and_restarts_numb
     await login(c, "teller3")
     await c.post(f"{B}/counters/3/open")
     await c.post(f"{B}/counters/3/call-next")  # A001 called
+    clock.advance(minutes=5)  # A001 came and was served
     await c.post(f"{B}/counters/3/call-next")  # A001 done, A002 called
 
     clock.advance(hours=16)  # 01:30 the next day in Shanghai

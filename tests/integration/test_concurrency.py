@@ -36,9 +36,10 @@ async def test_six_counters_calling_at_once_never_get_the_same_ticket(demo):
         tellers.append((n, client))
 
     async def keep_calling(n: int, client: TestClient) -> list[int]:
-        got = []
+        got: list[int] = []
         while True:
-            resp = await client.post(f"{B}/counters/{n}/call-next")
+            # Each call says which ticket it believes current (else 409 just_called at once).
+            resp = await client.post(f"{B}/counters/{n}/call-next", json={"expect": got[-1] if got else None})
             assert resp.status == 200, await resp.text()
             ticket = (await resp.json())["ticket"]
             if ticket is None:

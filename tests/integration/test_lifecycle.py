@@ -86,10 +86,10 @@ async def test_call_next_finishes_the_current_ticket_in_the_same_step(demo):
     await login(c, "teller2")
     await act(c, 2, "open")
     first = await act(c, 2, "call-next")
-    second = await act(c, 2, "call-next")
+    second = await act(c, 2, "call-next", {"expect": first["ticket"]["id"]})
     assert second["ticket"]["number"] == "B002"
     assert await ticket_state(demo.services, first["ticket"]["id"]) == "done"
-    empty = await act(c, 2, "call-next")
+    empty = await act(c, 2, "call-next", {"expect": second["ticket"]["id"]})
     assert empty["ticket"] is None
 
 

@@ -171,8 +171,9 @@ async def issue(demo, n: int, service: str = "A", headers: dict | None = None) -
     return issued
 
 
-async def call_next(session: aiohttp.ClientSession, counter: int = 3) -> dict:
-    resp = await session.post(f"{B}/counters/{counter}/call-next")
+async def call_next(session: aiohttp.ClientSession, counter: int = 3, **body: Any) -> dict:
+    """``body``: e.g. ``expect``, which a call-next moments after a call needs (else 409 just_called)."""
+    resp = await session.post(f"{B}/counters/{counter}/call-next", json=body or None)
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
@@ -229,7 +230,7 @@ async def test_display_gets_welcome_then_a_token_free_snapshot_then_ticket_calle
             assert ticket["token"] not in raw
         assert DISPLAY_TOKEN not in raw and "staff" not in all_keys(state["counters"])
 
-        second = await call_next(teller3)
+        second = await call_next(teller3, expect=first["ticket"]["id"])
         event = await next_event(ws, "ticket.called")
         assert event["seq"] > snapshot["seq"]
         assert event["data"]["number"] == second["ticket"]["number"] == issued[1]["number"]
@@ -641,7 +642,7 @@ async def test_a_signed_in_teller_runs_the_counter_over_the_socket_like_over_htt
             assert by_socket["result"]["ticket"]["number"] == "A001"
             assert by_socket["result"]["ticket"]["counter"] == 3
 
-            by_http = await call_next(session)
+            by_http = await call_next(session, expect=by_socket["result"]["ticket"]["id"])
             assert by_http["ticket"]["number"] == "A002"
             # The same service function behind both: the same answer, key for key.
             assert set(by_socket["result"]) == set(by_http) >= {"counter", "ticket"}

@@ -99,33 +99,46 @@ async def test_a_ticket_action_needs_a_called_ticket(world, step):
 
 
 @pytest.mark.parametrize(
-    "setup,step",
+    "setup,step,code,says",
     [
-        pytest.param(nothing, at_counter("call-next"), id="call-next-at-closed"),
-        pytest.param(counter3_paused, at_counter("call-next"), id="call-next-at-paused"),
-        pytest.param(nothing, at_counter("call", CallTicket(ticket="A001")), id="call-at-closed"),
-        pytest.param(counter3_paused, at_counter("call", CallTicket(ticket="A001")), id="call-at-paused"),
+        pytest.param(nothing, at_counter("call-next"), "counter_closed", "closed: open it first",
+                     id="call-next-at-closed"),
+        pytest.param(counter3_paused, at_counter("call-next"), "counter_paused", "paused: resume it first",
+                     id="call-next-at-paused"),
+        pytest.param(nothing, at_counter("call", CallTicket(ticket="A001")), "counter_closed",
+                     "closed: open it first", id="call-at-closed"),
+        pytest.param(counter3_paused, at_counter("call", CallTicket(ticket="A001")), "counter_paused",
+                     "paused: resume it first", id="call-at-paused"),
     ],
 )
-async def test_calling_needs_an_open_counter(world, setup, step):
+async def test_calling_needs_an_open_counter_and_the_refusal_says_what_to_do(world, setup, step, code, says):
     await waiting_a(world)
     await setup(world)
     teller = await world.staff("teller3")
-    await world.refused("counter_not_open", lambda: step(world, teller, 3))
+    error = await world.refused(code, lambda: step(world, teller, 3))
+    assert error.message == f"counter 3 is {says}"
 
 
 @pytest.mark.parametrize(
-    "setup,who,step",
+    "setup,who,step,code,says",
     [
-        pytest.param(nothing, "manager", at_counter("pause"), id="pause-a-closed-counter"),
-        pytest.param(nothing, "manager", at_counter("close"), id="close-a-closed-counter"),
-        pytest.param(counter3_open, "teller3", at_counter("open"), id="open-an-open-counter"),
+        pytest.param(nothing, "manager", at_counter("pause"), "counter_closed", "closed: open it first",
+                     id="pause-a-closed-counter"),
+        pytest.param(counter3_paused, "teller3", at_counter("pause"), "counter_paused",
+                     "paused: it is paused already; resume it to go on", id="pause-a-paused-counter"),
+        pytest.param(nothing, "manager", at_counter("close"), "counter_closed", "closed: it is closed already",
+                     id="close-a-closed-counter"),
+        pytest.param(counter3_open, "teller3", at_counter("open"), "counter_already_open",
+                     "open: it is open already", id="open-an-open-counter"),
     ],
 )
-async def test_a_counter_moves_only_along_its_lifecycle(world, setup, who, step):
+async def test_a_counter_moves_only_along_its_lifecycle_and_the_refusal_names_its_state(
+    world, setup, who, step, code, says
+):
     await setup(world)
     actor = await world.staff(who)
-    await world.refused("invalid_transition", lambda: step(world, actor, 3))
+    error = await world.refused(code, lambda: step(world, actor, 3))
+    assert error.message == f"counter 3 is {says}"
 
 
 @pytest.mark.parametrize("setup", [called_at_3, serving_at_3])
@@ -185,7 +198,7 @@ async def test_only_a_no_show_can_be_requeued(world, setup):
 
 async def test_a_teller_opens_only_a_counter_they_work_at(world):
     teller1 = await world.staff("teller1")
-    await world.refused("forbidden", lambda: counters.open_counter(world.app, teller1, "demo", 3))
+    await world.refused("not_your_counter", lambda: counters.open_counter(world.app, teller1, "demo", 3))
 
 
 async def _teller2_serving_at_2(w: World) -> None:
@@ -205,20 +218,21 @@ async def test_a_teller_acts_only_at_the_counter_they_opened(world, step):
     args = {"transfer": (Transfer(service="A"),), "call": (CallTicket(ticket=world.ctx["waiting"].id),)}
     act = at_counter(step, *args.get(step, ()))
     teller3 = await world.staff("teller3")
-    await world.refused("forbidden", lambda: act(world, teller3, 2))
+    code = "not_your_counter" if step == "open" else "forbidden"
+    await world.refused(code, lambda: act(world, teller3, 2))
 
 
 async def test_a_teller_cannot_open_another_tellers_counter_even_while_held(world):
     # teller2 does not work at counter 3: that is checked before who holds it, so forbidden, not held.
     await counter3_open(world)
     teller2 = await world.staff("teller2")
-    await world.refused("forbidden", lambda: counters.open_counter(world.app, teller2, "demo", 3))
+    await world.refused("not_your_counter", lambda: counters.open_counter(world.app, teller2, "demo", 3))
 
 
 async def test_a_counter_held_by_one_teller_cannot_be_opened_by_another(world):
-    # A teller with no counter list may open any counter, but not one a colleague holds.
+    # A teller who works at counter 3 too may open it, but not while a colleague holds it.
     await auth.add_staff(world.app, username="floater", password="demo-pass", role="teller",
-                         branch_id="demo", counters=[])
+                         branch_id="demo", counters=[3])
     await counter3_open(world)
     floater = await world.staff("floater")
     error = await world.refused("counter_held", lambda: counters.open_counter(world.app, floater, "demo", 3))
@@ -246,6 +260,7 @@ async def test_call_next_finishes_the_current_customer_first_in_the_same_unit_of
     teller = await world.staff("teller3")
     await counters.open_counter(world.app, teller, "demo", 3)
     await counters.call_next(world.app, teller, "demo", 3)
+    world.clock.advance(seconds=60)  # the customer came and was served: not a double press
     result = await counters.call_next(world.app, teller, "demo", 3)
     assert result.ticket.id == second.id
     assert (await tickets.public_ticket(world.app, first.token)).state == "done"
