@@ -300,15 +300,31 @@ function renderServices(services) {
 function renderNotices(notices) {
   const emergency = notices.find((n) => n.level === 'emergency' || n.emergency);
   $('emergency').hidden = !emergency;
-  $('emergency-text').textContent = emergency ? noticeText(emergency) : '';
+  showNotice($('emergency-text'), emergency);
   const others = notices.filter((n) => n !== emergency);
-  $('ticker').textContent = others.length
-    ? noticeText(others[noticeIndex % others.length])
-    : t(lang, 'display.ticker_default');
+  if (others.length) showNotice($('ticker'), others[noticeIndex % others.length]);
+  else {
+    $('ticker').textContent = t(lang, 'display.ticker_default');
+    delete $('ticker').dataset.notice;
+  }
 }
 
-function noticeText(notice) {
-  return nameOf(notice.texts ?? notice.text ?? notice.message ?? '', lang);
+/** A notice in the board's language with its English text beside it, as the board's labels are. */
+function showNotice(el, notice) {
+  const texts = notice?.texts ?? notice?.text ?? notice?.message ?? '';
+  const main = notice ? nameOf(texts, lang) : '';
+  const english = typeof texts === 'object' && lang !== 'en' && texts.en && texts.en !== main ? texts.en : '';
+  const shownAs = `${main}\u0000${english}`;
+  if (el.dataset.notice === shownAs) return; // the ticker redraws every few seconds
+  el.dataset.notice = shownAs;
+  el.textContent = main;
+  if (english) {
+    const sub = document.createElement('small');
+    sub.className = 'sub';
+    sub.lang = 'en';
+    sub.textContent = english;
+    el.append(el.id === 'ticker' ? ' · ' : document.createElement('br'), sub);
+  }
 }
 
 setInterval(() => {

@@ -6,6 +6,8 @@
  *
  * URL options: ?token=… or ?code=… (once), ?lang=zh-CN|en|zh-TW (else the branch's).
  * The state is on #serving as data-state: called | serving | idle | paused | closed | unknown.
+ * Notices show here as on the board: an emergency covers the whole screen, an ordinary one
+ * runs along the bottom; each in the screen's language with the English text beside it.
  */
 
 import { connect } from '/static/common/live.js';
@@ -44,6 +46,26 @@ function render(state) {
   $('headline').textContent = view.headline;
   $('number').textContent = view.number;
   $('detail').textContent = view.detail;
+  renderNotices(state.notices ?? []);
+}
+
+function renderNotices(notices) {
+  const emergency = notices.find((n) => n.level === 'emergency');
+  $('emergency').hidden = !emergency;
+  $('emergency-title').textContent = emergency ? bilingual(t(lang, 'display.emergency'), t('en', 'display.emergency')) : '';
+  $('emergency-text').textContent = emergency ? noticeText(emergency) : '';
+  const others = notices.filter((n) => n !== emergency);
+  $('notice').hidden = !others.length;
+  $('notice-text').textContent = others.map(noticeText).join('  ·  ');
+}
+
+function noticeText(notice) {
+  const main = nameOf(notice.texts, lang);
+  return bilingual(main, notice.texts?.en);
+}
+
+function bilingual(main, english) {
+  return lang !== 'en' && english && english !== main ? `${main} · ${english}` : main;
 }
 
 /** The fixed reason a public screen may show (never the teller's own words). */

@@ -4,10 +4,12 @@
 // offered; with no counter open for a service it says so instead of an estimate. Idle
 // screens go back to start in the branch's language, as does every finished ticket. Taps
 // are ignored for a moment after each change of screen (a double tap never lands twice),
-// and while the connection is down the buttons are off and the banner says why.
+// and while the connection is down the buttons are off and the banner says why. The branch's
+// notices run in a strip under the header; an emergency one covers the whole screen with
+// every button off (the server refuses kiosk tickets meanwhile), until it is cleared.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
-import { wordsOf } from "/static/common/i18n.js";
+import { t, wordsOf } from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
@@ -27,7 +29,7 @@ const WORDS = {
     offline: "网络中断，正在重新连接…", failed: "取号失败：{m}", busy: "请稍候再试",
     no_counter: "目前暂无窗口办理此业务", no_counter_ticket: "目前暂无窗口办理此业务，开放后按顺序叫号",
     first_in_line: "您前面没有人", offline_hold: "暂停取号，连接恢复后即可取号", opens: "{t} 开始取号",
-    hours_today: "今日营业时间：{h}", closed_today: "今日不营业",
+    hours_today: "今日营业时间：{h}", closed_today: "今日不营业", notice: "通知",
   },
   en: {
     choose: "Please choose a service", green_entry: "♿ Green channel (elderly, disabled, pregnant, urgent)",
@@ -41,7 +43,7 @@ const WORDS = {
     no_counter: "No counter open for this service now",
     no_counter_ticket: "No counter is open for this service now; you keep your place in the queue",
     first_in_line: "No one ahead of you", offline_hold: "Tickets can be taken again once the connection is back",
-    opens: "Opens {t}", hours_today: "Today's hours: {h}", closed_today: "Closed today",
+    opens: "Opens {t}", hours_today: "Today's hours: {h}", closed_today: "Closed today", notice: "Notice",
   },
   // Traditional Chinese comes from the one zh-TW table of every page (i18n.js, kiosk.*).
   "zh-TW": wordsOf("zh-TW", "kiosk."),
@@ -119,6 +121,47 @@ function offerLanguages() {
 }
 
 const online = () => live?.status === "connected";
+const emergencyNotice = () => (state?.notices ?? []).find((n) => n.level === "emergency") ?? null;
+
+/** A notice's text in the customer's language, with the English beside it when given. */
+function noticeText(n) {
+  const main = nameOf(n.texts) || n.texts?.["zh-CN"] || "";
+  return lang !== "en" && n.texts?.en && n.texts.en !== main ? `${main} · ${n.texts.en}` : main;
+}
+
+/** Made once: the notices' strip under the header, and the emergency's full screen. */
+function noticeElements() {
+  let strip = $("notice");
+  if (!strip) {
+    strip = Object.assign(document.createElement("p"), { id: "notice", hidden: true });
+    strip.setAttribute("role", "status");
+    strip.style.cssText = "margin:0;padding:min(14px,1.4vmin) 28px;background:#fff3c4;color:#0b1b33;"
+      + "font-size:min(26px,3vmin);border-bottom:2px solid #c9a227;overflow-wrap:anywhere";
+    $("banner").after(strip);
+    const cover = Object.assign(document.createElement("div"), { id: "emergency", hidden: true });
+    cover.setAttribute("role", "alert");
+    cover.style.cssText = "position:fixed;inset:0;z-index:50;display:flex;flex-direction:column;align-items:center;"
+      + "justify-content:center;gap:4vmin;padding:6vmin;background:#b3261e;color:#fff;text-align:center";
+    cover.innerHTML = '<h2 style="font-size:8vmin;margin:0"></h2><p style="font-size:5vmin;margin:0;line-height:1.4;overflow-wrap:anywhere"></p>';
+    document.body.append(cover);
+  }
+  return { strip, cover: $("emergency") };
+}
+
+function drawNotices() {
+  const { strip, cover } = noticeElements();
+  const emergency = emergencyNotice();
+  const others = (state?.notices ?? []).filter((n) => n !== emergency);
+  strip.hidden = !others.length;
+  strip.textContent = others.length ? `${w("notice")}：${others.map(noticeText).join("  ·  ")}` : "";
+  cover.hidden = !emergency;
+  cover.querySelector("h2").textContent = emergency
+    ? [t(lang, "display.emergency"), lang === "en" ? "" : t("en", "display.emergency")].filter(Boolean).join(" · ") : "";
+  cover.querySelector("p").textContent = emergency ? noticeText(emergency) : "";
+  // Every button is off while it lasts, and a customer half-way through starts again after it.
+  for (const b of document.querySelectorAll("button")) if (emergency) b.disabled = true;
+  if (emergency && screen !== "start") { greenReason = null; show("start"); }
+}
 
 function banner() {
   const printer = state?.device?.status?.printer;
@@ -146,7 +189,7 @@ function draw() {
     button.querySelector(".info").textContent = online() ? `${w("waiting", { n: waiting })} · ${waitText(s)}` : "";
     button.querySelector(".why").textContent = reason;
     button.querySelector(".why").hidden = !reason;
-    button.disabled = !online() || !s.available || (greenReason !== null && s.green_allowed === false);
+    button.disabled = !online() || Boolean(emergencyNotice()) || !s.available || (greenReason !== null && s.green_allowed === false);
     button.addEventListener("click", () => take(s));
     return button;
   });
@@ -154,9 +197,11 @@ function draw() {
   const { cols, rows } = grid(buttons.length, box.clientWidth, box.clientHeight);
   box.style.setProperty("--cols", String(cols));
   box.style.setProperty("--rows", String(rows));
-  $("green").disabled = !online();
+  $("green").disabled = !online() || Boolean(emergencyNotice());
+  for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason]")) b.disabled = false;
   drawClosed(offered);
   banner();
+  drawNotices();
   for (const el of box.querySelectorAll(".name, .info")) fit(el);
 }
 

@@ -1,6 +1,7 @@
 // The ticket holder's page (the QR code on the ticket): it follows its ticket over the
 // branch's websocket (role "phone", the ticket's token), reading the ticket again whenever
 // something happens in its branch; only while the socket is down does it poll, slowly.
+// The branch's notices show at the top (an emergency in red), as on the board.
 import { connect } from "/static/common/live.js";
 import { applyWords, both, chosenLanguage, errorText, languageOf, nameOf } from "/static/common/i18n.js";
 
@@ -75,13 +76,39 @@ function follow(branch) {
     role: "phone",
     branch,
     token,
-    onChange(_state, change) {
+    onChange(state, change) {
+      drawNotices(state.notices ?? []);
       if (change.kind === "snapshot" && !change.resync) return; // just read
       clearTimeout(timer);
       timer = setTimeout(load, 150);
     },
   });
   window.__phone.live = live;
+}
+
+/** The notices showing now, above the ticket: the phone's language with the English beside. */
+function drawNotices(notices) {
+  let box = $("notices");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "notices";
+    box.setAttribute("role", "status");
+    document.querySelector("main").prepend(box);
+  }
+  const ordered = [...notices].sort((a, b) => (b.level === "emergency") - (a.level === "emergency"));
+  box.replaceChildren(...ordered.map((n) => {
+    const p = document.createElement("p");
+    const urgent = n.level === "emergency";
+    p.className = `notice ${n.level}`;
+    p.style.cssText = urgent
+      ? "background:#b3261e;color:#fff;font-weight:bold;border-radius:12px;padding:14px;margin:10px 0"
+      : "background:#fff7d6;border:1px solid #c9a227;border-radius:12px;padding:10px;margin:10px 0";
+    const main = nameOf(n.texts, lang);
+    const english = lang !== "en" && n.texts.en && n.texts.en !== main ? ` ${n.texts.en}` : "";
+    p.textContent = `${urgent ? `⚠ ${w("display.emergency")}: ` : ""}${main}${english}`;
+    return p;
+  }));
+  box.hidden = !ordered.length;
 }
 
 $("cancel").addEventListener("click", async () => {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain.alerts import CounterView, QueueView, alerts
 from server.domain.events import DEVICE_TICKET_FIELDS, STAFF_VIEWS
 from server.domain.model import CounterMode, Priority
 from server.store import repository as repo
@@ -23,7 +24,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "display": ("services", "counters", "calls", "notices"),
     "evaluator": ("counters",),
     "counter": ("services", "counters", "calls", "queue", "notices"),
-    "dashboard": ("services", "counters", "calls", "queue", "notices"),
+    "dashboard": ("services", "counters", "calls", "queue", "notices", "alerts"),
 }
 
 
@@ -81,6 +82,9 @@ async def branch_snapshot(
                 _counter(row, config, current.get(row.current_ticket_id), staff, staff_view)
                 for row in rows
             ]
+            if role == "dashboard":
+                for out, row in zip(state["counters"], rows, strict=True):
+                    out["state_since"] = repo.aware(row.state_since).isoformat() if row.state_since else None
             if role == "evaluator":
                 # The rating pad names the teller it rates: name and staff number, nothing more.
                 cards = await repo.staff_cards(conn, [r.staff_id for r in rows if r.state != "closed"])
@@ -102,7 +106,11 @@ async def branch_snapshot(
             ]
         if "notices" in parts:
             state["notices"] = [
-                {"id": n.id, "texts": n.texts, "level": n.level}
+                {"id": n.id, "texts": n.texts, "level": n.level,
+                 # The dashboard lists them with when they go down.
+                 **({"posted_at": repo.aware(n.posted_at).isoformat(),
+                     "expires_at": repo.aware(n.expires_at).isoformat() if n.expires_at else None}
+                    if role == "dashboard" else {})}
                 for n in await repo.active_notices(conn, branch_id, app.clock())
             ]
         if staff_view:
@@ -117,7 +125,31 @@ async def branch_snapshot(
         if "queue" in parts:
             waiting = await read_queue(conn, config, branch_id, now=app.clock())
             state["queue"] = waiting.model_dump(mode="json")["tickets"]
+            if "alerts" in parts:
+                state["alerts"] = _alerts(state, config, rows, waiting.tickets, now=app.clock())
         return branch.event_seq, state
+
+
+def _alerts(state: dict[str, Any], config: BranchConfig, rows: Any, waiting: Any, *, now: datetime) -> list[Any]:
+    """The dashboard's alerts (server/domain/alerts.py) from the state the snapshot just read."""
+    oldest: dict[str, datetime] = {}
+    for t in waiting:
+        oldest[t.service] = min(oldest.get(t.service, t.issued_at), t.issued_at)
+    queues = [
+        QueueView(s["code"], s["waiting"], oldest.get(s["code"]),
+                  _seconds(s["target_wait_s"]), _seconds(s["max_wait_s"]))
+        for s in state["services"]
+    ]
+    counters = [
+        CounterView(row.number, row.state, tuple(config.counters[row.number].services),
+                    repo.aware(row.state_since) if row.state_since else None, row.staff_id is not None, row.pause_code)
+        for row in rows
+    ]
+    return [a.as_json() for a in alerts(queues, counters, now=now)]
+
+
+def _seconds(s: int | None) -> timedelta | None:
+    return None if s is None else timedelta(seconds=s)
 
 
 def _day_start(now: datetime, timezone: str) -> datetime:

@@ -1,8 +1,11 @@
 // The branch manager's live dashboard: queues against their targets, counters and their
-// current customer, alerts, and today's figures — kept live over the websocket.
+// current customer, alerts, notices, and today's figures — kept live over the websocket.
+// The alert rules are the server's (server/domain/alerts.py, in the dashboard's snapshot): the
+// page asks for a fresh snapshot after each change and every few seconds, as waits grow by
+// themselves. From here the manager posts and clears notices and pauses or closes counters.
 import { connect } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage } from "/static/common/i18n.js";
+import { applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, t } from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
@@ -10,8 +13,17 @@ const $ = (id) => document.getElementById(id);
 const lowRatings = []; // ratings ≤ 2 seen since the page opened
 let live = null;
 let kpiTimer = null;
+let resyncTimer = null;
+let noticesShown = null; // the notices last drawn, so a Clear button is not redrawn under the pointer
+/** Alerts on time (a wait past its target) appear within this long without any event. */
+const ALERTS_EVERY_MS = 5000;
 let lang = pageLanguage(); // the branch's once the live state says it, unless one was chosen
 const w = (key, values) => both(lang, key, values);
+/** Like w, with values that depend on the language (a service's name in each). */
+const say = (key, values) => {
+  const one = (l) => t(l, key, values(l));
+  return lang === "en" ? one("en") : `${one(lang)} ${one("en")}`;
+};
 
 const mmss = (s) => (s === null || s === undefined ? "—" : `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`);
 const since = (iso) => (iso ? (Date.now() - Date.parse(iso)) / 1000 : null);
@@ -25,7 +37,10 @@ function rows(table, headers, data) {
     const tr = body.insertRow();
     for (const cell of cells) {
       const td = tr.insertCell();
-      if (cell && typeof cell === "object") {
+      if (cell && cell.buttons) {
+        td.className = "actions";
+        td.append(...cell.buttons);
+      } else if (cell && typeof cell === "object") {
         td.textContent = cell.text;
         if (cell.className) td.className = cell.className;
         if (cell.title) td.title = cell.title;
@@ -34,30 +49,36 @@ function rows(table, headers, data) {
   }
 }
 
+/** One line of the server's alerts (server/domain/alerts.py), in the page's language with English beside. */
+function alertText(alert, services) {
+  const service = services[alert.service];
+  const label = (l) => (service ? `${service.code} ${l === "en" ? service.names.en ?? "" : nameOf(service.names, l)}`.trim() : alert.service);
+  return say(`dash.alert_${alert.code}`, (l) => ({
+    service: label(l), counter: alert.counter, waiting: alert.waiting,
+    waited: mmss(alert.waited_s), limit: mmss(alert.limit_s), since: mmss(alert.since_s),
+  }));
+}
+
 function alertsOf(state) {
-  const alerts = [];
   const services = Object.fromEntries(state.services.map((s) => [s.code, s]));
-  for (const t of state.queue ?? []) {
-    const max = services[t.service]?.max_wait_s;
-    const waited = since(t.queued_at);
-    if (max && waited > max) alerts.push(`⏱ ${w("dash.alert_max_wait", { number: t.number, waited: mmss(waited), max: mmss(max) })}`);
-  }
+  const alerts = (state.alerts ?? []).map((a) => ({ code: a.code, severity: a.severity, text: alertText(a, services) }));
+  const add = (code, text) => alerts.push({ code, severity: "warning", text });
   for (const c of state.counters) {
     const current = c.current;
     const target = current && services[current.service]?.target_service_s;
     const began = current && (current.started_at || current.called_at);
     if (target && since(began) > target * 1.5) {
-      alerts.push(`🐢 ${w("dash.alert_slow", { counter: c.number, number: current.number, elapsed: mmss(since(began)), target: mmss(target) })}`);
+      add("slow", `🐢 ${w("dash.alert_slow", { counter: c.number, number: current.number, elapsed: mmss(since(began)), target: mmss(target) })}`);
     }
   }
   for (const d of state.devices ?? []) {
     const p = d.status?.printer;
     if (p && (!p.online || p.paper === "out" || p.paper === "near_end")) {
       const what = w(!p.online ? "dash.printer_offline" : p.paper === "out" ? "dash.paper_out" : "dash.paper_low");
-      alerts.push(`🖨 ${d.name}: ${what}${p.message ? ` (${p.message})` : ""}`);
+      add("printer", `🖨 ${d.name}: ${what}${p.message ? ` (${p.message})` : ""}`);
     }
   }
-  for (const r of lowRatings) alerts.push(`☹ ${w("dash.low_rating", { number: r.number, score: r.score, counter: r.counter })}`);
+  for (const r of lowRatings) add("low_rating", `☹ ${w("dash.low_rating", { number: r.number, score: r.score, counter: r.counter })}`);
   return alerts;
 }
 
@@ -75,7 +96,7 @@ function draw(state) {
         { text: mmss(wait), className: late ? "late" : "" }, mmss(s.target_wait_s)];
     }));
   const services = Object.fromEntries(state.services.map((s) => [s.code, s]));
-  rows($("counters"), ["dash.counter", "dash.state", "dash.teller", "dash.current", "dash.elapsed"].map((k) => w(k)),
+  rows($("counters"), ["dash.counter", "dash.state", "dash.teller", "dash.current", "dash.elapsed", "dash.actions"].map((k) => w(k)),
     state.counters.map((c) => {
       const current = c.current;
       const began = current && (current.started_at || current.called_at);
@@ -83,15 +104,139 @@ function draw(state) {
       const target = current && services[current.service]?.target_service_s;
       const cls = elapsed === null || !target ? "" : elapsed > target * 1.5 ? "late" : elapsed > target ? "amber" : "";
       return [c.number, { text: w(`dash.state_${c.state}`) + (c.pause_reason ? ` (${c.pause_reason})` : ""), className: `state-${c.state}` },
-        c.staff ?? "—", current ? `${current.number} ${w(`dash.ticket_${current.state}`)}` : "—", { text: mmss(elapsed), className: cls }];
+        c.staff ?? "—", current ? `${current.number} ${w(`dash.ticket_${current.state}`)}` : "—", { text: mmss(elapsed), className: cls },
+        { buttons: counterButtons(c) }];
     }));
-  const alerts = alertsOf(state);
-  $("alerts").innerHTML = "";
-  for (const text of alerts.length ? alerts : [w("dash.all_well")]) {
+  drawAlerts(alertsOf(state));
+  drawNotices(state.notices ?? []);
+}
+
+/** What holds now; when nothing does, it says there is nothing to report (never "all well" over an alert). */
+function drawAlerts(alerts) {
+  const items = alerts.map((a) => {
     const li = document.createElement("li");
-    li.textContent = text;
-    $("alerts").append(li);
+    li.textContent = a.text;
+    li.dataset.code = a.code;
+    li.className = `alert ${a.severity}`;
+    return li;
+  });
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "none";
+    li.textContent = w("dash.no_alerts");
+    items.push(li);
   }
+  $("alerts").replaceChildren(...items);
+}
+
+/** The manager's buttons on a counter's row: pause an open counter, close an open or paused one. */
+function counterButtons(c) {
+  const buttons = [];
+  const button = (action, key) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.action = action;
+    b.dataset.counter = c.number;
+    b.textContent = w(key);
+    buttons.push(b);
+  };
+  if (c.state === "open") button("pause", "dash.pause");
+  if (c.state !== "closed") button("close", "dash.close");
+  return buttons;
+}
+
+async function counterAction(event) {
+  const b = event.target.closest("button[data-action]");
+  if (!b) return;
+  b.disabled = true;
+  try {
+    await api("POST", `${base}/counters/${b.dataset.counter}/${b.dataset.action}`, {});
+    $("counter-result").textContent = "";
+  } catch (e) {
+    $("counter-result").textContent = `${w("dash.counter")} ${b.dataset.counter}: ${errorText(lang, e)}`;
+  } finally {
+    b.disabled = false;
+  }
+}
+
+function noticeLine(n) {
+  const main = nameOf(n.texts, lang);
+  const english = n.texts.en && lang !== "en" && n.texts.en !== main ? ` · ${n.texts.en}` : "";
+  const until = n.expires_at ? ` (${w("dash.notice_until", { t: new Date(n.expires_at).toLocaleTimeString(lang, { timeZone: zone(), hour: "2-digit", minute: "2-digit", hour12: false }) })})` : "";
+  return `${n.level === "emergency" ? "⚠ " : ""}${main}${english}${until}`;
+}
+
+function zone() {
+  return live?.state?.branch?.timezone || undefined;
+}
+
+/** The notices showing now, each with its Clear button (redrawn only when they change). */
+function drawNotices(notices) {
+  const key = JSON.stringify([lang, notices]);
+  if (key === noticesShown) return;
+  noticesShown = key;
+  const items = notices.map((n) => {
+    const li = document.createElement("li");
+    li.dataset.notice = n.id;
+    li.className = n.level === "emergency" ? "emergency" : "";
+    const text = document.createElement("span");
+    text.textContent = noticeLine(n);
+    const clear = document.createElement("button");
+    clear.type = "button";
+    clear.dataset.clear = n.id;
+    clear.textContent = w("dash.clear_notice");
+    li.append(text, " ", clear);
+    return li;
+  });
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "none";
+    li.textContent = w("dash.no_notices");
+    items.push(li);
+  }
+  $("notices").replaceChildren(...items);
+}
+
+async function clearNotice(event) {
+  const b = event.target.closest("button[data-clear]");
+  if (!b) return;
+  b.disabled = true;
+  try {
+    await api("POST", `${base}/notices/${b.dataset.clear}/clear`);
+    $("notice-result").textContent = w("dash.done");
+  } catch (e) {
+    $("notice-result").textContent = errorText(lang, e);
+    b.disabled = false;
+  }
+}
+
+async function postNotice(event) {
+  event.preventDefault();
+  const form = event.target;
+  const texts = {};
+  for (const l of ["zh-CN", "en", "zh-TW"]) {
+    const text = form.elements[l].value.trim();
+    if (text) texts[l] = text;
+  }
+  const body = { texts, level: form.elements.level.value };
+  if (form.elements.minutes.value) body.minutes = Number(form.elements.minutes.value);
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  try {
+    await api("POST", `${base}/notices`, body);
+    form.reset();
+    $("notice-result").textContent = w("dash.done");
+  } catch (e) {
+    $("notice-result").textContent = errorText(lang, e);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+/** The alerts are the snapshot's: a change asks for a fresh one (once per burst). */
+function scheduleResync(delay = 300) {
+  clearTimeout(resyncTimer);
+  resyncTimer = setTimeout(() => live?.resync(), delay);
 }
 
 async function refreshKpis() {
@@ -143,6 +288,9 @@ async function main() {
   }
   $("to-reports").href = `/manage/${encodeURIComponent(branch)}/reports`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
+  $("counters").addEventListener("click", counterAction);
+  $("notices").addEventListener("click", clearNotice);
+  $("notice-form").addEventListener("submit", postNotice);
   live = connect({
     role: "dashboard",
     branch,
@@ -158,6 +306,7 @@ async function main() {
         const e = change.event;
         if (e.kind === "feedback.given" && e.data.score <= 2) lowRatings.push(e.data);
         if (e.kind.startsWith("ticket.") || e.kind === "feedback.given") scheduleKpis();
+        if (e.kind.startsWith("ticket.") || e.kind.startsWith("counter.")) scheduleResync();
       }
       draw(state);
     },
@@ -168,6 +317,7 @@ async function main() {
   window.__dashboard = live;
   await refreshKpis();
   setInterval(() => draw(live.state), 1000); // the timers tick
+  setInterval(() => { if (live.connected) live.resync(); }, ALERTS_EVERY_MS);
   setInterval(refreshKpis, 30000);
 }
 
