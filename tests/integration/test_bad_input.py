@@ -631,7 +631,7 @@ async def test_a_device_does_only_its_own_job(world, who, method, path, body):
 
 
 async def test_a_teller_opens_only_a_counter_they_work_at(world):
-    await refused(world, "teller1", "POST", f"{B}/counters/3/open", 403, "forbidden")
+    await refused(world, "teller1", "POST", f"{B}/counters/3/open", 403, "not_your_counter")
 
 
 @pytest.mark.parametrize(

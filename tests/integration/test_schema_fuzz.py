@@ -61,6 +61,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     re.compile(r"branch '.*' has no counter"),  # a staff member's counters must exist
     "is not a series of this branch",  # an announcement's ticket letter, against the branch's services
     "a ticket cannot be transferred to the counter it is at",  # the body's counter vs the path's
+    "staff_reserve is a share of daily_cap",  # one number no larger than another
+    "an evaluator needs the number of the counter it faces",  # a field required by another's value
 )
 
 
