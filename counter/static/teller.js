@@ -266,8 +266,9 @@ async function openDesk() {
   });
   $("pause-form").addEventListener("submit", (event) => {
     if (event.submitter?.value !== "ok") return;
+    // The fixed reason goes to the lobby's screens; the teller's own words stay with the staff.
     const reason = event.target.reason.value.trim();
-    act("pause", reason ? { reason } : {});
+    act("pause", { code: event.target.code.value, ...(reason ? { reason } : {}) });
   });
   live = connect({
     role: "counter",
