@@ -188,8 +188,27 @@ def browser(chromium_path) -> Iterator:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
+        yield CspBypassing(browser)
         browser.close()
+
+
+class CspBypassing:
+    """The browser, whose contexts bypass the pages' Content-Security-Policy unless told otherwise.
+
+    Playwright compiles ``wait_for_function`` predicates with ``eval``, which the server's policy
+    (``script-src 'self'``, no ``unsafe-eval``) rightly refuses. The pages themselves are opened
+    under the real policy in ``tests/browser/test_csp.py``, which fails on any violation.
+    """
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self.real.new_context(**options)
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
 
 
 @pytest.fixture
