@@ -131,3 +131,17 @@ def test_a_double_press_of_an_action_changes_nothing_twice(server, branch, new_p
     status, answer = branch._manager.call("POST", f"/branches/demo/tickets/{ticket['id']}/cancel")
     assert status == 409 and answer["error"]["code"] == "invalid_transition"
     assert page.errors == []
+
+
+def test_the_lobby_console_in_zh_tw_shows_only_traditional_chinese_or_english(server, branch, new_page):
+    from .test_languages import assert_traditional
+    from .test_languages import sign_in as sign_in_any_language
+
+    ticket = branch.issue("E")
+    page = new_page(f"{server.base_url}/lobby/demo?lang=zh-TW")
+    sign_in_any_language(page, "manager")
+    expect(page.locator("#status")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    expect(page.locator("#services tbody tr").first).to_be_visible(timeout=seconds(10) * MS)
+    find(page, ticket["number"])
+    assert_traditional(page, "the lobby console")
+    assert page.errors == []
