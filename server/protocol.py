@@ -156,6 +156,12 @@ class Requeue(Body):
     position: TransferPosition = TransferPosition.LAST
 
 
+class ChangeService(Body):
+    """The lobby manager moves a waiting ticket to another service; it keeps its number."""
+
+    service: ServiceCode
+
+
 class FeedbackIn(Body):
     score: Annotated[int, Field(ge=1, le=5)]
     tags: Annotated[
@@ -459,6 +465,34 @@ class IssueCommand(IssueTicket):
     idempotency_key: IdempotencyKey | None = None
 
 
+#: Today's ticket number as a person types it: service letter(s) and digits.
+TicketNumber = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{3,5}$")]
+
+
+class TicketCommand(Body):
+    """A websocket command about one ticket of the socket's branch, by id."""
+
+    ticket: Annotated[int, Field(ge=1, le=10**18 - 1)]
+
+
+class RequeueCommand(TicketCommand):
+    position: TransferPosition = TransferPosition.LAST
+
+
+class ChangeServiceCommand(TicketCommand):
+    service: ServiceCode
+
+
+class FindTicketCommand(Body):
+    number: TicketNumber
+
+
+class ServiceCommand(Body):
+    """Suspend or resume a service of the socket's branch."""
+
+    service: ServiceCode
+
+
 
 # --- devices ------------------------------------------------------------------------------
 
@@ -558,6 +592,8 @@ class BranchPatch(Patch):
     hours: dict[str, list[list[str]]] | None = None
     holidays: list[str] | None = None
     no_show_grace_s: int | None = None
+    green_confirm: list[str] | None = None
+    """Green-channel reasons staff must confirm (elderly, disabled, pregnant, urgent)."""
     announcements: dict[str, object] | None = None
     limits: dict[str, object] | None = None
 
@@ -571,6 +607,8 @@ class ServicePatch(Patch):
     staff_reserve: int | None = None
     green_allowed: bool | None = None
     hours: dict[str, list[list[str]]] | None = None
+    active: bool | None = None
+    """False suspends the service (the kiosk greys it, issuing is refused), true resumes it; on its own."""
 
 
 class CounterPatch(Patch):

@@ -102,6 +102,9 @@ function draw() {
   $("current-service").textContent = t
     ? `${t.service} · ${w(t.state === "serving" ? "teller.serving" : "teller.called")}${t.recalls ? ` · ${w("teller.recalls", { n: t.recalls })}` : ""}`
     : w("teller.ready");
+  const reason = t && reasonOf(t);
+  $("current-green").hidden = !reason;
+  $("current-green").textContent = reason ? greenWords(reason) : "";
   const mine = c.staff === me.username || me.role !== "teller";
   for (const button of document.querySelectorAll(".actions button")) {
     const a = button.dataset.action;
@@ -151,9 +154,32 @@ function markOverdue() {
   }
 }
 
+/** Green-channel reasons by ticket id, read from the queue over HTTP: no event carries one. */
+const greenReasons = new Map();
+const reasonOf = (ticket) => ticket.green_reason ?? greenReasons.get(ticket.id) ?? null;
+const reasonWord = (reason) => t(lang, `green.${reason}`);
+const greenWords = (reason) => w("teller.green_reason", { reason: reasonWord(reason) });
+
+/** Learn the reasons of green tickets the live state holds without one; redraw once learned. */
+async function learnReasons(tickets) {
+  const unknown = tickets.filter((e) => e.priority === "green" && !reasonOf(e));
+  if (!unknown.length || learnReasons.busy) return;
+  learnReasons.busy = true;
+  try {
+    const queue = await api("GET", `${base()}/queue?counter=${counter}`);
+    for (const e of queue.tickets) if (e.green_reason) greenReasons.set(e.id, e.green_reason);
+    if (unknown.some((e) => reasonOf(e))) drawQueue(tickets);
+  } catch (e) {
+    // the reasons stay unshown until the next draw; the queue itself is drawn
+  } finally {
+    learnReasons.busy = false;
+  }
+}
+
 function drawQueue(tickets) {
   const body = $("waiting")?.tBodies[0];
   if (!body) return;
+  learnReasons(tickets);
   queueDrawn += 1;
   $("waiting-count").textContent = tickets.length;
   body.innerHTML = "";
@@ -163,6 +189,12 @@ function drawQueue(tickets) {
     tr.dataset.issued = t.issued_at;
     tr.insertCell().textContent = t.number;
     tr.cells[0].className = t.priority === "green" ? "green" : "";
+    if (reasonOf(t)) {
+      const why = document.createElement("small");
+      why.className = "green-reason";
+      why.textContent = ` ${reasonWord(reasonOf(t))}`;
+      tr.cells[0].append(why);
+    }
     tr.insertCell().textContent = t.service;
     tr.insertCell().textContent = mmss(since(t.issued_at));
     const late = document.createElement("span");

@@ -30,6 +30,8 @@ const WORDS = {
     no_counter: "目前暂无窗口办理此业务", no_counter_ticket: "目前暂无窗口办理此业务，开放后按顺序叫号",
     first_in_line: "您前面没有人", offline_hold: "暂停取号，连接恢复后即可取号", opens: "{t} 开始取号",
     hours_today: "今日营业时间：{h}", closed_today: "今日不营业", notice: "通知",
+    green_on: "已开启绿色通道：{r}，请选择业务", green_result: "绿色通道 Green channel · {r}",
+    needs_confirmation: "此绿色通道请找大堂经理办理",
   },
   en: {
     choose: "Please choose a service", green_entry: "♿ Green channel (elderly, disabled, pregnant, urgent)",
@@ -44,6 +46,8 @@ const WORDS = {
     no_counter_ticket: "No counter is open for this service now; you keep your place in the queue",
     first_in_line: "No one ahead of you", offline_hold: "Tickets can be taken again once the connection is back",
     opens: "Opens {t}", hours_today: "Today's hours: {h}", closed_today: "Closed today", notice: "Notice",
+    green_on: "Green channel on: {r}. Now choose a service", green_result: "Green channel · {r}",
+    needs_confirmation: "For this green channel, please ask the lobby manager",
   },
   // Traditional Chinese comes from the one zh-TW table of every page (i18n.js, kiosk.*).
   "zh-TW": wordsOf("zh-TW", "kiosk."),
@@ -199,10 +203,19 @@ function draw() {
   box.style.setProperty("--rows", String(rows));
   $("green").disabled = !online() || Boolean(emergencyNotice());
   for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason]")) b.disabled = false;
+  drawGreen();
   drawClosed(offered);
   banner();
   drawNotices();
   for (const el of box.querySelectorAll(".name, .info")) fit(el);
+}
+
+/** The green channel, once a reason is chosen, says so on its own button and marks the services. */
+function drawGreen() {
+  const on = greenReason !== null;
+  $("green").textContent = on ? w("green_on", { r: w(greenReason) }) : w("green_entry");
+  $("green").classList.toggle("on", on);
+  document.body.classList.toggle("green-mode", on);
 }
 
 /** What a service's button says about the wait: an estimate, or that no counter is open for it. */
@@ -306,10 +319,16 @@ async function take(service) {
     }
     if (!response) throw new Error(w("offline"));
     const answer = await response.json();
+    if (answer.error?.code === "needs_confirmation") {
+      greenReason = null; // the lobby manager issues it: back to a plain start screen
+      throw new Error(w("needs_confirmation"));
+    }
     if (!response.ok) throw new Error(response.status === 429 ? w("busy") : answer.error?.message ?? response.statusText);
     window.__kiosk.issued.push(answer);
     $("number").textContent = answer.number;
     $("result-service").textContent = nameOf(service.names);
+    $("result-green").hidden = answer.priority !== "green";
+    $("result-green").textContent = answer.priority === "green" ? w("green_result", { r: w(greenReason) }) : "";
     const noCounter = answer.no_counter_open || answer.estimated_wait_s === null;
     $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : noCounter ? w("first_in_line") : w("no_wait");
     $("estimate").textContent = noCounter ? w("no_counter_ticket")

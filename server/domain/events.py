@@ -216,6 +216,15 @@ TICKET_REQUEUED = define(
     _f("target_counter", int, nullable=True, doc="the counter it waits for, if any"),
     _f("recalls", int), _f("transfers", int),
 )
+TICKET_SERVICE_CHANGED = define(
+    "ticket.service_changed",
+    "The lobby manager moved a waiting ticket to another service; it keeps its number and its place by issue time.",
+    *_TICKET,
+    _f("from_service", str, _D, doc="the service it waited for before"),
+    _f("issued_at", str, doc="its issue time (ISO 8601), which is its place in the new queue"),
+    _f("queued_at", str, doc="its place in the queue (ISO 8601)"),
+    _f("head", bool, doc="at the head of its queue"),
+)
 TICKET_EXPIRED = define(
     "ticket.expired", "The business day closed with the ticket still waiting or called.",
     TICKET_ID, NUMBER, SERVICE, STATE,
@@ -291,6 +300,6 @@ TICKET_KINDS = tuple(
     k.name
     for k in (
         TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_STARTED, TICKET_FINISHED, TICKET_NO_SHOW,
-        TICKET_TRANSFERRED, TICKET_CANCELLED, TICKET_REQUEUED, TICKET_EXPIRED,
+        TICKET_TRANSFERRED, TICKET_CANCELLED, TICKET_REQUEUED, TICKET_SERVICE_CHANGED, TICKET_EXPIRED,
     )
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 from server.domain.access import Action, require
 from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from server.domain.events import DEVICE_REVOKED, STAFF_DISABLED
+from server.domain.events import BRANCH_CONFIGURED, DEVICE_REVOKED, STAFF_DISABLED
 from server.store import accounts, branch_config
 from server.store import repository as repo
 
@@ -37,7 +37,7 @@ from .branches import (
 )
 from .context import Actor, Services
 
-MANAGER_BRANCH_FIELDS = frozenset({"hours", "holidays"})
+MANAGER_BRANCH_FIELDS = frozenset({"hours", "holidays", "green_confirm"})
 MANAGER_COUNTER_FIELDS = frozenset({"services", "mode", "green_only", "green_ratio"})
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed on a kiosk
 ENROLL_VALID_S = 900
@@ -77,6 +77,7 @@ async def branch_detail(app: Services, actor: Actor, branch_id: str) -> dict[str
     for s in doc["services"]:
         sid = config.services[s["code"]].id
         s["waiting"] = sum(n for (service_id, _p), n in counts.items() if service_id == sid)
+        s["active"] = config.services[s["code"]].active
     for c in doc["counters"]:
         c["state"] = states.get(c["number"], "closed")
     return {**doc, "config_version": branch.config_version}
@@ -142,7 +143,7 @@ async def update_branch(app: Services, actor: Actor, branch_id: str, patch: Any)
     require(actor, Action.MANAGE_BRANCH, branch_id)
     fields = patch.model_dump(exclude_unset=True)
     if actor.role != "admin" and set(fields) - MANAGER_BRANCH_FIELDS:
-        raise Forbidden("a manager may change the opening hours and holidays only")
+        raise Forbidden("a manager may change the opening hours, holidays and green-channel confirmations only")
     await _edit(
         app, actor, branch_id, lambda doc: doc.update(fields), action="branch.update",
         target=f"branch {branch_id}", part=lambda spec: {k: document(spec)[k] for k in fields},
@@ -178,14 +179,52 @@ async def update_service(
     require(actor, Action.ADMINISTER, branch_id)
     if "code" in fields and fields["code"] != code:
         raise InvalidInput("a service's code cannot change: add a new service and remove this one")
+    fields = dict(fields)
+    active = fields.pop("active", None)
+    if active is not None and not fields:
+        await set_service_active(app, actor, branch_id, code, active)
+        return await _service_answer(app, branch_id, code)
+    if active is not None:
+        raise InvalidInput("suspend or resume a service on its own ({\"active\": …}), not with other changes")
 
     def change(doc: dict[str, Any]) -> None:
         _entry(doc, "services", "code", code, f"no service {code!r} in branch {branch_id!r}").update(fields)
 
-    new = await _edit(app, actor, branch_id, change, action="service.update", target=f"service {code}",
-                      part=_service_part(code))
-    # The edit found the service (or raised NotFound), and a change keeps its code.
-    return new.service(code).model_dump(mode="json", by_alias=True)  # type: ignore[union-attr]
+    await _edit(app, actor, branch_id, change, action="service.update", target=f"service {code}",
+                part=_service_part(code))
+    return await _service_answer(app, branch_id, code)
+
+
+async def _service_answer(app: Services, branch_id: str, code: str) -> dict[str, Any]:
+    """A service as the configuration states it, and whether it is suspended (``active``)."""
+    async with app.reading(branch_id) as (_conn, branch, config):
+        spec = spec_of(branch, config).service(code)
+        if spec is None:
+            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
+        return {**spec.model_dump(mode="json", by_alias=True), "active": config.services[code].active}
+
+
+async def set_service_active(app: Services, actor: Actor, branch_id: str, code: str, active: bool) -> dict[str, Any]:
+    """Suspend or resume a service: a suspended one stays on the kiosk, greyed, and issuing it
+    is refused (``suspended``); tickets already waiting for it are still called.
+
+    The lobby's manager does it (``manage_branch``); repeating it changes nothing more.
+
+    Raises:
+        NotFound: no such service in the branch.
+    """
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
+        service = tx.config.service(code)
+        if service is None:
+            raise NotFound(f"no service {code!r} in branch {branch_id!r}")
+        if service.active != active:
+            await branch_config.set_service_active(tx.conn, service.id, branch_id, active)
+            await tx.audit(actor, "service.resume" if active else "service.suspend", f"service {code}",
+                           {"active": service.active}, {"active": active})
+            tx.config_changed = True
+            tx.emit(BRANCH_CONFIGURED, {"changes": 1}, staff_id=actor.id)
+    return {"code": code, "active": active}
 
 
 async def remove_service(app: Services, actor: Actor, branch_id: str, code: str) -> dict[str, Any]:

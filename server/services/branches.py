@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from server.domain.errors import Conflict, InvalidConfig, NotFound
 from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
-from server.domain.model import CounterMode, CounterState, GreenRatio
+from server.domain.model import CounterMode, CounterState, GreenRatio, GreenReason
 from server.domain.numbering import business_date
 from server.store import branch_config
 from server.store import repository as repo
@@ -190,6 +190,9 @@ class BranchSpec(BaseModel):
     hours: Hours = Field(default_factory=dict)
     holidays: list[Annotated[date, Field(strict=False)]] = Field(default_factory=list)
     no_show_grace_s: int = Field(600, ge=0, le=86400)
+    green_confirm: list[GreenReason] = Field(default_factory=list, json_schema_extra={"uniqueItems": True})
+    """Green-channel reasons staff must confirm: a kiosk or phone asking with one is refused
+    (``needs_confirmation``) and the lobby manager issues the ticket, recorded as confirmed by them."""
     announcements: Announcements = Field(default_factory=Announcements)
     limits: Limits = Field(default_factory=Limits)
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -222,6 +225,20 @@ class BranchSpec(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("each language once")
         return value
+
+    @field_validator("green_confirm", mode="before")
+    @classmethod
+    def _known_reasons(cls, value: Any) -> Any:
+        # Strict mode takes no text for an enum: read the names here, each once.
+        if not isinstance(value, list):
+            return value
+        known = [r.value for r in GreenReason]
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown green-channel reason {unknown[0]!r}; the reasons are {', '.join(known)}")
+        if len(set(value)) != len(value):
+            raise ValueError("each reason once")
+        return [GreenReason(v) for v in value]
 
     def service(self, code: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.code == code), None)
@@ -418,6 +435,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "hours": branch.hours,
             "holidays": list(branch.holidays),
             "no_show_grace_s": branch.no_show_grace_s,
+            "green_confirm": list(branch.green_confirm),
             "announcements": branch.announcements or {},
             "limits": branch.limits or {},
             "services": [
@@ -547,6 +565,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "hours": new.hours,
             "holidays": [d.isoformat() for d in new.holidays],
             "no_show_grace_s": new.no_show_grace_s,
+            "green_confirm": [r.value for r in new.green_confirm],
             "announcements": new.announcements.model_dump(mode="json"),
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
         },

@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from server.domain.access import Action, require
+from server.domain.access import Action, may, require
 from server.domain.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +22,13 @@ from server.domain.estimation import (
     people_ahead,
     typical_service_seconds,
 )
-from server.domain.events import FEEDBACK_GIVEN, TICKET_CANCELLED, TICKET_ISSUED, TICKET_REQUEUED
+from server.domain.events import (
+    FEEDBACK_GIVEN,
+    TICKET_CANCELLED,
+    TICKET_ISSUED,
+    TICKET_REQUEUED,
+    TICKET_SERVICE_CHANGED,
+)
 from server.domain.hours import is_open
 from server.domain.model import (
     CounterState,
@@ -34,6 +40,7 @@ from server.domain.model import (
 )
 from server.domain.numbering import business_date, format_number, series_for
 from server.protocol import (
+    ChangeService,
     FeedbackAnswer,
     FeedbackIn,
     IssueTicket,
@@ -233,6 +240,9 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         raise NotFound(f"no service {cmd.service!r} in branch {tx.branch.id!r}")
     if cmd.priority is Priority.GREEN and not service.green_allowed:
         raise Conflict(f"service {service.code} has no green channel", code="green_not_allowed")
+    if cmd.priority is Priority.GREEN and cmd.green_reason in tx.branch.green_confirm and not actor.is_staff:
+        raise Conflict("this green-channel reason is confirmed by staff: please ask the lobby manager",
+                       code="needs_confirmation")
     today = tx.today
     issued = (
         await repo.issued_today(tx.conn, tx.branch.id, today, service.id)
@@ -276,6 +286,8 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "number": number,
             "priority": cmd.priority,
             "green_reason": cmd.green_reason,
+            # Staff issuing a green ticket saw the customer: the reason counts as confirmed by them.
+            "green_confirmed_by": actor.id if actor.is_staff and cmd.priority is Priority.GREEN else None,
             "state": TicketState.WAITING,
             "token": token,
             "issued_at": tx.now,
@@ -458,15 +470,25 @@ def queue_position(position: TransferPosition, *, now: datetime, issued_at: date
 async def requeue_ticket(
     app: Services, actor: Actor, branch_id: str, ticket_id: int, body: Requeue
 ) -> TicketAnswer:
-    """A no-show customer came back within the branch's grace time."""
+    """A customer who missed the call, or gave the ticket up, is back in the queue.
+
+    A teller may requeue a no-show within the branch's grace time; the lobby manager
+    (``manage_branch``) any no-show or cancelled ticket of today, however long ago: the
+    board tells a late customer to see the front desk. Repeating it changes nothing
+    (the ticket is waiting by then: ``invalid_transition``).
+    """
     require(actor, Action.OPERATE_COUNTER, branch_id)
+    lobby = may(actor, Action.MANAGE_BRANCH, branch_id)
     async with app.unit_of_work(branch_id) as tx:
-        row = await repo.ticket_by_id(tx.conn, ticket_id, lock=True)
-        if row is None or row.branch_id != branch_id:
-            raise NotFound(f"no ticket {ticket_id} in branch {branch_id!r}")
-        state = ticket_move(row.state, TicketAction.REQUEUE)
+        row = await _branch_ticket(tx, ticket_id)
+        if lobby and row.state == TicketState.CANCELLED:
+            state = TicketState.WAITING
+        else:
+            state = ticket_move(row.state, TicketAction.REQUEUE)
+        if row.business_date != tx.today:
+            raise Conflict(f"ticket {row.number} was for an earlier business day", code="ticket_expired")
         grace = timedelta(seconds=tx.branch.no_show_grace_s)
-        if tx.now - repo.aware(row.finished_at) > grace:
+        if not lobby and tx.now - repo.aware(row.finished_at) > grace:
             raise Conflict(
                 f"ticket {row.number} missed its call more than {tx.branch.no_show_grace_s // 60} min ago",
                 code="grace_expired",
@@ -475,6 +497,7 @@ async def requeue_ticket(
             raise Conflict(
                 f"ticket {row.number}'s service has been removed; issue a new ticket", code="service_removed"
             )
+        before = row.state
         values = {
             "state": state,
             "finished_at": None,
@@ -495,8 +518,98 @@ async def requeue_ticket(
             ticket_id=row.id,
             staff_id=actor.id,
         )
+        if lobby:
+            await tx.audit(actor, "ticket.requeue", f"ticket {row.number}", {"state": before},
+                           {"state": state.value, "position": body.position.value})
         return ticket_answer(row, tx.config)
 
+
+async def _branch_ticket(tx: BranchTx, ticket_id: int) -> Any:
+    """The ticket ``ticket_id`` of the unit of work's branch, locked.
+
+    Raises:
+        NotFound: no such ticket in this branch.
+    """
+    row = await repo.ticket_by_id(tx.conn, ticket_id, lock=True)
+    if row is None or row.branch_id != tx.branch.id:
+        raise NotFound(f"no ticket {ticket_id} in branch {tx.branch.id!r}")
+    return row
+
+
+async def find_ticket(app: Services, actor: Actor, branch_id: str, number: str) -> TicketAnswer:
+    """Today's ticket with this number, as staff see it (the lobby manager's search).
+
+    Raises:
+        NotFound: no ticket of today has that number.
+    """
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.reading(branch_id) as (conn, branch, config):
+        row = await repo.ticket_by_number(conn, branch_id, business_date(app.clock(), branch.timezone), number)
+        if row is None:
+            raise NotFound(f"no ticket {number} today", code="no_such_ticket")
+        return ticket_answer(row, config)
+
+
+async def cancel_for_customer(app: Services, actor: Actor, branch_id: str, ticket_id: int) -> TicketAnswer:
+    """The lobby manager cancels a waiting ticket on its customer's behalf (they left, or asked).
+
+    Raises:
+        InvalidTransition: the ticket is not waiting (a second press finds it cancelled).
+    """
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
+        row = await _branch_ticket(tx, ticket_id)
+        state = ticket_move(row.state, TicketAction.CANCEL)
+        await repo.update_ticket(tx.conn, row.id, state=state, finished_at=tx.now)
+        row = await repo.ticket_by_id(tx.conn, row.id)
+        tx.emit(TICKET_CANCELLED, ticket_event_data(row, tx.config), ticket_id=row.id, staff_id=actor.id)
+        await tx.audit(actor, "ticket.cancel", f"ticket {row.number}", {"state": "waiting"}, {"state": state.value})
+        return ticket_answer(row, tx.config)
+
+
+async def change_service(
+    app: Services, actor: Actor, branch_id: str, ticket_id: int, body: ChangeService
+) -> TicketAnswer:
+    """Move a waiting ticket to another service (the customer took the wrong one).
+
+    It keeps its number, as a transferred ticket does (the customer holds the paper),
+    and its place by issue time in the new service's queue: the customer loses no time
+    for the kiosk's mistake. Refused as an issue of the new service would be
+    (``suspended``, ``no_counter_serves``, ``green_not_allowed``), and for the same
+    service (``unchanged``: a second press changes nothing).
+    """
+    require(actor, Action.MANAGE_BRANCH, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
+        row = await _branch_ticket(tx, ticket_id)
+        if row.state != TicketState.WAITING:
+            raise Conflict(f"ticket {row.number} is {row.state}: only a waiting ticket changes service",
+                           code="not_waiting")
+        old = tx.config.service_by_id(row.service_id)
+        new = tx.config.service(body.service)
+        if new is None:
+            raise NotFound(f"no service {body.service!r} in branch {branch_id!r}")
+        if new.id == old.id:
+            raise Conflict(f"ticket {row.number} is for service {new.code} already", code="unchanged")
+        if not new.active:
+            raise Conflict(UNAVAILABLE_MESSAGES["suspended"].format(code=new.code), code="suspended")
+        if not served_by_a_counter(tx.config, new.code):
+            raise Conflict(f"no counter of this branch serves service {new.code}", code="no_counter_serves")
+        if row.priority == Priority.GREEN and not new.green_allowed:
+            raise Conflict(f"service {new.code} has no green channel", code="green_not_allowed")
+        issued_at = repo.aware(row.issued_at)
+        await repo.update_ticket(tx.conn, row.id, service_id=new.id, target_counter_id=None,
+                                 head=False, queued_at=issued_at)
+        row = await repo.ticket_by_id(tx.conn, row.id)
+        tx.emit(
+            TICKET_SERVICE_CHANGED,
+            ticket_event_data(row, tx.config, from_service=old.code, issued_at=issued_at.isoformat(),
+                              queued_at=repo.aware(row.queued_at).isoformat(), head=False),
+            ticket_id=row.id,
+            staff_id=actor.id,
+        )
+        await tx.audit(actor, "ticket.change_service", f"ticket {row.number}", {"service": old.code},
+                       {"service": new.code})
+        return ticket_answer(row, tx.config)
 
 
 #: How long after finishing the customer may still rate at the counter's evaluator.

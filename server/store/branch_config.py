@@ -253,3 +253,15 @@ async def _retire_counter(conn: AsyncConnection, counter_id: int) -> None:
         )
     else:
         await conn.execute(delete(COUNTER).where(COUNTER.c.id == counter_id))
+
+
+async def set_service_active(conn: AsyncConnection, service_id: int, branch_id: str, active: bool) -> None:
+    """Suspend (``active`` False) or resume a service, and bump the branch's ``config_version``.
+
+    Not part of the configuration document: like a counter's state, it is the day's
+    operation, so applying a configuration file keeps it.
+    """
+    await conn.execute(update(SERVICE).where(SERVICE.c.id == service_id).values(active=active))
+    await conn.execute(
+        update(BRANCH).where(BRANCH.c.id == branch_id).values(config_version=BRANCH.c.config_version + 1)
+    )

@@ -58,6 +58,8 @@ class BranchRow:
     announcements: dict[str, Any] | None = None
     limits: dict[str, str] | None = None
     """Per-branch request limits (``kiosk_issue``: ``"5/10 seconds;20/minute"``); None: the server's."""
+    green_confirm: tuple[str, ...] = ()
+    """Green-channel reasons only staff may issue (they confirm them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         tuple(row.holidays or ()),
         dict(row.announcements or {}),
         dict(row.limits or {}),
+        tuple(row.green_confirm or ()),
     )
 
 

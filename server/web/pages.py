@@ -17,6 +17,7 @@ from server.protocol import EVENT_KINDS, PLACEHOLDER_KIND
 STATIC_PACKAGES = {
     "common": "server",
     "manage": "server",
+    "lobby": "server",
     "admin": "server",
     "account": "server",
     "kiosk": "kiosk",
@@ -74,6 +75,9 @@ def setup_pages(app: web.Application) -> None:
     from .manage_pages import setup_manage
 
     setup_manage(app)
+    from .lobby_pages import setup_lobby
+
+    setup_lobby(app)
     from .counter_pages import setup_counter
 
     setup_counter(app)

@@ -15,6 +15,8 @@ from server.domain.access import Action
 from server.protocol import (
     UNSAID,
     CallTicket,
+    ChangeService,
+    ChangeServiceCommand,
     CounterCallCommand,
     CounterCommand,
     CounterListEntry,
@@ -26,6 +28,7 @@ from server.protocol import (
     DeviceStatusIn,
     FeedbackAnswer,
     FeedbackIn,
+    FindTicketCommand,
     Health,
     IdempotencyKey,
     IssueCommand,
@@ -37,18 +40,22 @@ from server.protocol import (
     PublicTicket,
     QueueAnswer,
     Requeue,
+    RequeueCommand,
     ServiceAnswer,
+    ServiceCommand,
     SessionAnswer,
     StaffAnswer,
     TicketAnswer,
+    TicketCommand,
     TicketIssued,
+    TicketNumber,
     TicketToPrint,
     Transfer,
 )
 from server.reports import export
 from server.reports.summary import FIRST_DAY, GROUPS, LAST_DAY
 from server.reports.words import Language
-from server.services import auth, counters, devices, notices, queries, reports, tickets
+from server.services import admin, auth, counters, devices, notices, queries, reports, tickets
 from server.services.context import Actor
 
 from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
@@ -311,6 +318,82 @@ async def requeue(request: web.Request, actor: Actor, body: Requeue | None) -> T
         request.app[SERVICES], actor, request.match_info["branch"],
         int(request.match_info["ticket"]), body or Requeue(),
     )
+
+
+@routes.command("ticket/requeue", RequeueCommand, action=Action.OPERATE_COUNTER, staff_view=True)
+async def requeue_command(services, conn, args: RequeueCommand) -> TicketAnswer:
+    return await tickets.requeue_ticket(services, conn.actor, conn.branch_id, args.ticket,
+                                        Requeue(position=args.position))
+
+
+TICKET = "/tickets/{ticket:[0-9]{1,18}}"
+
+
+class FindQuery(Params):
+    number: TicketNumber
+    """Today's ticket number, e.g. A023."""
+
+
+@routes.http("GET", B + "/tickets", summary="Manager: today's ticket with ?number=", answer=TicketAnswer,
+             query=FindQuery, action=Action.MANAGE_BRANCH)
+async def find_ticket(request: web.Request, actor: Actor, _body: None) -> TicketAnswer:
+    return await tickets.find_ticket(request.app[SERVICES], actor, request.match_info["branch"],
+                                     params(request, FindQuery).number)
+
+
+@routes.command("ticket/find", FindTicketCommand, action=Action.MANAGE_BRANCH, staff_view=True)
+async def find_ticket_command(services, conn, args: FindTicketCommand) -> TicketAnswer:
+    return await tickets.find_ticket(services, conn.actor, conn.branch_id, args.number)
+
+
+@routes.http("POST", B + TICKET + "/cancel", summary="Manager: cancel a waiting ticket on its customer's behalf",
+             answer=TicketAnswer, action=Action.MANAGE_BRANCH)
+async def cancel_for_customer(request: web.Request, actor: Actor, _body: None) -> TicketAnswer:
+    return await tickets.cancel_for_customer(request.app[SERVICES], actor, request.match_info["branch"],
+                                             int(request.match_info["ticket"]))
+
+
+@routes.command("ticket/cancel", TicketCommand, action=Action.MANAGE_BRANCH, staff_view=True)
+async def cancel_for_customer_command(services, conn, args: TicketCommand) -> TicketAnswer:
+    return await tickets.cancel_for_customer(services, conn.actor, conn.branch_id, args.ticket)
+
+
+@routes.http("POST", B + TICKET + "/service", summary="Manager: move a waiting ticket to another service "
+             "(it keeps its number and its place by issue time)", body=ChangeService, answer=TicketAnswer,
+             action=Action.MANAGE_BRANCH)
+async def change_service(request: web.Request, actor: Actor, body: ChangeService) -> TicketAnswer:
+    return await tickets.change_service(request.app[SERVICES], actor, request.match_info["branch"],
+                                        int(request.match_info["ticket"]), body)
+
+
+@routes.command("ticket/change_service", ChangeServiceCommand, action=Action.MANAGE_BRANCH, staff_view=True)
+async def change_service_command(services, conn, args: ChangeServiceCommand) -> TicketAnswer:
+    return await tickets.change_service(services, conn.actor, conn.branch_id, args.ticket,
+                                        ChangeService(service=args.service))
+
+
+SERVICE_PATH = "/services/{code:[A-Z]{1,2}}"
+
+
+def _service_switch(path: str, command: str, active: bool, summary: str) -> None:
+    """Suspend or resume a service, as an HTTP route and a websocket command."""
+
+    async def act(request: web.Request, actor: Actor, _body: None) -> dict:
+        return await admin.set_service_active(request.app[SERVICES], actor, request.match_info["branch"],
+                                              request.match_info["code"], active)
+
+    async def run(services, conn, args: ServiceCommand) -> dict:
+        return await admin.set_service_active(services, conn.actor, conn.branch_id, args.service, active)
+
+    act.__name__ = f"service_{path}"
+    run.__name__ = act.__name__ + "_command"
+    routes.http("POST", f"{B}{SERVICE_PATH}/{path}", summary=summary, answer=dict, action=Action.MANAGE_BRANCH)(act)
+    routes.command(command, ServiceCommand, action=Action.MANAGE_BRANCH, staff_view=True)(run)
+
+
+_service_switch("suspend", "service/suspend", False,
+                "Manager: suspend a service (the kiosk greys it; issuing is refused with suspended)")
+_service_switch("resume", "service/resume", True, "Manager: resume a suspended service")
 
 
 T = "/tickets/{token:[A-Za-z0-9_-]{8,64}}"

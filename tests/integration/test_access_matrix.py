@@ -114,6 +114,12 @@ COMMAND_ARGS: dict[str, dict[str, Any]] = {
     "counter/pause": {"counter": 1},
     "counter/call": {"counter": 1, "ticket": "Z999"},
     "counter/transfer": {"counter": 1, "service": "B"},
+    "service/suspend": {"service": "E"},
+    "service/resume": {"service": "E"},
+    "ticket/find": {"number": "Z999"},
+    "ticket/cancel": {"ticket": 99999},
+    "ticket/requeue": {"ticket": 99999},
+    "ticket/change_service": {"ticket": 99999, "service": "B"},
 }
 SOCKET_ROLE = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator",
                "teller": "counter", "manager": "dashboard", "admin": "dashboard"}
