@@ -162,9 +162,16 @@ class Branch:
         return self.teller(counter).ok("POST", f"/branches/demo/counters/{counter}/{action}", body)
 
     def call_next(self, counter: int) -> dict:
-        ticket = self.act(counter, "call-next")["ticket"]
+        """Finish whatever the counter holds and call the next, saying what it holds (``expect``),
+        as the teller page does: a bare call-next moments after a call is refused as a double press."""
+        ticket = self.next_or_none(counter)
         assert ticket is not None, f"nothing waiting for counter {counter}"
         return ticket
+
+    def next_or_none(self, counter: int) -> dict | None:
+        """As :meth:`call_next`, None when nothing waits (the counter's ticket finished all the same)."""
+        current = self.teller(counter).ok("GET", f"/branches/demo/counters/{counter}")["counter"]["current"]
+        return self.act(counter, "call-next", {"expect": current["id"] if current else None})["ticket"]
 
 
 # --- fixtures ------------------------------------------------------------------------------

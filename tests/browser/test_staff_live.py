@@ -62,7 +62,7 @@ def sent(page) -> list[dict]:
 def drain(branch: Branch, counter: int) -> None:
     """Call and finish at ``counter`` until nothing it serves is waiting."""
     branch.teller(counter)
-    while branch.act(counter, "call-next")["ticket"] is not None:
+    while branch.next_or_none(counter) is not None:
         branch.act(counter, "finish")
 
 
@@ -153,7 +153,8 @@ def test_the_tellers_actions_go_over_the_websocket_and_show_the_servers_refusals
     expect(page.locator("#served")).to_have_text(str(today["served"]), timeout=ms(5))
 
     page.keyboard.press("p")
-    page.get_by_label("原因 Reason").fill("午休")
+    page.locator("#pause-form select[name=code]").select_option("meal")  # what the lobby's screens show
+    page.locator("#pause-form input[name=reason]").fill("午休")  # the teller's own note, for staff
     page.get_by_role("button", name="暂停 Pause", exact=True).last.click()
     expect(page.locator("#counter-state")).to_have_text("暂停 Paused", timeout=ms(5))
     expect(page.locator("#pause-reason")).to_have_text("午休")

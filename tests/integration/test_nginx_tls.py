@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import KIOSK, seconds
+from tests.conftest import IN_CI, KIOSK, seconds
 from tests.integration.server_process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def shipped_config(tmp: Path, upstream_port: int, http_port: int, https_port: in
     return main
 
 
-@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed (.ci/run installs it)")
+@pytest.mark.skipif(not Path(NGINX).exists() and not IN_CI, reason="nginx is not installed (.ci/run installs it)")
 async def test_the_shipped_nginx_config_serves_tls_and_redirects_plain_http(db_url, tmp_path: Path):
     server = ServerProcess(db_url, tmp_path / "server", demo=True,
                            env={"BRANCHQ_PUBLIC_URL": "https://queue.bank.example"})

@@ -131,6 +131,7 @@ async def test_a_display_on_process_b_sees_every_call_made_on_process_a_even_whe
                 await asyncio.gather(*(issue(i) for i in range(batch, batch + 20)))
 
             called: list[str] = []
+            current = None  # what counter 3 holds: each call-next says so (expect), as a teller's page does
             for i in range(TICKETS):
                 if i == KILL_AFTER:
                     await display.wait_until(
@@ -145,10 +146,12 @@ async def test_a_display_on_process_b_sees_every_call_made_on_process_a_even_whe
                         lambda: any(c >= 2 for c, *_ in display.log),
                         "back in sync after B's restart", 20,
                     )
-                answer = await ok(await teller3.post(f"{B}/counters/3/call-next"))
+                answer = await ok(await teller3.post(f"{B}/counters/3/call-next", json={"expect": current}))
                 assert answer["ticket"] is not None, f"call {i + 1}: nothing to call"
                 called.append(answer["ticket"]["number"])
-            assert (await ok(await teller3.post(f"{B}/counters/3/call-next")))["ticket"] is None
+                current = answer["ticket"]["id"]
+            last = await ok(await teller3.post(f"{B}/counters/3/call-next", json={"expect": current}))
+            assert last["ticket"] is None
             assert len(set(called)) == TICKETS
 
             on_a = await fresh_snapshot(a.base_url)
@@ -271,10 +274,11 @@ async def test_admin_changes_on_process_a_hold_at_once_on_process_b(pg_database,
             for service in ["B", "A"]:
                 await ok(await teller3.post(f"{B}/tickets", json={"service": service}), 201)
             await ok(await teller3.post(f"{B}/counters/3/open"))
-            await ok(await teller3.post(f"{B}/counters/3/call-next"))  # caches B's config: A first
+            first = await ok(await teller3.post(f"{B}/counters/3/call-next"))  # caches B's config: A first
             await ok(await manager.patch("/api/v1/admin/branches/demo/counters/3", json={"services": ["B"]}))
             await ok(await teller3.post(f"{B}/tickets", json={"service": "A"}), 201)
-            called = await ok(await teller3.post(f"{B}/counters/3/call-next"))
+            called = await ok(await teller3.post(f"{B}/counters/3/call-next",
+                                                 json={"expect": first["ticket"]["id"]}))
             assert called["ticket"]["number"] == "B001", "B follows the profile changed on A"
 
             code = (await ok(await manager.post("/api/v1/admin/branches/demo/enrollments",
