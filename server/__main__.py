@@ -109,6 +109,7 @@ def serve(args: argparse.Namespace) -> None:
         print(f"  evaluator:     {base}/evaluator/demo/5?token={DEMO_TOKENS['evaluator']}")
         print(f"  teller:        {base}/counter   (teller1 … teller6)")
         print(f"  dashboard:     {base}/manage/demo   reports: {base}/manage/demo/reports   (manager)")
+        print(f"  lobby console: {base}/lobby/demo   (manager)   my sessions: {base}/account")
         print(f"  administration: {base}/admin   (admin; a manager: own branch's hours, profiles, devices)")
         print(f"  demo branch:   {base}/api/v1/branches/demo/services")
         print(f"  staff:         admin, manager, teller1 … teller6 (password {DEMO_PASSWORD})")
