@@ -108,12 +108,15 @@ function offeredLanguages() {
 }
 
 function setLanguage(next) {
+  // Only a change of language is someone at the screen: a resync that keeps it must not put
+  // off going home.
+  const changed = next !== lang;
   lang = next;
   document.documentElement.lang = next;
   for (const b of document.querySelectorAll(".languages button")) b.setAttribute("aria-pressed", String(b.dataset.lang === next));
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = w(el.dataset.t);
   draw();
-  armIdle();
+  if (changed) armIdle();
 }
 
 /** Only the languages the branch offers (its configuration); no switch at all for one. */
