@@ -170,10 +170,16 @@ function drawNotices() {
   if (emergency && screen !== "start") { greenReason = null; show("start"); }
 }
 
+/** A refusal of the customer's last tap, kept on the banner for REFUSAL_MS whatever redraws meanwhile. */
+let refusal = null;
+const REFUSAL_MS = 5000;
+
 function banner() {
   const printer = state?.device?.status?.printer;
   const problem = printer && (!printer.online || printer.paper === "out");
-  const text = live?.status === "reconnecting" ? `${w("offline")} ${w("offline_hold")}` : problem ? w("printer") : null;
+  const refused = refusal && performance.now() < refusal.until ? refusal.text : null;
+  const text = live?.status === "reconnecting" ? `${w("offline")} ${w("offline_hold")}`
+    : refused ?? (problem ? w("printer") : null);
   $("banner").textContent = text ?? "";
   $("banner").hidden = !text;
   $("print-problem").hidden = !problem;
@@ -342,9 +348,10 @@ async function take(service) {
     show("result");
     banner();
   } catch (e) {
-    $("banner").textContent = w("failed", { m: e.message });
-    $("banner").hidden = false;
-    setTimeout(banner, 5000);
+    // Kept through the redraw that follows (the services reload): the customer must read it.
+    refusal = { text: w("failed", { m: e.message }), until: performance.now() + REFUSAL_MS };
+    banner();
+    setTimeout(banner, REFUSAL_MS);
   } finally {
     busy = false;
     loadServices();
