@@ -1252,6 +1252,14 @@ export function applyWords(lang, { root = document, words = both } = {}) {
  * A language switch: a <select> of LANGUAGES in their own names, set to `lang`; a choice is
  * kept (keepLanguage) and given to `onChoose`.
  */
+/** A staff page's connection badge (`el`), from a live.js connection: its state in the page's words. */
+export function showLiveStatus(el, live, lang) {
+  const status = live?.status ?? "connecting";
+  el.dataset.status = status;
+  el.textContent = { connected: both(lang, "common.live"), connecting: both(lang, "common.connecting_short"),
+    reconnecting: both(lang, "common.reconnecting_short"), refused: `✖ ${live?.refused ?? "refused"}` }[status] ?? status;
+}
+
 export function languageSwitch(select, lang, onChoose) {
   select.replaceChildren(...LANGUAGES.map((l) => Object.assign(new Option(LANGUAGE_NAMES[l], l), { lang: l })));
   select.value = languageOf(lang);

@@ -5,7 +5,9 @@
 // server changes nothing twice (an issue carries one Idempotency-Key per confirmation).
 import { connect } from "/static/common/live.js";
 import { currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage } from "/static/common/i18n.js";
+import {
+  applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, showLiveStatus,
+} from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -154,11 +156,7 @@ function draw(state) {
 }
 
 function drawStatus() {
-  const el = $("status");
-  const status = live?.status ?? "connecting";
-  el.dataset.status = status;
-  el.textContent = { connected: w("common.live"), connecting: w("common.connecting_short"),
-    reconnecting: w("common.reconnecting_short"), refused: `✖ ${live?.refused ?? "refused"}` }[status] ?? status;
+  showLiveStatus($("status"), live, lang);
 }
 
 function setLanguage(next) {

@@ -5,7 +5,9 @@
 // themselves. From here the manager posts and clears notices and pauses or closes counters.
 import { connect } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, t } from "/static/common/i18n.js";
+import {
+  applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, showLiveStatus, t,
+} from "/static/common/i18n.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
@@ -261,11 +263,7 @@ function scheduleKpis() {
 }
 
 function drawStatus() {
-  const el = $("status");
-  const status = live?.status ?? "connecting";
-  el.dataset.status = status;
-  el.textContent = { connected: w("common.live"), connecting: w("common.connecting_short"),
-    reconnecting: w("common.reconnecting_short"), refused: `✖ ${live?.refused ?? "refused"}` }[status] ?? status;
+  showLiveStatus($("status"), live, lang);
 }
 
 function setLanguage(next) {
