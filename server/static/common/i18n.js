@@ -391,6 +391,21 @@ export const STRINGS = {
     'lobby.confirm_issue_green': '为顾客取业务 {service} 的绿色通道号（{reason}），并由您确认？',
     'lobby.confirm_issue': '为顾客取业务 {service} 的号？',
     'lobby.issued': '已取号 {number}',
+
+    // --- reprint.* ---
+
+
+    // --- complaint.* ---
+
+
+    // --- supervision.* ---
+
+
+    // --- booking.* ---
+
+
+    // --- simulate.* ---
+
   },
   en: {
     'common.connecting': 'Connecting…',
@@ -764,6 +779,21 @@ export const STRINGS = {
     'lobby.confirm_issue_green': 'Issue a green-channel ticket for service {service} ({reason}), confirmed by you?',
     'lobby.confirm_issue': 'Issue a ticket for service {service}?',
     'lobby.issued': 'Issued {number}',
+
+    // --- reprint.* ---
+
+
+    // --- complaint.* ---
+
+
+    // --- supervision.* ---
+
+
+    // --- booking.* ---
+
+
+    // --- simulate.* ---
+
   },
   'zh-TW': {
     // Made by scripts/zh_tw.py (s2twp and the reviewed words there): edit zh-CN, then run it.
@@ -1142,6 +1172,21 @@ export const STRINGS = {
     'lobby.confirm_issue_green': '為顧客取業務 {service} 的綠色通道號（{reason}），並由您確認？',
     'lobby.confirm_issue': '為顧客取業務 {service} 的號？',
     'lobby.issued': '已取號 {number}',
+
+    // --- reprint.* ---
+
+
+    // --- complaint.* ---
+
+
+    // --- supervision.* ---
+
+
+    // --- booking.* ---
+
+
+    // --- simulate.* ---
+
   },
 };
 
