@@ -594,6 +594,8 @@ class BranchPatch(Patch):
     no_show_grace_s: int | None = None
     green_confirm: list[str] | None = None
     """Green-channel reasons staff must confirm (elderly, disabled, pregnant, urgent)."""
+    just_called_s: int | None = None
+    """Seconds after a call during which a call-next without ``expect`` changes nothing (1–30)."""
     announcements: dict[str, object] | None = None
     limits: dict[str, object] | None = None
 

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 
 from .model import CounterState, TicketState
 
-#: How long after a call a call-next without ``expect`` counts as a second press.
+#: How long after a call a call-next without ``expect`` counts as a second press, unless the
+#: branch sets its own (``just_called_s``, 1–30 s).
 JUST_CALLED_S = 3.0
 #: The pause code the server itself gives a counter whose teller has gone.
 SYSTEM = "system"

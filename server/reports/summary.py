@@ -18,7 +18,8 @@ zone. Definitions, exactly as computed:
   (or the report's end) under that teller / at that counter.
 - rating_mean, rating_share_4_5 (scores 4–5 ÷ ratings), rating_response_rate
   (ratings ÷ served tickets).
-- estimate_mae: mean |estimated wait at issue − actual wait| over called tickets.
+- estimate_mae: mean |estimated wait at issue − actual wait| over called tickets that were
+  given an estimate (a ticket issued with no counter serving it open has none: NULL).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 #: so the total over all groups is their sum (one pass over the tickets, not two).
 SUMS = ("issued", "served", "no_show", "cancelled", "expired", "called", "wait_sum", "service_sum",
         "within_target", "green_called", "green_wait_sum", "normal_called", "normal_wait_sum",
-        "estimate_error_sum", "served_s")
+        "estimate_error_sum", "estimated", "served_s")
 
 
 async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: str) -> dict[Any, dict[str, Any]]:
@@ -145,7 +146,9 @@ async def _sums(conn: AsyncConnection, branch_id: str, period: Period, group: st
             func.sum(case((green, wait))).label("green_wait_sum"),
             _count_if(and_(~green, wait.is_not(None))).label("normal_called"),
             func.sum(case((~green, wait))).label("normal_wait_sum"),
+            # NULL estimates drop out of both: the sum skips them, the count leaves them out.
             func.sum(func.abs(TICKET.c.estimated_wait_s - wait)).label("estimate_error_sum"),
+            func.count(TICKET.c.estimated_wait_s - wait).label("estimated"),
             func.count(TICKET.c.service_s).label("served_s"),
         )
         .select_from(_from(joins))
@@ -292,7 +295,7 @@ def _figures(key: Any, sums: dict[str, Any], ratings: dict[str, Any], waits: lis
         "rating_mean": div(ratings.get("score_sum"), ratings.get("ratings")),
         "rating_share_4_5": div(ratings.get("good"), ratings.get("ratings")),
         "rating_response_rate": div(ratings.get("ratings") or 0, sums.get("served")),
-        "estimate_mae_s": div(sums.get("estimate_error_sum"), sums.get("called")),
+        "estimate_mae_s": div(sums.get("estimate_error_sum"), sums.get("estimated")),
     }
 
 

@@ -193,6 +193,9 @@ class BranchSpec(BaseModel):
     green_confirm: list[GreenReason] = Field(default_factory=list, json_schema_extra={"uniqueItems": True})
     """Green-channel reasons staff must confirm: a kiosk or phone asking with one is refused
     (``needs_confirmation``) and the lobby manager issues the ticket, recorded as confirmed by them."""
+    just_called_s: int = Field(3, ge=1, le=30)
+    """Seconds after a call during which a call-next without ``expect`` is taken for a second
+    press of the same key and changes nothing (``just_called``)."""
     announcements: Announcements = Field(default_factory=Announcements)
     limits: Limits = Field(default_factory=Limits)
     services: list[ServiceSpec] = Field(default_factory=list)
@@ -436,6 +439,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "holidays": list(branch.holidays),
             "no_show_grace_s": branch.no_show_grace_s,
             "green_confirm": list(branch.green_confirm),
+            "just_called_s": branch.just_called_s,
             "announcements": branch.announcements or {},
             "limits": branch.limits or {},
             "services": [
@@ -566,6 +570,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "holidays": [d.isoformat() for d in new.holidays],
             "no_show_grace_s": new.no_show_grace_s,
             "green_confirm": [r.value for r in new.green_confirm],
+            "just_called_s": new.just_called_s,
             "announcements": new.announcements.model_dump(mode="json"),
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
         },

@@ -347,7 +347,9 @@ async def _call_next(at: At) -> Any | None:
     if at.expect is UNSAID:
         current = await at.current()
         called = repo.aware(current.called_at) if current is not None and current.called_at else None
-        if current is not None and attendance.just_called(current.state, called, at.tx.now):
+        if current is not None and attendance.just_called(
+            current.state, called, at.tx.now, window_s=at.tx.branch.just_called_s
+        ):
             raise JustCalled(
                 f"counter {at.conf.number} called ticket {current.number} moments ago and it has not "
                 "started: nothing was changed (send expect to finish it and call the next)",

@@ -10,7 +10,6 @@ from server.protocol import DeviceAnswer, DeviceStatusIn, TicketToPrint
 from server.store import repository as repo
 
 from .context import Actor, Services
-from .tickets import given_estimate
 
 PRINT_BATCH = 50
 
@@ -35,7 +34,7 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
                 priority=r.priority,
                 issued_at=r.issued_at,
                 ahead=r.ahead_at_issue,
-                estimated_wait_s=given_estimate(r.estimated_wait_s),
+                estimated_wait_s=r.estimated_wait_s,
                 language=languages.get(r.id),
             )
             for r in rows

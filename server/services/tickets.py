@@ -148,21 +148,6 @@ def served_by_a_counter(config: BranchConfig, code: str) -> bool:
     return any(code in c.services for c in config.counters.values())
 
 
-#: What a ticket row holds in ``estimated_wait_s`` when it was issued without an estimate
-#: (no counter open). The column is NOT NULL; the store keeps the sentinel, the answers say None.
-NO_ESTIMATE = -1
-
-
-def stored_estimate(wait_s: int | None) -> int:
-    """The estimate as the ticket row keeps it."""
-    return NO_ESTIMATE if wait_s is None else wait_s
-
-
-def given_estimate(stored: int) -> int | None:
-    """The estimate the customer was given, from the ticket row."""
-    return None if stored < 0 else stored
-
-
 async def issue_ticket(
     app: Services,
     actor: Actor,
@@ -229,8 +214,8 @@ async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
         state=TicketState.WAITING,  # the state it was issued in: the same answer as the first time
         issued_at=repo.aware(row.issued_at),
         ahead=row.ahead_at_issue,
-        estimated_wait_s=given_estimate(row.estimated_wait_s),
-        no_counter_open=given_estimate(row.estimated_wait_s) is None,
+        estimated_wait_s=row.estimated_wait_s,
+        no_counter_open=row.estimated_wait_s is None,
     )
 
 
@@ -297,7 +282,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "staff_id": None,
             "device_id": actor.id if actor.kind == "device" else None,
             "ahead_at_issue": ahead,
-            "estimated_wait_s": stored_estimate(wait_s),
+            "estimated_wait_s": wait_s,
             # Reports judge the wait by the target in force now, whatever it becomes later.
             "target_wait_s": service.target_wait_s,
             "issued_hour": tx.local_now.hour,

@@ -88,6 +88,8 @@ class Branch(Base):
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     green_confirm: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     """Green-channel reasons staff must confirm: kiosks and phones may not issue them."""
+    just_called_s: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    """How long after a call a call-next without ``expect`` counts as a second press."""
     """Per-branch overrides of the request limits (e.g. a kiosk's burst and rate)."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -286,7 +288,8 @@ class Ticket(Base):
     recalls: Mapped[int] = mapped_column(Integer, default=0)
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     ahead_at_issue: Mapped[int] = mapped_column(Integer, default=0)
-    estimated_wait_s: Mapped[int] = mapped_column(Integer, default=0)
+    estimated_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The wait the customer was told at issue; None: no estimate (no counter serving it was open)."""
     target_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The service's target wait when the ticket was issued: reports judge by it, not today's."""
     green_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
@@ -315,6 +318,26 @@ class TicketEvent(Base):
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PrintJob(Base):
+    """A reprint of a ticket on a kiosk's printer: its agent prints each job once, in id order."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        Index("ix_print_jobs_device", "device_id", "id"),
+        Index("ix_print_jobs_ticket", "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    """The kiosk whose printer prints it."""
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(100))
+    """Who asked, as the audit log names them (a staff member, or the kiosk itself)."""
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
 
 
 class IdempotencyKey(Base):

@@ -265,3 +265,21 @@ async def test_charts_are_self_contained_svg(day, chart):
     svg = await resp.text()
     assert svg.lstrip().startswith("<svg") and "</svg>" in svg
     assert 'src="http' not in svg and "kozea.github.io" not in svg, "no CDN in a closed branch network"
+
+
+async def test_the_estimate_error_leaves_out_tickets_issued_with_no_estimate(day):
+    """A ticket issued while no counter served its service was told no wait at all (null):
+    it has no estimate to be wrong about, so the estimate error stays 380 s over the three
+    tickets that had one, and the wait average takes the fourth in."""
+    c = day.client
+    await login(c, "teller3")
+    assert (await c.post(f"{B}/counters/3/close")).status == 200
+    blind = await issue(day, "A")
+    assert blind["estimated_wait_s"] is None and blind["no_counter_open"] is True
+    await at(day, 1500)
+    await c.post(f"{B}/counters/3/open")
+    assert (await (await c.post(f"{B}/counters/3/call-next")).json())["ticket"]["id"] == blind["id"]
+    await login(c, "manager")
+    total = (await report(c))["total"]
+    assert total["estimate_mae_s"] == 380.0
+    assert total["wait_avg_s"] == (60 + 480 + 840 + 300) / 4

@@ -7,8 +7,11 @@ refusal changes nothing.
 
 from __future__ import annotations
 
+import pytest
+
 from server.domain.attendance import JUST_CALLED_S
-from server.services import auth, counters, tickets
+from server.protocol import BranchPatch
+from server.services import admin, auth, counters, tickets
 from server.services.snapshot import branch_snapshot
 from server.web.hub import Hub
 
@@ -220,3 +223,47 @@ async def test_an_open_staff_socket_counts_as_seen_through_the_hubs_sweep(world)
     world.clock.advance(seconds=AFTER_S)
     assert await counters.pause_abandoned(world.app, after_s=AFTER_S) == [("demo", 3)]
 
+
+
+# --- just_called: the window is the branch's ---------------------------------------------
+
+
+async def _set_just_called(w: World, seconds: int) -> None:
+    await admin.update_branch(w.app, await w.staff("admin"), "demo", BranchPatch(just_called_s=seconds))
+
+
+async def test_the_just_called_window_is_three_seconds_unless_the_branch_says_otherwise(world):
+    detail = await admin.branch_detail(world.app, await world.staff("admin"), "demo")
+    assert detail["just_called_s"] == JUST_CALLED_S == 3
+
+
+async def test_a_branch_with_a_longer_just_called_window_refuses_a_second_press_later_in_it(world):
+    await _set_just_called(world, 8)
+    first = await world.issue("A")
+    await world.issue("A")
+    teller = await world.staff("teller3")
+    await counters.open_counter(world.app, teller, "demo", 3)
+    await counters.call_next(world.app, teller, "demo", 3)
+    world.clock.advance(seconds=JUST_CALLED_S + 2)  # past the default window, inside the branch's
+    await world.refused("just_called", lambda: counters.call_next(world.app, teller, "demo", 3))
+    world.clock.advance(seconds=3)
+    await counters.call_next(world.app, teller, "demo", 3)
+    assert (await tickets.public_ticket(world.app, first.token)).state == "done"
+
+
+async def test_a_branch_with_a_shorter_just_called_window_takes_the_next_press_sooner(world):
+    await _set_just_called(world, 1)
+    first = await world.issue("A")
+    second = await world.issue("A")
+    teller = await world.staff("teller3")
+    await counters.open_counter(world.app, teller, "demo", 3)
+    await counters.call_next(world.app, teller, "demo", 3)
+    world.clock.advance(seconds=1)
+    assert (await counters.call_next(world.app, teller, "demo", 3)).ticket.id == second.id
+    assert (await tickets.public_ticket(world.app, first.token)).state == "done"
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 31, 3600])
+async def test_a_just_called_window_outside_one_to_thirty_seconds_is_refused(world, seconds):
+    error = await world.refused("invalid_config", lambda: _set_just_called(world, seconds))
+    assert "just_called_s" in error.message

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from server.protocol import PauseCounter, Transfer
 from server.services import admin, counters, devices, queries, tickets
+from server.store import repository as repo
 
 from .conftest import World
 
@@ -113,3 +114,14 @@ async def test_a_closed_service_says_when_it_opens_next_in_the_branch_zone(world
     assert services["D"].unavailable_reason == "closed"
     assert services["D"].opens_at is not None and services["D"].opens_at.isoformat() == "2026-03-02T14:00:00+08:00"
     assert services["A"].available and services["A"].opens_at is None
+
+
+# --- "no estimate" in the store and in the reports -------------------------------------------
+
+
+async def test_a_ticket_issued_without_an_estimate_is_stored_with_none_not_a_sentinel(world: World):
+    issued = await world.issue("A")  # no counter open
+    async with world.app.db.read() as conn:
+        row = await repo.ticket_by_id(conn, issued.id)
+    assert row.estimated_wait_s is None
+

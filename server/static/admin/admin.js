@@ -48,6 +48,7 @@ const WORDS = {
   language: ["默认语言", "Language", "預設語言"],
   languages: ["取号机语言", "Kiosk languages", "取號機語言"],
   grace: ["过号保留（秒）", "No-show grace (s)", "過號保留（秒）"],
+  just_called: ["叫号后防连按（秒）", "Double-press guard after a call (s)", "叫號後防連按（秒）"],
   announcements: ["叫号播报", "Announcements", "叫號播報"],
   chime: ["叫号前提示音", "Chime before each call", "叫號前提示音"],
   repeat: ["每次播报遍数", "Times each call is spoken", "每次播報遍數"],
@@ -431,6 +432,7 @@ function drawSettings() {
   form.language.value = detail.language ?? "zh-CN";
   for (const box of form.querySelectorAll("[name=languages]")) box.checked = (detail.languages ?? []).includes(box.value);
   form.no_show_grace_s.value = detail.no_show_grace_s ?? "";
+  form.just_called_s.value = detail.just_called_s ?? "";
   const announcements = detail.announcements ?? {};
   form.chime.checked = announcements.chime !== false;
   form.repeat.value = String(announcements.repeat ?? 1);
@@ -501,7 +503,8 @@ function settingsWanted(form) {
     const languages = orderedChoice(form.querySelectorAll("[name=languages]"), detail.languages, form.language.value);
     Object.assign(wanted, {
       names: namesFrom(form), timezone: form.timezone.value.trim(), language: form.language.value,
-      languages, no_show_grace_s: numberOrNull(form.no_show_grace_s), announcements,
+      languages, no_show_grace_s: numberOrNull(form.no_show_grace_s),
+      just_called_s: numberOrNull(form.just_called_s), announcements,
     });
   }
   return changed(wanted, current);
