@@ -52,6 +52,14 @@ Late tickets are never printed
     comes back. The drop is journaled like a print, logged, and reported in the
     printer's status message.
 
+Reprints
+    A copy asked for at the lobby console (or by the kiosk after a failed print) is a print
+    job: ``ticket.reprint_requested`` reaches this kiosk alone and wakes the agent, which asks
+    ``GET /api/v1/devices/me/print-jobs?after_id=<last job>`` and prints each job once, marked
+    "补打 / REPRINT / 補印" with the time it was asked for. The journal keeps the last job
+    beside the last ticket, written the same way, so a copy survives kill -9 exactly as a
+    ticket does. A job not printed within ``PRINT_WITHIN_S`` of its request is dropped too.
+
 Language and time
     Each ticket prints in the language its customer used at the kiosk (the print
     job's ``language``; else ``--lang``, else the branch's), with its issue time in
@@ -153,20 +161,23 @@ class Journal:
         try:
             data: dict[str, Any] = json.loads(self.path.read_text()) if self.existed else {}
             self.last_printed: int = int(data.get("last_printed", 0))
+            self.last_job: int = int(data.get("last_job", 0))
         except (ValueError, TypeError, AttributeError) as e:
             raise Fatal(f"{self.path} is not a journal this agent wrote ({e}); fix or remove it") from None
         self.branch: str | None = data.get("branch")
         self.language: str | None = data.get("language")
 
-    def record(self, last_printed: int | None = None, **learned: str | None) -> None:
+    def record(self, last_printed: int | None = None, *, last_job: int | None = None, **learned: str | None) -> None:
         """Write atomically: after a crash the file holds the old or the new content, never a mix."""
         if last_printed is not None:
             self.last_printed = last_printed
+        if last_job is not None:
+            self.last_job = last_job
         for key, value in learned.items():
             setattr(self, key, value)
         body = json.dumps(
-            {"last_printed": self.last_printed, "branch": self.branch, "language": self.language,
-             "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            {"last_printed": self.last_printed, "last_job": self.last_job, "branch": self.branch,
+             "language": self.language, "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
         ).encode()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal-", suffix=".tmp")
         try:
@@ -237,15 +248,27 @@ class KioskAPI:
         except ValidationError as e:
             raise ServerUnavailable(f"unexpected ticket list: {e}") from e
 
+    async def print_jobs(self, after_id: int) -> list[TicketToPrint]:
+        """This kiosk's reprints after job ``after_id``, oldest first (none from a server without them)."""
+        body = await self._call("GET", "/api/v1/devices/me/print-jobs", params={"after_id": str(after_id)},
+                                missing=[])
+        try:
+            return TICKETS.validate_python(body)
+        except ValidationError as e:
+            raise ServerUnavailable(f"unexpected print-job list: {e}") from e
+
     async def report(self, status: PrinterStatus, *, last_printed: int | None) -> None:
         body: dict[str, Any] = {"printer": status.model_dump(exclude_none=True)}
         if last_printed:
             body["last_printed"] = last_printed
         await self._call("POST", "/api/v1/devices/me/status", json=body)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, path: str, *, missing: Any = None, **kwargs: Any) -> Any:
+        """The answer's JSON; ``missing`` (when given) for a 404, i.e. an older server without the route."""
         try:
             async with self.http.request(method, self.server + path, **kwargs) as resp:
+                if resp.status == 404 and missing is not None:
+                    return missing
                 if resp.status in (401, 403):
                     raise Fatal(f"the server refused this kiosk token ({resp.status}: {await resp.text()})")
                 if resp.status >= 400:
@@ -353,6 +376,12 @@ class PrintAgent:
                 await self._print_one(ticket)
             if len(batch) < PRINT_BATCH:
                 break
+        while True:  # then the reprints, each once: the journal keeps the last job as well
+            jobs = await self.api.print_jobs(self.journal.last_job)
+            for job in jobs:
+                await self._print_one(job)
+            if len(jobs) < PRINT_BATCH:
+                break
         if self._first_start_cutoff is not None:
             self._first_start_cutoff = None
             if not self.journal.existed:
@@ -368,10 +397,10 @@ class PrintAgent:
             await self._drop(ticket)
             return
         layout = self.layout_for(ticket)
-        name = f"{ticket.id:09d}-{ticket.number}"
+        name = f"{ticket.id:09d}-{ticket.number}" + (f"-reprint-{ticket.job}" if ticket.job else "")
         try:
             async with self._device:
-                await asyncio.to_thread(self._print_and_record, layout, name, ticket.id)
+                await asyncio.to_thread(self._print_and_record, layout, name, ticket)
         except PrinterNotReady as e:
             self.checked = e.status
             await self._report_if_changed()
@@ -381,24 +410,25 @@ class PrintAgent:
             self.print_error = str(e)
             await self._report_if_changed()
             raise
-        log.info("printed %s (id %d)", ticket.number, ticket.id)
+        log.info("printed %s (id %d)%s", ticket.number, ticket.id, f" again (job {ticket.job})" if ticket.job else "")
         if self.print_error is not None or self.dropped is not None:
             self.print_error = self.dropped = None
             await self._report_if_changed()
 
     def too_late(self, ticket: TicketToPrint) -> bool:
-        """Whether the ticket's customer has surely left the kiosk by now."""
-        age = (datetime.now(UTC) - _aware(ticket.issued_at)).total_seconds()
+        """Whether the ticket's customer has surely left the kiosk by now (a reprint: since it was asked for)."""
+        asked = ticket.reprinted_at if ticket.job and ticket.reprinted_at else ticket.issued_at
+        age = (datetime.now(UTC) - _aware(asked)).total_seconds()
         return age > self.options.print_within_s
 
     async def _drop(self, ticket: TicketToPrint) -> None:
         log.warning("ticket %s (id %d) NOT printed: issued more than %.0f s ago, its customer has left",
                     ticket.number, ticket.id, self.options.print_within_s)
-        await asyncio.to_thread(self.journal.record, ticket.id)
+        await asyncio.to_thread(_journal_done, self.journal, ticket)
         self.dropped = ticket.number
         await self._report_if_changed()
 
-    def _print_and_record(self, layout: Layout, name: str, ticket_id: int) -> None:
+    def _print_and_record(self, layout: Layout, name: str, ticket: TicketToPrint) -> None:
         """In the worker thread: check, print, journal, with nothing else in between."""
         status = self.printer.status()
         if not printable(status):
@@ -409,7 +439,7 @@ class PrintAgent:
             raise
         except Exception as e:  # rendering (font, image) or a driver's own error: still a failed print
             raise PrintFailed(f"{type(e).__name__}: {e}") from e
-        self.journal.record(ticket_id)
+        _journal_done(self.journal, ticket)
 
     async def _until_printable(self) -> None:
         """Wait while the last check says offline or out of paper (checks go on every few seconds)."""
@@ -433,6 +463,8 @@ class PrintAgent:
             language=language,
             paper_mm=o.paper_mm,
             green_channel=ticket.priority == Priority.GREEN,
+            reprinted_at=(_aware(ticket.reprinted_at).astimezone(_zone(ticket.timezone, o.timezone))
+                          if ticket.job and ticket.reprinted_at else None),
         )
 
     @property
@@ -487,6 +519,8 @@ class PrintAgent:
 
     def _on_event(self, event: EventMessage) -> None:
         if event.kind == events.TICKET_ISSUED.name and "id" in event.data:  # only our own carry the id
+            self._wake.set()
+        elif event.kind == events.TICKET_REPRINT_REQUESTED.name:  # only the kiosk concerned hears it
             self._wake.set()
         elif event.kind == events.DEVICE_STATUS.name:
             log.debug("server has our status: %s", event.data.get("status"))
@@ -543,6 +577,14 @@ class PrintAgent:
                 log.log(logging.INFO if printable(status) else logging.WARNING, "printer status: %s",
                         status.model_dump(exclude_none=True))
             self.reported, self._reported_at = status, time.monotonic()
+
+
+def _journal_done(journal: Journal, ticket: TicketToPrint) -> None:
+    """Journal a ticket (or a reprint job) as printed or dropped: it is never printed again."""
+    if ticket.job:
+        journal.record(last_job=ticket.job)
+    else:
+        journal.record(ticket.id)
 
 
 @functools.cache

@@ -113,6 +113,7 @@ class Layout:
 PHRASES: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "green": "绿色通道",
+        "reprint": "补打 / REPRINT {t}",
         "ahead": "您前面还有 {n} 人等候",
         "ahead_none": "您前面没有人等候",
         "wait": "预计等候约 {d}",
@@ -126,6 +127,7 @@ PHRASES: dict[Language, dict[str, str]] = {
     },
     "zh-TW": {
         "green": "綠色通道",
+        "reprint": "補印 / REPRINT {t}",
         "ahead": "您前面還有 {n} 人等候",
         "ahead_none": "您前面沒有人等候",
         "wait": "預計等候約 {d}",
@@ -139,6 +141,7 @@ PHRASES: dict[Language, dict[str, str]] = {
     },
     "en": {
         "green": "Green channel",
+        "reprint": "REPRINT / 补打 {t}",
         "ahead": "{n} people ahead of you",
         "ahead_one": "1 person ahead of you",
         "ahead_none": "No one ahead of you",
@@ -204,6 +207,7 @@ def ticket_layout(
     language: Language = "zh-CN",
     paper_mm: int = 80,
     green_channel: bool = False,
+    reprinted_at: datetime | None = None,
 ) -> Layout:
     """What a customer's ticket says, top to bottom.
 
@@ -211,6 +215,7 @@ def ticket_layout(
         issued_at: already in the branch's time zone; printed as it is.
         footer: the branch's own closing line; a polite default when None.
         green_channel: adds the green-channel mark under the number.
+        reprinted_at: a reprint (in the branch's zone): the slip is marked as a copy, with the time.
 
     Raises:
         ValueError: an unknown language or paper width.
@@ -221,7 +226,10 @@ def ticket_layout(
         raise ValueError(f"paper must be one of {', '.join(map(str, PAPER_DOTS))} mm")
     words = PHRASES[language]
     branch = name_in(branch_names, language)
-    blocks: list[Block] = [Text(branch, bold=True)]
+    blocks: list[Block] = []
+    if reprinted_at is not None:
+        blocks += [Text(words["reprint"].format(t=reprinted_at.strftime("%H:%M")), bold=True), Rule()]
+    blocks.append(Text(branch, bold=True))
     english = branch_names.get("en")
     if language != "en" and english and english != branch:
         blocks.append(Text(english))

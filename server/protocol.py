@@ -527,7 +527,26 @@ class TicketToPrint(Answer):
     """None when no counter serving it was open at issue: the ticket says so instead."""
     language: str | None = None
     """The customer's language at the kiosk (None: the branch's)."""
+    job: int | None = None
+    """A reprint's print-job id (None: the ticket's first print)."""
+    reprinted_at: datetime | None = None
+    """When the reprint was asked for: the slip is marked as a copy with this time."""
 
+
+class Reprint(Body):
+    """Which kiosk prints the copy (None: the kiosk that issued the ticket)."""
+
+    kiosk: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+
+
+class ReprintAnswer(Answer):
+    job: int
+    ticket: int
+    number: str
+    kiosk: int
+    kiosk_name: str
+    reprints: int
+    """How many reprints the ticket has had, this one included."""
 
 
 class DeviceAnswer(Answer):

@@ -84,6 +84,7 @@ class Action(enum.StrEnum):
     RATE_AT_COUNTER = "rate_at_counter"
     DEVICE_SELF = "device_self"  # a device's own identity and health
     PRINT = "print"  # a kiosk's tickets to print
+    REPRINT = "reprint"  # a ticket's copy: the lobby's staff, or the kiosk after a failed print
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
 
@@ -97,6 +98,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RATE_AT_COUNTER: frozenset({Role.EVALUATOR}),
     Action.DEVICE_SELF: frozenset(DEVICE_ROLES),
     Action.PRINT: frozenset({Role.KIOSK}),
+    Action.REPRINT: frozenset({Role.KIOSK, Role.MANAGER, Role.ADMIN}),
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
 }

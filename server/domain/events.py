@@ -225,6 +225,12 @@ TICKET_SERVICE_CHANGED = define(
     _f("queued_at", str, doc="its place in the queue (ISO 8601)"),
     _f("head", bool, doc="at the head of its queue"),
 )
+TICKET_REPRINT_REQUESTED = define(
+    "ticket.reprint_requested",
+    "A copy of the ticket is to be printed at a kiosk (that kiosk alone hears it, and prints it at once).",
+    _f("job", int, doc="the print job's id"), TICKET_ID, NUMBER, DEVICE,
+    kiosk_own_all=True,
+)
 TICKET_EXPIRED = define(
     "ticket.expired", "The business day closed with the ticket still waiting or called.",
     TICKET_ID, NUMBER, SERVICE, STATE,

@@ -8,6 +8,7 @@ from server.domain.access import Action, require
 from server.domain.events import DEVICE_STATUS
 from server.protocol import DeviceAnswer, DeviceStatusIn, TicketToPrint
 from server.store import repository as repo
+from server.store.repository import BranchConfig, BranchRow
 
 from .context import Actor, Services
 
@@ -21,24 +22,30 @@ async def tickets_to_print(app: Services, actor: Actor, *, after_id: int) -> lis
     async with app.reading(actor.branch_id) as (conn, branch, config):  # type: ignore[arg-type]
         rows = await repo.tickets_of_device(conn, actor.id, after_id=after_id, limit=PRINT_BATCH)  # type: ignore[arg-type]
         languages = await repo.issue_languages(conn, [r.id for r in rows])
+        return [_to_print(r, branch, config, languages.get(r.id)) for r in rows]
+
+
+async def print_jobs(app: Services, actor: Actor, *, after_id: int) -> list[TicketToPrint]:
+    """This kiosk's reprints after job ``after_id``, oldest first, each marked with its job and time."""
+    require(actor, Action.PRINT)
+    async with app.reading(actor.branch_id) as (conn, branch, config):  # type: ignore[arg-type]
+        rows = await repo.print_jobs_of_device(conn, actor.id, after_id=after_id, limit=PRINT_BATCH)  # type: ignore[arg-type]
+        languages = await repo.issue_languages(conn, [r.id for r in rows])
         return [
-            TicketToPrint(
-                id=r.id,
-                token=r.token,
-                number=r.number,
-                service=config.service_by_id(r.service_id).code,
-                service_names=config.service_by_id(r.service_id).names,
-                branch=branch.id,
-                branch_names=branch.names,
-                timezone=branch.timezone,
-                priority=r.priority,
-                issued_at=r.issued_at,
-                ahead=r.ahead_at_issue,
-                estimated_wait_s=r.estimated_wait_s,
-                language=languages.get(r.id),
+            _to_print(r, branch, config, languages.get(r.id)).model_copy(
+                update={"job": r.job_id, "reprinted_at": r.requested_at}
             )
             for r in rows
         ]
+
+
+def _to_print(r: Any, branch: BranchRow, config: BranchConfig, language: str | None) -> TicketToPrint:
+    service = config.service_by_id(r.service_id)
+    return TicketToPrint(
+        id=r.id, token=r.token, number=r.number, service=service.code, service_names=service.names,
+        branch=branch.id, branch_names=branch.names, timezone=branch.timezone, priority=r.priority,
+        issued_at=r.issued_at, ahead=r.ahead_at_issue, estimated_wait_s=r.estimated_wait_s, language=language,
+    )
 
 
 async def report_status(app: Services, actor: Actor, body: DeviceStatusIn) -> dict[str, Any]:

@@ -767,6 +767,32 @@ async def tickets_of_device(conn: AsyncConnection, device_id: int, *, after_id: 
     ).all()
 
 
+# --- print jobs (reprints) ---------------------------------------------------------
+
+PRINT_JOB = t.PrintJob.__table__
+
+
+async def insert_print_job(conn: AsyncConnection, **values: Any) -> int:
+    return int((await conn.execute(insert(PRINT_JOB).values(**values).returning(PRINT_JOB.c.id))).scalar_one())
+
+
+async def reprints_of_ticket(conn: AsyncConnection, ticket_id: int) -> int:
+    stmt = select(func.count()).select_from(PRINT_JOB).where(PRINT_JOB.c.ticket_id == ticket_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def print_jobs_of_device(conn: AsyncConnection, device_id: int, *, after_id: int, limit: int) -> Sequence[Any]:
+    """A kiosk's print jobs after ``after_id``, each with its ticket's row (``job_id``, ``requested_at``)."""
+    stmt = (
+        select(TICKET, PRINT_JOB.c.id.label("job_id"), PRINT_JOB.c.requested_at)
+        .join(PRINT_JOB, PRINT_JOB.c.ticket_id == TICKET.c.id)
+        .where(PRINT_JOB.c.device_id == device_id, PRINT_JOB.c.id > after_id)
+        .order_by(PRINT_JOB.c.id)
+        .limit(limit)
+    )
+    return (await conn.execute(stmt)).all()
+
+
 async def issue_languages(conn: AsyncConnection, ticket_ids: Sequence[int]) -> dict[int, str]:
     """The language each ticket was taken in, where its ``ticket.issued`` event says one."""
     if not ticket_ids:

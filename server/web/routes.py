@@ -39,6 +39,8 @@ from server.protocol import (
     PauseCounter,
     PublicTicket,
     QueueAnswer,
+    Reprint,
+    ReprintAnswer,
     Requeue,
     RequeueCommand,
     ServiceAnswer,
@@ -55,7 +57,7 @@ from server.protocol import (
 from server.reports import export
 from server.reports.summary import FIRST_DAY, GROUPS, LAST_DAY
 from server.reports.words import Language
-from server.services import admin, auth, counters, devices, notices, queries, reports, tickets
+from server.services import admin, auth, counters, devices, notices, queries, reports, reprints, tickets
 from server.services.context import Actor
 
 from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
@@ -372,6 +374,14 @@ async def change_service_command(services, conn, args: ChangeServiceCommand) -> 
                                         ChangeService(service=args.service))
 
 
+@routes.http("POST", B + TICKET + "/reprint", summary="Lobby staff, or the issuing kiosk: print a copy of a waiting "
+             "or called ticket at a kiosk (default: the one that issued it)", body=Reprint, body_optional=True,
+             answer=ReprintAnswer, action=Action.REPRINT)
+async def reprint(request: web.Request, actor: Actor, body: Reprint | None) -> ReprintAnswer:
+    return await reprints.reprint_ticket(request.app[SERVICES], actor, request.match_info["branch"],
+                                         int(request.match_info["ticket"]), body or Reprint())
+
+
 SERVICE_PATH = "/services/{code:[A-Z]{1,2}}"
 
 
@@ -503,6 +513,13 @@ async def device_me(request: web.Request, actor: Actor, _body: None) -> DeviceAn
 async def device_tickets(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
     after_id = params(request, AfterQuery).after_id
     return await devices.tickets_to_print(request.app[SERVICES], actor, after_id=after_id)
+
+
+@routes.http("GET", "/devices/me/print-jobs", summary="Kiosk: its reprints after job ?after_id= (to print)",
+       answer=list[TicketToPrint], query=AfterQuery, action=Action.PRINT)
+async def device_print_jobs(request: web.Request, actor: Actor, _body: None) -> list[TicketToPrint]:
+    after_id = params(request, AfterQuery).after_id
+    return await devices.print_jobs(request.app[SERVICES], actor, after_id=after_id)
 
 
 @routes.http("POST", "/devices/me/status", summary="Device: report health (printer online, paper)",

@@ -451,3 +451,36 @@ async def test_the_agent_enrolls_with_a_one_time_code_and_keeps_its_token(server
     args = Namespace(token=None, enroll=None, server=server.base_url, state_dir=str(state), branch=None,
                      lang=None, paper=80, timezone="Asia/Shanghai", public_url=None, footer=None)
     assert options_from(args).token == token, "later starts use the kept token"
+
+
+# --- reprints ------------------------------------------------------------------------------------
+
+
+def last_job(agent: AgentProcess) -> int:
+    path = agent.state_dir / "journal.json"
+    return json.loads(path.read_text()).get("last_job", 0) if path.exists() else 0
+
+
+async def test_a_reprint_prints_one_marked_copy_and_never_again_after_a_kill_and_restart(server, tmp_path):
+    paper = tmp_path / "paper.bin"
+    agent = AgentProcess(server, tmp_path, f"file:{paper}", "--print-within", "3600")
+    async with server.session() as kiosk, manager(server) as (staff, _dashboard):
+        first, second = await issue_at_kiosk(kiosk, "A"), await issue_at_kiosk(kiosk, "B")
+        async with agent_running(agent):
+            await eventually(lambda: printed_numbers(paper) == [first["number"], second["number"]], timeout=20,
+                             what="the two tickets")
+            job = await ok(await staff.post(f"{B}/tickets/{first['id']}/reprint", json={}))
+            await eventually(lambda: last_job(agent) == job["job"], timeout=10, what="the reprint journaled")
+            assert printed_numbers(paper) == [first["number"], second["number"], first["number"]]
+            await agent.kill()
+        texts = parse_escpos(paper.read_bytes()).texts
+        assert sum("补打 / REPRINT" in t for t in texts) == 1, texts
+        again = await ok(await kiosk.post(f"{B}/tickets/{second['id']}/reprint", json={}, headers=KIOSK))
+        third = await issue_at_kiosk(kiosk, "C")
+        async with agent_running(agent):
+            await eventually(lambda: agent.last_printed() == third["id"] and last_job(agent) == again["job"],
+                             timeout=20, what="the ticket and the copy asked for while the agent was down")
+            assert printed_numbers(paper) == [first["number"], second["number"], first["number"],
+                                              third["number"], second["number"]]
+    texts = parse_escpos(paper.read_bytes()).texts
+    assert sum("补打 / REPRINT" in t for t in texts) == 2
