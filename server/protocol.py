@@ -475,6 +475,11 @@ class TicketCommand(Body):
     ticket: Annotated[int, Field(ge=1, le=10**18 - 1)]
 
 
+class ReprintCommand(TicketCommand):
+    kiosk: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """The kiosk that prints the copy (None: the one that issued the ticket)."""
+
+
 class RequeueCommand(TicketCommand):
     position: TransferPosition = TransferPosition.LAST
 

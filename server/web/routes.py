@@ -41,6 +41,7 @@ from server.protocol import (
     QueueAnswer,
     Reprint,
     ReprintAnswer,
+    ReprintCommand,
     Requeue,
     RequeueCommand,
     ServiceAnswer,
@@ -380,6 +381,11 @@ async def change_service_command(services, conn, args: ChangeServiceCommand) -> 
 async def reprint(request: web.Request, actor: Actor, body: Reprint | None) -> ReprintAnswer:
     return await reprints.reprint_ticket(request.app[SERVICES], actor, request.match_info["branch"],
                                          int(request.match_info["ticket"]), body or Reprint())
+
+
+@routes.command("ticket/reprint", ReprintCommand, action=Action.REPRINT, staff_view=True)
+async def reprint_command(services, conn, args: ReprintCommand) -> ReprintAnswer:
+    return await reprints.reprint_ticket(services, conn.actor, conn.branch_id, args.ticket, Reprint(kiosk=args.kiosk))
 
 
 SERVICE_PATH = "/services/{code:[A-Z]{1,2}}"

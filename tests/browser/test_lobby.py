@@ -150,3 +150,32 @@ def test_the_lobby_console_in_zh_tw_shows_only_traditional_chinese_or_english(se
     find(page, ticket["number"])
     assert_traditional(page, "the lobby console")
     assert page.errors == []
+
+
+KIOSK_AUTH = {"Authorization": "Bearer demo-kiosk"}
+
+
+def test_the_lobby_manager_reprints_a_kiosk_ticket_at_its_kiosk_and_chooses_one_for_a_staff_ticket(
+        server, branch, new_page):
+    api = server.api()
+    at_kiosk = api.ok("POST", "/branches/demo/tickets", {"service": "A"}, headers=KIOSK_AUTH)
+    by_staff = branch.issue("B")
+    page = lobby(server, new_page)
+    find(page, at_kiosk["number"])
+    page.locator("#reprint").click()
+    confirm(page)
+    expect(page.locator("#message")).to_contain_text(f"补打 {at_kiosk['number']}", timeout=seconds(5) * MS)
+    jobs = api.ok("GET", "/devices/me/print-jobs?after_id=0", headers=KIOSK_AUTH)
+    assert [j["number"] for j in jobs] == [at_kiosk["number"]] and jobs[0]["reprinted_at"]
+
+    find(page, by_staff["number"])
+    page.locator("#reprint").click()
+    confirm(page)
+    expect(page.locator("#message")).to_contain_text("请选择取号机", timeout=seconds(5) * MS)
+    page.locator("#reprint-kiosk").select_option(index=1)
+    page.locator("#reprint").click()
+    confirm(page)
+    expect(page.locator("#message")).to_contain_text(f"补打 {by_staff['number']}", timeout=seconds(5) * MS)
+    jobs = api.ok("GET", "/devices/me/print-jobs?after_id=0", headers=KIOSK_AUTH)
+    assert [j["number"] for j in jobs] == [at_kiosk["number"], by_staff["number"]]
+    assert page.errors == []

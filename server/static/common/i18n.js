@@ -393,6 +393,16 @@ export const STRINGS = {
     'lobby.issued': '已取号 {number}',
 
     // --- reprint.* ---
+    'reprint.button': '补打',
+    'reprint.at': '在哪台取号机补打',
+    'reprint.issuing_kiosk': '取号的那台取号机',
+    'reprint.confirm': '在{kiosk}补打 {number}？',
+    'reprint.sent': '已发往 {kiosk} 补打 {number}（第 {n} 次）',
+    'error.reprint_limit': '补打次数已达上限',
+    'error.not_reprintable': '只有等候中或已叫号的票可补打',
+    'error.no_kiosk': '此票不是取号机出的：请选择取号机',
+    'error.no_such_kiosk': '没有这台取号机',
+    'error.not_this_kiosk': '取号机只能补打自己出的票',
 
 
     // --- complaint.* ---
@@ -781,6 +791,16 @@ export const STRINGS = {
     'lobby.issued': 'Issued {number}',
 
     // --- reprint.* ---
+    'reprint.button': 'Reprint',
+    'reprint.at': 'Print at',
+    'reprint.issuing_kiosk': 'the kiosk that issued it',
+    'reprint.confirm': 'Reprint {number} at {kiosk}?',
+    'reprint.sent': '{number} sent to {kiosk} for reprint (copy {n})',
+    'error.reprint_limit': 'this ticket has been reprinted as often as allowed',
+    'error.not_reprintable': 'only a waiting or called ticket can be reprinted',
+    'error.no_kiosk': 'not issued at a kiosk: choose the kiosk to print it',
+    'error.no_such_kiosk': 'no such kiosk',
+    'error.not_this_kiosk': 'a kiosk reprints only its own tickets',
 
 
     // --- complaint.* ---
@@ -1174,6 +1194,16 @@ export const STRINGS = {
     'lobby.issued': '已取號 {number}',
 
     // --- reprint.* ---
+    'reprint.button': '補打',
+    'reprint.at': '在哪臺取號機補打',
+    'reprint.issuing_kiosk': '取號的那臺取號機',
+    'reprint.confirm': '在{kiosk}補打 {number}？',
+    'reprint.sent': '已發往 {kiosk} 補打 {number}（第 {n} 次）',
+    'error.reprint_limit': '補打次數已達上限',
+    'error.not_reprintable': '只有等候中或已叫號的票可補打',
+    'error.no_kiosk': '此票不是取號機出的：請選擇取號機',
+    'error.no_such_kiosk': '沒有這臺取號機',
+    'error.not_this_kiosk': '取號機只能補打自己出的票',
 
 
     // --- complaint.* ---

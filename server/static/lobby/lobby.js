@@ -71,6 +71,7 @@ function showFound(ticket) {
   $("requeue").disabled = !["no_show", "cancelled"].includes(ticket.state);
   $("cancel").disabled = ticket.state !== "waiting";
   $("change-service").disabled = ticket.state !== "waiting";
+  $("reprint").disabled = !["waiting", "called"].includes(ticket.state);
   $("to-service").disabled = ticket.state !== "waiting";
 }
 
@@ -133,6 +134,7 @@ function draw(state) {
   $("branch-name").textContent = nameOf(state.branch.names, lang) || state.branch.id;
   fillSelect($("issue-service"), state.services, true);
   fillSelect($("to-service"), state.services, true);
+  drawKiosks(state);
   table($("services"), ["lobby.service", "lobby.waiting", "lobby.state", ""].map((k) => (k ? w(k) : "")),
     state.services.map((s) => {
       const suspended = s.active === false;
@@ -153,6 +155,15 @@ function draw(state) {
         () => say(w("lobby.closed", { counter: c.number }))), { counter: String(c.number), action: "close" });
       return [c.number, w(`dash.state_${c.state}`), c.staff ?? "—", current ? `${current.number}${reason}` : "—", close];
     }));
+}
+
+function drawKiosks(state) {
+  const select = $("reprint-kiosk");
+  const kiosks = (state?.devices ?? []).filter((d) => d.kind === "kiosk");
+  const keep = select.value;
+  select.replaceChildren(new Option(w("reprint.issuing_kiosk"), ""),
+    ...kiosks.map((d) => new Option(d.name, String(d.id))));
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
 }
 
 function drawStatus() {
@@ -178,6 +189,15 @@ function wire() {
     "ticket/requeue", { ticket: found.id }, (t) => { showFound(t); say(w("lobby.requeued", { number: t.number })); }));
   $("cancel").addEventListener("click", () => found && act(w("lobby.confirm_cancel", { number: found.number }),
     "ticket/cancel", { ticket: found.id }, (t) => { showFound(t); say(w("lobby.cancelled", { number: t.number })); }));
+  $("reprint").addEventListener("click", () => {
+    if (!found) return;
+    const chosen = $("reprint-kiosk").value;
+    const kiosk = chosen ? Number(chosen) : null;
+    const where = chosen ? $("reprint-kiosk").selectedOptions[0].textContent : w("reprint.issuing_kiosk");
+    act(w("reprint.confirm", { number: found.number, kiosk: where }), "ticket/reprint",
+      { ticket: found.id, ...(kiosk ? { kiosk } : {}) },
+      (r) => say(w("reprint.sent", { number: r.number, kiosk: r.kiosk_name, n: r.reprints })));
+  });
   $("change-service").addEventListener("click", () => found && act(
     w("lobby.confirm_change", { number: found.number, service: $("to-service").value }),
     "ticket/change_service", { ticket: found.id, service: $("to-service").value },
