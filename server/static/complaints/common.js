@@ -5,17 +5,27 @@ import { t } from "/static/common/i18n.js";
 export const CATEGORIES = ["attitude", "waiting", "fees", "mis_selling", "error", "environment", "privacy", "other"];
 export const CHANNELS = ["hotline", "branch", "box", "letter", "regulator", "online"];
 
-/**
- * The calendar date of an ISO-8601 instant as written with its offset: the server writes a
- * case's times with the branch's own offset, so this is the branch's date wherever the phone is.
- */
-export function branchDate(iso) {
-  return iso ? String(iso).slice(0, 10) : "—";
+/** The UTC offset (minutes) an ISO-8601 instant is written with: "…+08:00" → 480, "…Z" → 0. */
+export function offsetOf(iso) {
+  const m = /([+-])(\d{2}):?(\d{2})$/.exec(String(iso ?? ""));
+  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
 
-/** Date and time (to the minute) of an instant as the server wrote it, in the branch's zone. */
-export function branchTime(iso) {
-  return iso ? String(iso).slice(0, 16).replace("T", " ") : "—";
+/**
+ * An instant on the branch's wall clock, "2026-12-02 19:38" (the date alone with `dateOnly`).
+ * The customer's pages know the branch's zone only through the server's times: a case's deadline
+ * ends its day in the branch's zone and is written with the branch's offset, so `zoneOf` (the
+ * deadline) gives the offset every other time of the case is shown in.
+ */
+export function branchTime(iso, zoneOf = iso, { dateOnly = false } = {}) {
+  if (!iso) return "—";
+  const shifted = new Date(Date.parse(iso) + offsetOf(zoneOf) * 60000).toISOString();
+  return dateOnly ? shifted.slice(0, 10) : shifted.slice(0, 16).replace("T", " ");
+}
+
+/** The branch's calendar date of an instant (see branchTime). */
+export function branchDate(iso, zoneOf = iso) {
+  return branchTime(iso, zoneOf, { dateOnly: true });
 }
 
 /** A fresh key for one submission; a retry of the same form sends the same key. */
