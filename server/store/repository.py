@@ -60,6 +60,8 @@ class BranchRow:
     """Per-branch request limits (``kiosk_issue``: ``"5/10 seconds;20/minute"``); None: the server's."""
     green_confirm: tuple[str, ...] = ()
     """Green-channel reasons only staff may issue (they confirm them)."""
+    complaints: dict[str, Any] | None = None
+    """The bank's complaint rules here (deadline days, categories); empty: the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,7 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         dict(row.announcements or {}),
         dict(row.limits or {}),
         tuple(row.green_confirm or ()),
+        dict(row.complaints or {}),
     )
 
 
