@@ -86,6 +86,7 @@ class Action(enum.StrEnum):
     PRINT = "print"  # a kiosk's tickets to print
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
+    HANDLE_COMPLAINTS = "handle_complaints"  # enter, list, read and act on complaint cases
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -99,6 +100,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PRINT: frozenset({Role.KIOSK}),
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
+    Action.HANDLE_COMPLAINTS: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 
