@@ -26,7 +26,7 @@ def a_phone() -> str:
 def _by_name(manager, name: str) -> list[dict]:
     """The branch's cases whose complainant is ``name`` (the case page shows the full name)."""
     found = []
-    for c in manager.ok("GET", "/branches/demo/complaints?state="):
+    for c in manager.ok("GET", "/branches/demo/complaints"):
         if c["contact"]["name"][:1] != name[:1]:
             continue
         detail = manager.ok("GET", f"/branches/demo/complaints/{c['id']}")
@@ -51,7 +51,7 @@ def staff_pages(case: dict) -> list[tuple[str, str]]:
 def hotline_case(manager, *, name: str, phone: str, teller: int | None = None, **extra) -> dict:
     body = {"channel": "hotline", "category": "attitude", "text": "柜员态度不好，不耐烦",
             "contact": {"name": name, "phone": phone}, **({"teller": teller} if teller else {}), **extra}
-    return manager.ok("POST", "/branches/demo/complaints", body)
+    return manager.ok("POST", "/branches/demo/complaints/entries", body)
 
 
 def fill_customer_form(page, *, name: str, phone: str, text: str = "等了很久也没有人解释原因") -> None:

@@ -56,7 +56,7 @@ function body(form) {
   if (!f.text.value.trim()) return { missing: f.text, why: "complaint.need_text" };
   if (!contact.name) return { missing: f.name, why: "complaint.need_name" };
   if (!contact.phone && !contact.email) return { missing: f.phone, why: "complaint.need_contact" };
-  const out = { channel: "online", category: f.category.value, text: f.text.value.trim(), contact };
+  const out = { channel: ticketToken ? "branch" : "online", category: f.category.value, text: f.text.value.trim(), contact };
   if (f.request.value.trim()) out.request = f.request.value.trim();
   if (ticketToken) out.ticket_token = ticketToken;
   return { out };
@@ -93,7 +93,8 @@ async function submit(event) {
 function drawMade() {
   $("compose").hidden = true;
   $("done").hidden = false;
-  $("number").textContent = made.number;
+  $("number").textContent = made.merged_into ?? made.number;
+  $("merged").hidden = !made.merged_into;
   $("due").textContent = branchDate(made.due_at);
   $("follow").href = `/c/${encodeURIComponent(made.token)}${lang === "zh-CN" ? "" : `?lang=${lang}`}`;
 }

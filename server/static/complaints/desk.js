@@ -16,7 +16,7 @@ window.__desk = { loads: 0 };
 function drawFilters() {
   const f = filters.elements;
   const all = ["", w("complaint.all")];
-  fill(f.state, [["open", w("complaint.open_only")], all, ...STATES.map((s) => [s, named("st", s)])]);
+  fill(f.state, [all, ...STATES.map((s) => [s, named("st", s)])]);
   fill(f.due, [all, ["soon", w("complaint.due_soon")], ["overdue", w("complaint.overdue")]]);
   fill(f.channel, [all, ...[...CHANNELS, "walk_in"].map((c) => [c, named("ch", c)])]);
   fill(f.category, [all, ...CATEGORIES.map((c) => [c, named("cat", c)])]);

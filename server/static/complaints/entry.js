@@ -75,7 +75,7 @@ async function record(event) {
   showError("error", null);
   try {
     window.__entry.sent += 1;
-    const made = await send("POST", `${base}/complaints`, out, { "Idempotency-Key": key });
+    const made = await send("POST", `${base}/complaints/entries`, out, { "Idempotency-Key": key });
     key = newKey();
     $("made-text").textContent = w("complaint.recorded", { number: made.number, due: when(made.due_at, { dateOnly: true }) });
     $("made-link").href = `${desk}/${made.id}`;
