@@ -143,12 +143,13 @@ def db_upgrade(args: argparse.Namespace) -> None:
 
 
 async def _with_services(settings: Settings, work):
+    from server.app import vault_of
     from server.services.context import Services
     from server.store.engine import open_database
 
     db = open_database(settings.database)
     try:
-        return await work(Services(db))
+        return await work(Services(db, vault=vault_of(settings)))
     finally:
         await db.dispose()
 

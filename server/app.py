@@ -22,8 +22,9 @@ from server.store.engine import open_database
 from .bus.fanout import Fanout
 from .bus.pg import PgListener
 from .store import repository as repo
+from .store.vault import Vault
 from .web.api import SERVICES, setup_routes
-from .web.auth import PUBLIC_ORIGIN, TRUSTED_ORIGINS, setup_auth
+from .web.auth import PUBLIC_ORIGIN, TRUSTED_ORIGINS, secret_key, setup_auth
 from .web.errors import error_middleware, security_headers
 from .web.hub import Hub
 from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
@@ -40,6 +41,11 @@ ABANDONED_CHECK_S = 30.0
 RETENTION_FIRST_S = 300.0
 """The first retention run waits for the server to settle after a (re)start."""
 RETENTION_EVERY_S = 86400.0
+
+
+def vault_of(settings: Settings) -> Vault:
+    """The contact vault of ``settings``: BRANCHQ_DATA_KEYS, else a key derived from the secret key."""
+    return Vault.from_secret(secret_key(settings), settings.data_keys, settings.contact_hash_key)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -65,7 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         db = open_database(settings.database, pool_size=settings.pool_size)
-        services = Services(db, clock or system_clock, demo=settings.demo)
+        services = Services(db, clock or system_clock, demo=settings.demo, vault=vault_of(settings))
         app[SERVICES] = services
         app[LIMITER].branch_limits = lambda b: row.limits if (row := services.last_branch_row(b)) else None
 

@@ -56,6 +56,28 @@ class Settings(BaseSettings):
         description="after this many days, tickets' green-channel reasons and ratings' comments are "
         "erased (branchq retention run, and daily in the server); the figures are kept",
     )
+    complaint_retention_days: int = Field(
+        default=1095, ge=1, le=36500,
+        description="closed complaint cases keep the complainant's contact this many days (3 years), then "
+        "branchq retention run (and the daily task) erases it; the anonymous case stays for statistics",
+    )
+    data_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys (comma-separated, newest first) that encrypt complainants' contacts: the "
+        "first encrypts, all decrypt; empty: one derived from the secret key (branchq secret --data makes one)",
+    )
+    contact_hash_key: str | None = Field(
+        default=None,
+        description="the key of the contacts' keyed hash (repeat complainants, per-contact limits); "
+        "default: derived from the secret key",
+    )
+    complaint_rate_limit: str = Field(
+        default="3/minute;20/day", description="per client address, on the public complaint form",
+    )
+    complaint_guess_limit: str = Field(
+        default="10/minute;100/day",
+        description="per client address: unknown case tokens asked for before every lookup is refused",
+    )
     abandoned_after_s: int = Field(
         default=300, ge=60, le=86400,
         description="a counter open or paused whose teller has not been seen for this long (no request, "
@@ -90,6 +112,22 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
             raise ValueError("must be like https://queue.bank.example (a scheme, a host, perhaps a path)")
         return value.rstrip("/")
+
+    @field_validator("data_keys", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        """``key1,key2`` (or a JSON list), each a Fernet key: 32 url-safe base64 bytes."""
+        if isinstance(value, str):
+            value = [k.strip() for k in value.split(",") if k.strip()]
+        if isinstance(value, list):
+            for key in value:
+                try:
+                    ok = len(base64.urlsafe_b64decode(str(key).encode("ascii"))) == 32
+                except (ValueError, UnicodeEncodeError):
+                    ok = False
+                if not ok:
+                    raise ValueError("each data key is 32 url-safe base64 bytes; make one with `branchq secret --data`")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -63,6 +63,9 @@ function draw(data) {
   $("state").hidden = !FINAL[data.state];
   $("state").textContent = FINAL[data.state] ? w(FINAL[data.state]) : "";
   $("cancel").hidden = data.state !== "waiting";
+  // A complaint or suggestion about this visit: the branch's form, linked to this ticket.
+  $("complain").href = `/complain/${encodeURIComponent(data.branch)}?ticket=${encodeURIComponent(token)}${lang === "zh-CN" ? "" : `&lang=${lang}`}`;
+  $("complain").hidden = false;
   if (called && navigator.vibrate) navigator.vibrate([300, 100, 300]);
   finished = Boolean(FINAL[data.state]);
   if (!live && !finished) follow(data.branch);

@@ -87,6 +87,7 @@ class Action(enum.StrEnum):
     REPRINT = "reprint"  # a ticket's copy: the lobby's staff, or the kiosk after a failed print
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
+    HANDLE_COMPLAINTS = "handle_complaints"  # enter, list, read and act on complaint cases
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -101,6 +102,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REPRINT: frozenset({Role.KIOSK, Role.MANAGER, Role.ADMIN}),
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
+    Action.HANDLE_COMPLAINTS: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -291,6 +291,16 @@ BRANCH_CONFIGURED = define(
 )
 
 #: The counter kinds, in the order a counter's day goes through them.
+# Complaint cases: staff screens only (private), and no contact in them.
+_CASE = (_f("id", int, doc="the case's id"), _f("number", str, doc="the case number"),
+         _f("state", str, doc="the case's state after the event"), _f("due_on", str, doc="the due day"))
+COMPLAINT_RECEIVED = define("complaint.received", "A complaint case was received.", *_CASE,
+                            _f("channel", str), _f("category", str), private=True)
+COMPLAINT_STEPPED = define("complaint.stepped", "A step was taken on a complaint case.", *_CASE,
+                           _f("action", str), private=True)
+COMPLAINT_ESCALATED = define("complaint.escalated", "An overdue case went to a superior by itself.", *_CASE,
+                             private=True)
+
 COUNTER_KINDS = (COUNTER_OPENED.name, COUNTER_PAUSED.name, COUNTER_CLOSED.name)
 #: Kinds that end the sockets of whoever they name: kind → (actor kind, data key of its id).
 REVOKING: dict[str, tuple[str, str]] = {

@@ -19,6 +19,7 @@ import yaml
 from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from server.domain.complaints import Category, DeadlineRules
 from server.domain.errors import Conflict, InvalidConfig, NotFound
 from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
@@ -174,6 +175,38 @@ class CounterSpec(BaseModel):
         return self
 
 
+class ComplaintRules(BaseModel):
+    """Calendar days to a decision (the regulator's 15, 30 for a complex case, 30 more with
+    approval), when a case counts as due soon, and the categories the forms offer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    standard_days: int = Field(15, ge=1, le=60)
+    complex_days: int = Field(30, ge=1, le=90)
+    further_days: int = Field(30, ge=0, le=90)
+    due_soon_days: int = Field(3, ge=0, le=30)
+    contact_daily_limit: int = Field(3, ge=1, le=100)
+    """Public complaints one contact may file at the branch per day."""
+    categories: list[str] = Field(
+        default_factory=lambda: [c.value for c in Category], min_length=1, json_schema_extra={"uniqueItems": True}
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ComplaintRules:
+        if self.complex_days < self.standard_days:
+            raise ValueError("complex_days may not be fewer than standard_days")
+        known = {c.value for c in Category}
+        unknown = [c for c in self.categories if c not in known]
+        if unknown:
+            raise ValueError(f"unknown complaint category {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("each category once")
+        return self
+
+    def deadlines(self) -> DeadlineRules:
+        return DeadlineRules(self.standard_days, self.complex_days, self.further_days, self.due_soon_days)
+
+
 class BranchSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -198,6 +231,8 @@ class BranchSpec(BaseModel):
     press of the same key and changes nothing (``just_called``)."""
     announcements: Announcements = Field(default_factory=Announcements)
     limits: Limits = Field(default_factory=Limits)
+    complaints: ComplaintRules = Field(default_factory=lambda: ComplaintRules())
+    """The bank's complaint rules: calendar days to a decision, the categories offered."""
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -442,6 +477,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "just_called_s": branch.just_called_s,
             "announcements": branch.announcements or {},
             "limits": branch.limits or {},
+            "complaints": branch.complaints or {},
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
@@ -573,6 +609,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "just_called_s": new.just_called_s,
             "announcements": new.announcements.model_dump(mode="json"),
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
+            "complaints": new.complaints.model_dump(mode="json", exclude_defaults=True),
         },
         services=[
             {

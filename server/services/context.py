@@ -30,6 +30,7 @@ from server.store import repository as repo
 from server.store.engine import Database
 from server.store.repository import BranchConfig, BranchRow
 from server.store.uow import BranchUnitOfWork, Event, UnitOfWork
+from server.store.vault import Vault
 
 __all__ = ["PUBLIC", "STAFF_ROLES", "Actor", "BranchTx", "Services", "Tx", "UnitOfWork"]
 
@@ -115,6 +116,8 @@ class Services:
     access_listeners: list[AccessListener] = field(default_factory=list)
     configs: ConfigCache = field(default_factory=ConfigCache)
     estimates: EstimateInputs = field(default_factory=EstimateInputs)
+    vault: Vault = field(default_factory=Vault.ephemeral)
+    """Encrypts complainants' contacts: ``create_app`` and the CLI build it from the settings."""
     demo: bool = False
     """Running as ``serve --demo``: only then are the demo credentials accepted."""
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)

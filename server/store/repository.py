@@ -62,6 +62,8 @@ class BranchRow:
     """Green-channel reasons only staff may issue (they confirm them)."""
     just_called_s: int = 3
     """How long after a call a call-next without ``expect`` counts as a second press."""
+    complaints: dict[str, Any] | None = None
+    """The bank's complaint rules here (deadline days, categories); empty: the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         dict(row.limits or {}),
         tuple(row.green_confirm or ()),
         row.just_called_s,
+        dict(row.complaints or {}),
     )
 
 

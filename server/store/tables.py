@@ -91,6 +91,8 @@ class Branch(Base):
     just_called_s: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     """How long after a call a call-next without ``expect`` counts as a second press."""
     """Per-branch overrides of the request limits (e.g. a kiosk's burst and rate)."""
+    complaints: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """The bank's complaint rules for this branch (deadline days, categories); empty: the defaults."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -416,3 +418,98 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(100))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Complaint(Base):
+    """A complaint case. The complainant's contact is a ciphertext (``contact``, see
+    :mod:`server.store.vault`); lists read only the masked copy, duplicates and rate limits
+    the keyed hash of the phone or e-mail."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_branch", "branch_id", "state", "due_on"),
+        Index("ix_complaints_contact", "branch_id", "contact_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime]
+    received_on: Mapped[date] = mapped_column(Date)
+    """The day of receipt on the branch's wall clock: the deadline counts from it."""
+    due_on: Mapped[date] = mapped_column(Date)
+    deadline_days: Mapped[int] = mapped_column(Integer)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), nullable=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    """The staff member complained about (the teller who served the ticket, or named)."""
+    counter_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")
+    facts: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The contact (name, phone, e-mail, ID number, agent) encrypted; None once erased."""
+    contact_masked: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contact_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """HMAC of the phone (else the e-mail): duplicates and repeat complainants without decrypting."""
+    contact_erased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    regulator_ref: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decision: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    remedies: Mapped[list[Any]] = mapped_column(default=list)
+    against_teller: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    first_decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_late: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """Whether the first decision came after the due day (None: no decision yet)."""
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class ComplaintStep(Base):
+    """The timeline of a case: every step, who took it and when (append-only)."""
+
+    __tablename__ = "complaint_steps"
+    __table_args__ = (Index("ix_complaint_steps_case", "complaint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    """The case's state after the step."""
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ComplaintRectification(Base):
+    """The fix an upheld case needs: root cause, what is done, who owns it, by when, and the re-check."""
+
+    __tablename__ = "complaint_rectifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    cause: Mapped[str] = mapped_column(String(16))
+    fix: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(50))
+    due: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    checked: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    checked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)

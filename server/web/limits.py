@@ -129,6 +129,18 @@ class SlidingCounters:
             self._prune(now)
         return True
 
+    def full(self, rule: RateLimitItem, key: str) -> bool:
+        """Whether one more hit of ``key`` would be over ``rule`` (nothing is counted)."""
+        period = float(rule.get_expiry())
+        now = self._clock()
+        start = now - now % period
+        began, previous, current = self._windows.get((period, rule.amount, key), (start, 0, 0))
+        if start - began >= 2 * period:
+            previous, current = 0, 0
+        elif start > began:
+            previous, current = current, 0
+        return previous * (period - (now - start)) / period + current + 1 > rule.amount
+
     def _prune(self, now: float) -> None:
         """Forget keys idle for two periods (they would count as zero anyway)."""
         self._windows = {
@@ -157,6 +169,8 @@ class Limiter:
         self._rules = {
             "issue": tuple(parse_many(settings.issue_rate_limit)),
             "public": tuple(parse_many(settings.public_rate_limit)),
+            "complaint": tuple(parse_many(settings.complaint_rate_limit)),
+            "complaint_guess": tuple(parse_many(settings.complaint_guess_limit)),
         }
         self.branch_limits: Callable[[str], Mapping[str, str] | None] = lambda _branch: None
         """A branch's own limits as this process last read its row (set by ``create_app``):
@@ -171,6 +185,17 @@ class Limiter:
             if parsed:
                 return parsed
         return self._rules[kind]
+
+    def over(self, kind: str, request: web.Request) -> bool:
+        """Whether the client's address is already over the ``kind`` limits (nothing is counted)."""
+        key = f"{kind}:addr:{client_address(request)}"
+        return any(self._counters.full(rule, key) for rule in self._rules[kind])
+
+    def count(self, kind: str, request: web.Request) -> None:
+        """Count one against the client's address under the ``kind`` limits (e.g. a miss)."""
+        key = f"{kind}:addr:{client_address(request)}"
+        for rule in self._rules[kind]:
+            self._counters.hit(rule, key)
 
     def check(self, kind: str, request: web.Request, actor: Actor) -> None:
         """Raise RateLimited when ``actor`` is over the ``kind`` limits (staff never are)."""

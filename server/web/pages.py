@@ -20,6 +20,7 @@ STATIC_PACKAGES = {
     "lobby": "server",
     "admin": "server",
     "account": "server",
+    "complaints": "server",
     "kiosk": "kiosk",
     "counter": "counter",
     "display": "display",
@@ -87,5 +88,9 @@ def setup_pages(app: web.Application) -> None:
     from .admin_pages import setup_admin
 
     setup_admin(app)
+    # Complaints: the customer's form and case page, the manager's desk.
+    from .complaint_pages import setup_complaints
+
+    setup_complaints(app)
     # "My sessions": a staff member's own sign-ins, to see and end.
     app.router.add_get("/account", page("server", "account/account.html"))

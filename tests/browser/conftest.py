@@ -61,6 +61,7 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BRANCHQ_")}
         # Pages here are driven far faster than by people; the limits have their own tests.
         env["BRANCHQ_ISSUE_RATE_LIMIT"] = env["BRANCHQ_PUBLIC_RATE_LIMIT"] = "1000000/second"
+        env["BRANCHQ_COMPLAINT_RATE_LIMIT"] = "1000000/second"  # the complaint form's own limit
         argv = [
             sys.executable, "-m", "server", "serve", "--demo", "--host", "127.0.0.1",
             "--port", str(self.port), "--database", f"sqlite:///{self.workdir / 'branchq.db'}",

@@ -20,6 +20,12 @@ PAGES = {
     "account": "/account",
     "lobby": "/lobby/demo",
     "root": "/",
+    # The complaint pages: the customer's form and case page, the manager's desk, entry and case.
+    "complaint-form": "/complain/demo",
+    "complaint-status": "/c/not-a-real-case-token",
+    "complaint-desk": "/manage/demo/complaints",
+    "complaint-entry": "/manage/demo/complaints/new",
+    "complaint-case": "/manage/demo/complaints/1",
 }
 
 RECORD = """

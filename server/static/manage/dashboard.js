@@ -285,6 +285,7 @@ async function main() {
     return;
   }
   $("to-reports").href = `/manage/${encodeURIComponent(branch)}/reports`;
+  $("to-complaints").href = `/manage/${encodeURIComponent(branch)}/complaints`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
   $("counters").addEventListener("click", counterAction);
   $("notices").addEventListener("click", clearNotice);

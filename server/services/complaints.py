@@ -1,0 +1,424 @@
+"""Complaint cases: intake from every channel, the workflow's steps, the views, the deadlines.
+
+Each step loads the case into :class:`server.domain.complaints.Case`, lets
+:func:`~server.domain.complaints.apply` decide, and writes the result, a timeline step
+and an event (``complaint.*``, staff screens only) in one unit of work. Contacts are
+sealed by ``app.vault``; lists read the masked copy; the full contact is shown to the
+branch's managers only, and every such view is audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from server.complaint_protocol import (
+    CaseDetail,
+    CaseStep,
+    CaseSummary,
+    ComplaintCreated,
+    ComplaintIn,
+    Contact,
+    DecideStep,
+    EscalateStep,
+    ExtendStep,
+    PublicCase,
+    PublicReply,
+    PublicWithdraw,
+    StaffComplaintIn,
+)
+from server.domain import complaints as rules
+from server.domain.access import Action, Actor, Role, require
+from server.domain.complaints import AWAITING_DECISION, OPEN_STATES, CaseAction, CaseState, Step
+from server.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
+from server.domain.events import COMPLAINT_ESCALATED, COMPLAINT_RECEIVED, COMPLAINT_STEPPED
+from server.store import complaints as store
+from server.store import repository as repo
+from server.store import tables as t
+
+from .context import BranchTx, Services
+
+A = CaseAction
+
+
+def deadline_rules(complaints: dict[str, Any] | None) -> rules.DeadlineRules:
+    """The branch's deadline rules from its ``complaints`` settings (defaults for what it leaves out)."""
+    c = complaints or {}
+    d = rules.DeadlineRules()
+    return rules.DeadlineRules(
+        int(c.get("standard_days", d.standard_days)), int(c.get("complex_days", d.complex_days)),
+        int(c.get("further_days", d.further_days)), int(c.get("due_soon_days", d.due_soon_days)),
+    )
+
+
+def _masked(contact: Contact) -> dict[str, Any]:
+    return {
+        "name": rules.mask_name(contact.name),
+        "phone": rules.mask_phone(contact.phone) if contact.phone else None,
+        "email": rules.mask_email(contact.email) if contact.email else None,
+        "id_number": rules.mask_id_number(contact.id_number) if contact.id_number else None,
+    }
+
+
+def _case_of(row: Any, rectified: bool) -> rules.Case:
+    return rules.Case(
+        CaseState(row.state), row.received_on, row.due_on, row.deadline_days, complained_staff=row.staff_id,
+        handler=row.handler_id, round=row.round, extensions=row.extensions, escalations=row.escalations,
+        escalated_to=row.escalated_to, decided=row.decided_at is not None,
+        outcome=rules.Outcome(row.outcome) if row.outcome else None, rectified=rectified,
+        merged_into=row.merged_into,
+    )
+
+
+def _due_at(row: Any, zone: str) -> datetime:
+    return rules.end_of_day(row.due_on, zone)
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+async def file_complaint(app: Services, actor: Actor, branch_id: str, body: ComplaintIn) -> ComplaintCreated:
+    """A customer's complaint, from a ticket's phone page or the online form (no sign-in)."""
+    require(actor, Action.BRANCH_PUBLIC, branch_id)
+    channel = body.channel or ("branch" if body.ticket_token else "online")
+    return await _receive(app, actor, branch_id, dict(
+        channel=channel, category=body.category.value, text=body.text, request=body.request, facts="",
+        contact=body.contact, received_at=None, ticket_token=body.ticket_token, ticket=None, teller=None,
+        complex=False, regulator_ref=None, language=body.language,
+    ), public=True)
+
+
+async def enter_complaint(app: Services, actor: Actor, branch_id: str, body: StaffComplaintIn) -> ComplaintCreated:
+    """A complaint entered by staff for any channel (hotline, box, letter, regulator 12378, walk-in)."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    fields = body.model_dump(exclude={"contact", "channel", "category"})
+    return await _receive(app, actor, branch_id, dict(
+        fields, channel=body.channel.value, category=body.category.value, contact=body.contact, language=None,
+    ), public=False)
+
+
+async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any], *, public: bool) -> ComplaintCreated:
+    async with app.unit_of_work(branch_id) as tx:
+        branch = tx.branch
+        settings = branch.complaints or {}
+        allowed = settings.get("categories") or [c.value for c in rules.Category]
+        if f["category"] not in allowed:
+            raise InvalidInput(f"this branch takes no complaints of category {f['category']}", code="unknown_category")
+        received_at = f["received_at"] or tx.now
+        if received_at.tzinfo is None:
+            raise InvalidInput("received_at needs a time zone offset")
+        if received_at > tx.now:
+            raise InvalidInput("received_at may not be in the future")
+        if received_at < tx.now - timedelta(days=366):
+            raise InvalidInput("received_at is more than a year ago")
+        contact: Contact = f["contact"]
+        fingerprint = app.vault.fingerprint(contact.phone, contact.email)
+        if public and fingerprint is not None:
+            limit = int(settings.get("contact_daily_limit", 3))
+            if await store.filed_since(tx.conn, branch_id, fingerprint, tx.now - timedelta(days=1)) >= limit:
+                raise RateLimited("this contact has filed as many complaints today as one may", retry_after=3600)
+        links = await _links(tx, f)
+        deadline = deadline_rules(settings)
+        case = rules.new_case(received_at, branch.timezone, deadline, complex_case=bool(f["complex"]),
+                              complained_staff=links.get("staff_id"))
+        primary = None
+        if fingerprint is not None:
+            primary = await store.open_duplicate(tx.conn, branch_id, fingerprint, f["category"],
+                                                 [s.value for s in OPEN_STATES])
+        token = secrets.token_urlsafe(18)
+        case_id = await store.insert_case(tx.conn, dict(
+            branch_id=branch_id, number=token, token=token, channel=f["channel"], category=f["category"],
+            state=case.state.value, complex=bool(f["complex"]), received_at=received_at,
+            received_on=case.received_on, due_on=case.due_on, deadline_days=case.deadline_days,
+            text=f["text"], request=f["request"] or "", facts=f.get("facts") or "",
+            contact=app.vault.seal(contact.model_dump(exclude_none=True)), contact_masked=_masked(contact),
+            contact_hash=fingerprint, regulator_ref=f.get("regulator_ref"), language=f.get("language"),
+            remedies=[], **links,
+        ))
+        number = f"{case.received_on:%Y%m%d}-{case_id:05d}"
+        await store.update_case(tx.conn, case_id, number=number)
+        await _step(tx, actor, case_id, "receive", case.state, {"channel": f["channel"]})
+        merged_number = None
+        if primary is not None:
+            merged = rules.apply(case, Step(A.MERGE, merged_into=primary.id, primary_due_on=primary.due_on), deadline)
+            await store.update_case(tx.conn, case_id, state=merged.state.value, due_on=merged.due_on,
+                                    merged_into=primary.id, ended_at=tx.now)
+            await _step(tx, None, case_id, "merge", merged.state, {"into": primary.number})
+            case, merged_number = merged, primary.number
+        tx.emit(COMPLAINT_RECEIVED, {"id": case_id, "number": number, "state": case.state.value,
+                                     "due_on": case.due_on.isoformat(), "channel": f["channel"],
+                                     "category": f["category"]})
+    return ComplaintCreated(
+        id=case_id, number=number, token=token, state=case.state, received_at=received_at.astimezone(UTC),
+        due_at=rules.end_of_day(case.due_on, branch.timezone), merged_into=merged_number,
+        status_url=f"/c/{token}",
+    )
+
+
+async def _links(tx: BranchTx, f: dict[str, Any]) -> dict[str, Any]:
+    """What branchq knows of the visit: ticket, service, counter, teller, time at the counter."""
+    row = None
+    if f.get("ticket_token"):
+        row = await repo.ticket_by_token(tx.conn, f["ticket_token"])
+        if row is None or row.branch_id != tx.branch.id:
+            raise NotFound("no such ticket", code="unknown_ticket")
+    elif f.get("ticket"):
+        row = await repo.ticket_by_number(tx.conn, tx.branch.id, tx.today, f["ticket"])
+        if row is None:
+            raise NotFound(f"no ticket {f['ticket']} today", code="unknown_ticket")
+    links: dict[str, Any] = {}
+    if row is not None:
+        links = dict(ticket_id=row.id, service_id=row.service_id, counter_id=row.counter_id,
+                     staff_id=row.staff_id, counter_at=row.started_at or row.called_at)
+    if f.get("teller") is not None:
+        staff = await repo.staff_by_id(tx.conn, f["teller"])
+        if staff is None or staff.branch_id != tx.branch.id:
+            raise NotFound("no such staff member at this branch", code="unknown_staff")
+        links["staff_id"] = staff.id
+    return links
+
+
+async def _step(tx: BranchTx, actor: Actor | None, case_id: int, action: str, state: CaseState,
+                data: dict[str, Any]) -> None:
+    await store.insert_step(tx.conn, dict(
+        complaint_id=case_id, at=tx.now, action=action, state=state.value,
+        staff_id=actor.id if actor is not None and actor.is_staff else None,
+        actor=actor.label() if actor is not None and actor.kind != "public" else
+        ("customer" if actor is not None else "system"), data=data,
+    ))
+
+
+# --- the workflow's steps --------------------------------------------------------------------
+
+
+async def act(app: Services, actor: Actor, branch_id: str, case_id: int, action: CaseAction,
+              body: CaseStep) -> CaseDetail:
+    """One step on a case (accept, assign, decide, ...): refused with a 4xx and nothing changed."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
+        row = await store.case_row(tx.conn, branch_id, case_id, lock=True)
+        if row is None:
+            raise NotFound("no such case")
+        await _take_step(app, tx, actor, row, action, body)
+    return await complaint_case(app, actor, branch_id, case_id, audit=False)
+
+
+async def _superior(tx: BranchTx, wanted: int | None) -> int:
+    """A regional manager over the branch, or an admin: ``wanted`` if it is one, else the first such."""
+    s = t.Staff.__table__
+    from sqlalchemy import select
+
+    rows = (await tx.conn.execute(select(s).where(s.c.active.is_(True)).order_by(s.c.id))).all()
+    superiors = [r for r in rows
+                 if r.role == Role.ADMIN or (r.role == Role.MANAGER and tx.branch.id in (r.branches or []))]
+    if wanted is not None:
+        if not any(r.id == wanted for r in superiors):
+            raise InvalidInput("the superior must be a regional manager over this branch or an admin",
+                               code="not_a_superior")
+        return wanted
+    regional = [r for r in superiors if r.role == Role.MANAGER] or superiors
+    if not regional:
+        raise InvalidInput("there is no superior to escalate to", code="no_superior")
+    return int(regional[0].id)
+
+
+async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any, action: CaseAction,
+                     body: CaseStep) -> None:
+    deadline = deadline_rules(tx.branch.complaints)
+    fields = body.model_dump(mode="json")
+    step = Step(action, by=actor.id if actor is not None else None, reason=str(fields.get("reason") or ""))
+    values: dict[str, Any] = {}
+    if action is A.ASSIGN:
+        handler = await repo.staff_by_id(tx.conn, fields["handler"])
+        if handler is None or handler.role not in (Role.MANAGER, Role.ADMIN) or not handler.active:
+            raise InvalidInput("the handler must be an active manager or admin", code="not_a_handler")
+        step = Step(action, by=step.by, handler=handler.id)
+    elif action is A.EXTEND:
+        assert isinstance(body, ExtendStep)
+        if body.approver is not None:
+            approver = await repo.staff_by_id(tx.conn, body.approver)
+            if approver is None or approver.role not in (Role.MANAGER, Role.ADMIN):
+                raise InvalidInput("the approver must be a manager or admin", code="not_an_approver")
+        step = Step(action, by=step.by, reason=body.reason, approver=body.approver)
+    elif action is A.DECIDE:
+        assert isinstance(body, DecideStep)
+        if row.state == CaseState.ESCALATED and actor is not None and actor.id != row.escalated_to \
+                and actor.role != Role.ADMIN and tx.branch.id not in actor.branches:
+            raise Forbidden("an escalated case is decided by the superior", code="superior_decides")
+        step = Step(action, by=step.by, outcome=body.outcome)
+        values = dict(decision=body.text, sent_via=body.sent_via, outcome=body.outcome.value,
+                      remedies=[r.value for r in body.remedies], against_teller=body.against_teller,
+                      decided_at=tx.now)
+        if row.first_decided_at is None:
+            values |= dict(first_decided_at=tx.now,
+                           decided_late=rules.is_overdue(row.due_on, tx.now, tx.branch.timezone))
+    elif action is A.ESCALATE:
+        assert isinstance(body, EscalateStep)
+        step = Step(action, by=step.by, reason=body.reason, superior=await _superior(tx, body.superior))
+    elif action is A.MERGE:
+        primary = await store.case_row(tx.conn, tx.branch.id, fields["into"])
+        if primary is None or primary.id == row.id or primary.state not in OPEN_STATES:
+            raise InvalidInput("merge into another open case of this branch", code="merge_target")
+        step = Step(action, by=step.by, merged_into=primary.id, primary_due_on=primary.due_on)
+    elif action is A.RECHECK:
+        step = Step(action, by=step.by, recheck=rules.Recheck(fields["result"]))
+    case = _case_of(row, await store.rectification_of(tx.conn, row.id) is not None)
+    after = rules.apply(case, step, deadline)
+    values |= dict(state=after.state.value, handler_id=after.handler, round=after.round,
+                   extensions=after.extensions, deadline_days=after.deadline_days, due_on=after.due_on,
+                   escalations=after.escalations, escalated_to=after.escalated_to, merged_into=after.merged_into)
+    if action is A.TRANSFER:
+        values["department"] = fields["department"]
+    if action is A.CLOSE:
+        values["satisfied"] = fields.get("satisfied")
+    if after.state not in OPEN_STATES and row.ended_at is None:
+        values["ended_at"] = tx.now
+    if action is A.RECTIFY:
+        await store.put_rectification(tx.conn, row.id, dict(
+            cause=fields["cause"], fix=fields["fix"], owner=fields["owner"], due=body.due,  # type: ignore[attr-defined]
+            created_at=tx.now, checked=None, checked_at=None, checked_by=None))
+    if action is A.RECHECK:
+        await store.put_rectification(tx.conn, row.id, dict(
+            checked=fields["result"], checked_at=tx.now, checked_by=actor.label() if actor else "system"))
+    await store.update_case(tx.conn, row.id, **values)
+    data = {k: v for k, v in fields.items() if v not in (None, "", [])}
+    await _step(tx, actor, row.id, action.value, after.state, data)
+    kind = COMPLAINT_ESCALATED if actor is None else COMPLAINT_STEPPED
+    event: dict[str, Any] = {"id": row.id, "number": row.number, "state": after.state.value,
+                             "due_on": after.due_on.isoformat()}
+    if kind is COMPLAINT_STEPPED:
+        event["action"] = action.value
+    tx.emit(kind, event)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+async def list_complaints(app: Services, actor: Actor, branch_id: str, *, state: str | None = None,
+                          due: str | None = None, channel: str | None = None, category: str | None = None,
+                          teller: int | None = None) -> list[CaseSummary]:
+    """The branch's cases, newest first, contacts masked; ``due``: soon | overdue."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.reading(branch_id) as (conn, branch, config):
+        rows = await store.cases_of(conn, [branch_id], state=state, channel=channel, category=category,
+                                    staff_id=teller)
+        repeats = await store.contact_counts(conn, branch_id)
+        names = await repo.staff_names(conn, [r.staff_id for r in rows] + [r.handler_id for r in rows])
+        tickets = await repo.tickets_by_ids(conn, [r.ticket_id for r in rows if r.ticket_id])
+    now = app.clock()
+    out = [_summary(r, branch, config, now, names, tickets, repeats) for r in rows]
+    if due == "soon":
+        out = [c for c in out if c.due_soon and c.state in AWAITING_DECISION]
+    elif due == "overdue":
+        out = [c for c in out if c.overdue and c.state in AWAITING_DECISION]
+    return out
+
+
+def _summary(r: Any, branch: Any, config: Any, now: datetime, names: dict[int, str], tickets: dict[int, Any],
+             repeats: dict[str, int]) -> CaseSummary:
+    deadline = deadline_rules(branch.complaints)
+    counter = config.counter_by_id(r.counter_id)
+    service = config.service_by_id(r.service_id).code if r.service_id else None
+    return CaseSummary(
+        id=r.id, number=r.number, state=r.state, channel=r.channel, category=r.category,
+        received_at=r.received_at, due_at=_due_at(r, branch.timezone),
+        days_left=rules.days_left(r.due_on, now, branch.timezone),
+        overdue=rules.is_overdue(r.due_on, now, branch.timezone),
+        due_soon=rules.is_due_soon(r.due_on, now, branch.timezone, deadline),
+        round=r.round, escalations=r.escalations, extensions=r.extensions,
+        contact=r.contact_masked or {"name": ""},
+        ticket=tickets[r.ticket_id].number if r.ticket_id in tickets else None, service=service,
+        counter=counter.number if counter else None, teller=r.staff_id, teller_name=names.get(r.staff_id),
+        handler=r.handler_id, handler_name=names.get(r.handler_id), outcome=r.outcome, merged_into=r.merged_into,
+        repeat=repeats.get(r.contact_hash or "", 0) > 1,
+    )
+
+
+def sees_contact(actor: Actor, branch_id: str) -> bool:
+    """Only the branch's managers (its own, or a regional manager over it) see a contact in full."""
+    return actor.is_staff and actor.role == Role.MANAGER and (actor.branch_id == branch_id or
+                                                              branch_id in actor.branches)
+
+
+async def complaint_case(
+    app: Services, actor: Actor, branch_id: str, case_id: int, *, audit: bool = True
+) -> CaseDetail:
+    """The case page: the matter, the links, the timeline; the full contact for the branch's managers (audited)."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    full = sees_contact(actor, branch_id)
+    async with app.unit_of_work(branch_id) as tx:
+        row = await store.case_row(tx.conn, branch_id, case_id)
+        if row is None:
+            raise NotFound("no such case")
+        steps = await store.steps_of(tx.conn, case_id)
+        fix = await store.rectification_of(tx.conn, case_id)
+        names = await repo.staff_names(tx.conn, [row.staff_id, row.handler_id])
+        tickets = await repo.tickets_by_ids(tx.conn, [row.ticket_id] if row.ticket_id else [])
+        repeats = await store.contact_counts(tx.conn, branch_id)
+        contact = None
+        if full and row.contact is not None:
+            contact = {**app.vault.open(row.contact)}
+            if audit:
+                await tx.audit(actor, "complaint.contact_viewed", f"complaint {row.number}", None, None)
+        summary = _summary(row, tx.branch, tx.config, tx.now, names, tickets, repeats)
+    return CaseDetail(
+        **summary.model_dump(), contact_full=contact, text=row.text, request=row.request, facts=row.facts,
+        token=row.token, counter_at=row.counter_at, regulator_ref=row.regulator_ref, department=row.department,
+        decision=row.decision, remedies=row.remedies or [], satisfied=row.satisfied,
+        against_teller=row.against_teller,
+        rectification=None if fix is None else dict(
+            cause=fix.cause, fix=fix.fix, owner=fix.owner, due=fix.due, checked=fix.checked,
+            checked_at=fix.checked_at, checked_by=fix.checked_by),
+        actions=rules.allowed_actions(CaseState(row.state)),
+        timeline=[dict(at=s.at, action=s.action, actor=s.actor, state=s.state, data=s.data) for s in steps],
+    )
+
+
+async def public_case(app: Services, token: str) -> PublicCase:
+    """The complainant's view by the case token: no staff names, no contact."""
+    async with app.db.read() as conn:
+        row = await store.case_by_token(conn, token)
+        if row is None:
+            raise NotFound("no such case")
+        branch = await repo.load_branch(conn, row.branch_id)
+        steps = await store.steps_of(conn, row.id)
+    assert branch is not None
+    return PublicCase(
+        number=row.number, branch=row.branch_id, state=row.state, category=row.category,
+        received_at=row.received_at, due_at=_due_at(row, branch.timezone), decision=row.decision,
+        remedies=row.remedies or [], may_reply=row.state == CaseState.DECIDED,
+        steps=[{"at": s.at.isoformat(), "state": s.state} for s in steps],
+    )
+
+
+async def public_reply(app: Services, token: str, body: PublicReply | PublicWithdraw) -> PublicCase:
+    """The customer answers a decision (satisfied: closed; else the second round / a superior) or withdraws."""
+    async with app.db.read() as conn:
+        found = await store.case_by_token(conn, token)
+    if found is None:
+        raise NotFound("no such case")
+    customer = Actor("public", name="customer")
+    async with app.unit_of_work(found.branch_id) as tx:
+        row = await store.case_row(tx.conn, found.branch_id, found.id, lock=True)
+        if isinstance(body, PublicWithdraw):
+            await _customer_step(app, tx, customer, row, A.WITHDRAW, body.reason)
+        elif body.satisfied:
+            await _customer_step(app, tx, customer, row, A.CLOSE, body.note, satisfied=True)
+        elif row.round < 2:
+            await _customer_step(app, tx, customer, row, A.REOPEN, body.note or "not satisfied")
+        else:
+            await _customer_step(app, tx, customer, row, A.ESCALATE, body.note or "not satisfied")
+    return await public_case(app, token)
+
+
+async def _customer_step(app: Services, tx: BranchTx, customer: Actor, row: Any, action: CaseAction, note: str,
+                         satisfied: bool | None = None) -> None:
+    from server.complaint_protocol import STEP_BODIES
+
+    body: dict[str, Any] = {"note": ""}
+    if action in (A.WITHDRAW, A.REOPEN, A.ESCALATE):
+        body["reason"] = note
+    if action is A.CLOSE:
+        body["satisfied"] = satisfied
+    await _take_step(app, tx, customer, row, action, STEP_BODIES[action].model_validate(body))

@@ -1,0 +1,104 @@
+"""Complaint cases in the tables: the case row, its timeline, its rectification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import tables as t
+
+CASE, STEP, FIX = t.Complaint.__table__, t.ComplaintStep.__table__, t.ComplaintRectification.__table__
+
+
+async def insert_case(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    return int((await conn.execute(insert(CASE).values(**values).returning(CASE.c.id))).scalar_one())
+
+
+async def case_row(conn: AsyncConnection, branch_id: str, case_id: int, *, lock: bool = False) -> Any:
+    query = select(CASE).where(CASE.c.id == case_id, CASE.c.branch_id == branch_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def case_by_token(conn: AsyncConnection, token: str) -> Any:
+    return (await conn.execute(select(CASE).where(CASE.c.token == token))).first()
+
+
+async def update_case(conn: AsyncConnection, case_id: int, **values: Any) -> None:
+    await conn.execute(update(CASE).where(CASE.c.id == case_id).values(**values))
+
+
+async def insert_step(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(STEP).values(**values))
+
+
+async def steps_of(conn: AsyncConnection, case_id: int) -> Sequence[Any]:
+    return (await conn.execute(select(STEP).where(STEP.c.complaint_id == case_id).order_by(STEP.c.id))).all()
+
+
+async def cases_of(conn: AsyncConnection, branch_ids: Sequence[str], **equal: Any) -> Sequence[Any]:
+    query = select(CASE).where(CASE.c.branch_id.in_(list(branch_ids)))
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(CASE.c[column] == value)
+    return (await conn.execute(query.order_by(CASE.c.id.desc()))).all()
+
+
+async def cases_in_states(conn: AsyncConnection, states: Sequence[str]) -> Sequence[Any]:
+    return (await conn.execute(select(CASE).where(CASE.c.state.in_(list(states))))).all()
+
+
+async def filed_since(conn: AsyncConnection, branch_id: str, contact_hash: str, since: datetime) -> int:
+    query = select(func.count()).select_from(CASE).where(
+        CASE.c.branch_id == branch_id, CASE.c.contact_hash == contact_hash, CASE.c.received_at >= since
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def contact_counts(conn: AsyncConnection, branch_id: str) -> dict[str, int]:
+    query = (
+        select(CASE.c.contact_hash, func.count()).where(CASE.c.branch_id == branch_id, CASE.c.contact_hash.is_not(None))
+        .group_by(CASE.c.contact_hash)
+    )
+    return {h: int(n) for h, n in (await conn.execute(query)).all()}
+
+
+async def open_duplicate(
+    conn: AsyncConnection, branch_id: str, contact_hash: str, category: str, states: Sequence[str]
+) -> Any:
+    """The first open case of the same contact on the same matter (category), if any."""
+    query = select(CASE).where(
+        CASE.c.branch_id == branch_id, CASE.c.contact_hash == contact_hash, CASE.c.category == category,
+        CASE.c.state.in_(list(states)),
+    ).order_by(CASE.c.id).limit(1)
+    return (await conn.execute(query)).first()
+
+
+async def rectification_of(conn: AsyncConnection, case_id: int) -> Any:
+    return (await conn.execute(select(FIX).where(FIX.c.complaint_id == case_id))).first()
+
+
+async def put_rectification(conn: AsyncConnection, case_id: int, values: dict[str, Any]) -> None:
+    if await rectification_of(conn, case_id) is None:
+        await conn.execute(insert(FIX).values(complaint_id=case_id, **values))
+    else:
+        await conn.execute(update(FIX).where(FIX.c.complaint_id == case_id).values(**values))
+
+
+async def erase_contacts(conn: AsyncConnection, *, ended_before: datetime, now: datetime) -> int:
+    """Erase the contact of every case that ended before ``ended_before``; the rest of the case stays."""
+    result = await conn.execute(
+        update(CASE)
+        .where(CASE.c.ended_at < ended_before, CASE.c.contact.is_not(None))
+        .values(contact=None, contact_masked={}, contact_hash=None, contact_erased_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def sealed_contacts(conn: AsyncConnection) -> Sequence[Any]:
+    return (await conn.execute(select(CASE.c.id, CASE.c.contact).where(CASE.c.contact.is_not(None)))).all()
