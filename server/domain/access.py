@@ -86,6 +86,8 @@ class Action(enum.StrEnum):
     PRINT = "print"  # a kiosk's tickets to print
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
+    # --- emergency mode ---
+    DECLARE_EMERGENCY = "declare_emergency"  # start/end emergency mode and drills, keep the incident record
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -99,6 +101,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PRINT: frozenset({Role.KIOSK}),
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
+    # --- emergency mode: a branch manager's action (a teller or a device may not) ---
+    Action.DECLARE_EMERGENCY: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 
