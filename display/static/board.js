@@ -16,6 +16,7 @@ import { connect } from '/static/common/live.js';
 import { deviceTokenOrEnroll } from '/static/common/device.js';
 import { languageOf, nameOf, t } from '/static/common/i18n.js';
 import { Announcer } from './announcer.js';
+import { emergencyText, emergencyTitle } from '/static/common/emergency.js';
 
 const HIGHLIGHT_MS = 8000;
 const NOTICE_EVERY_MS = 10000;
@@ -298,15 +299,24 @@ function renderServices(services) {
  * an emergency one takes the whole screen; the others take turns in the ticker.
  */
 function renderNotices(notices) {
-  const emergency = notices.find((n) => n.level === 'emergency' || n.emergency);
+  // Emergency mode (state.emergency, the incident in force) covers the board, a drill marked 演练 DRILL.
+  const incident = live.state?.emergency ?? null;
+  const emergency = incident ? { texts: fallbackTexts(incident) } : null;
   $('emergency').hidden = !emergency;
+  $('emergency').classList.toggle('drill', Boolean(incident?.drill));
+  $('emergency').querySelector('h2').textContent = incident ? emergencyTitle(incident, lang) : t(lang, 'display.emergency');
   showNotice($('emergency-text'), emergency);
-  const others = notices.filter((n) => n !== emergency);
+  const others = notices;
   if (others.length) showNotice($('ticker'), others[noticeIndex % others.length]);
   else {
     $('ticker').textContent = t(lang, 'display.ticker_default');
     delete $('ticker').dataset.notice;
   }
+}
+
+/** The incident's texts with the board's language filled from the nearest one given. */
+function fallbackTexts(incident) {
+  return { ...incident.texts, [lang]: emergencyText(incident, lang) };
 }
 
 /** A notice in the board's language with its English text beside it, as the board's labels are. */

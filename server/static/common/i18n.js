@@ -399,6 +399,35 @@ export const STRINGS = {
 
 
     // --- supervision.* ---
+    'emergency.drill': '演练 DRILL',
+    'emergency.stopped': '应急暂停取号',
+    'emergency.resumed': '已恢复取号和服务',
+    'emergency.start': '启动应急',
+    'emergency.kind': '类型',
+    'emergency.kind_system_failure': '系统故障',
+    'emergency.kind_disaster': '自然灾害',
+    'emergency.kind_crowd': '群体性事件',
+    'emergency.kind_other': '其他',
+    'emergency.scope': '范围',
+    'emergency.scope_all': '全部业务',
+    'emergency.text_zh': '提示（简体中文）',
+    'emergency.text_en': '提示（英文）',
+    'emergency.text_tw': '提示（繁体中文）',
+    'emergency.is_drill': '这是演练',
+    'emergency.confirm': '确认：范围内立即停止取号',
+    'emergency.go': '启动',
+    'emergency.cancel': '取消',
+    'emergency.active': '应急进行中',
+    'emergency.elapsed': '已持续 {m} 分钟',
+    'emergency.end': '结束应急',
+    'emergency.note': '记录',
+    'emergency.add_note': '添加记录',
+    'emergency.report_upward': '标记已上报',
+    'emergency.reported': '已上报 {t}',
+    'emergency.incidents': '应急事件记录',
+    'emergency.report': '报告',
+    'emergency.none': '暂无应急事件',
+    'emergency.action': '措施',
 
 
     // --- booking.* ---
@@ -787,6 +816,35 @@ export const STRINGS = {
 
 
     // --- supervision.* ---
+    'emergency.drill': 'DRILL',
+    'emergency.stopped': 'Paused: emergency',
+    'emergency.resumed': 'Issuing and service have resumed',
+    'emergency.start': 'Start emergency',
+    'emergency.kind': 'Kind',
+    'emergency.kind_system_failure': 'System failure',
+    'emergency.kind_disaster': 'Natural disaster',
+    'emergency.kind_crowd': 'Crowd incident',
+    'emergency.kind_other': 'Other',
+    'emergency.scope': 'Scope',
+    'emergency.scope_all': 'All services',
+    'emergency.text_zh': 'Message (Simplified Chinese)',
+    'emergency.text_en': 'Message (English)',
+    'emergency.text_tw': 'Message (Traditional Chinese)',
+    'emergency.is_drill': 'This is a drill',
+    'emergency.confirm': 'Confirm: issuing stops at once for the scope',
+    'emergency.go': 'Start',
+    'emergency.cancel': 'Cancel',
+    'emergency.active': 'Emergency in force',
+    'emergency.elapsed': '{m} min so far',
+    'emergency.end': 'End emergency',
+    'emergency.note': 'Note',
+    'emergency.add_note': 'Add note',
+    'emergency.report_upward': 'Mark reported upward',
+    'emergency.reported': 'Reported upward {t}',
+    'emergency.incidents': 'Incidents',
+    'emergency.report': 'Report',
+    'emergency.none': 'No incidents',
+    'emergency.action': 'Action',
 
 
     // --- booking.* ---
@@ -1180,6 +1238,35 @@ export const STRINGS = {
 
 
     // --- supervision.* ---
+    'emergency.drill': '演練 DRILL',
+    'emergency.stopped': '應急暫停取號',
+    'emergency.resumed': '已恢復取號和服務',
+    'emergency.start': '啟動應急',
+    'emergency.kind': '型別',
+    'emergency.kind_system_failure': '系統故障',
+    'emergency.kind_disaster': '自然災害',
+    'emergency.kind_crowd': '群體性事件',
+    'emergency.kind_other': '其他',
+    'emergency.scope': '範圍',
+    'emergency.scope_all': '全部業務',
+    'emergency.text_zh': '提示（簡體中文）',
+    'emergency.text_en': '提示（英文）',
+    'emergency.text_tw': '提示（繁體中文）',
+    'emergency.is_drill': '這是演練',
+    'emergency.confirm': '確認：範圍內立即停止取號',
+    'emergency.go': '啟動',
+    'emergency.cancel': '取消',
+    'emergency.active': '應急進行中',
+    'emergency.elapsed': '已持續 {m} 分鐘',
+    'emergency.end': '結束應急',
+    'emergency.note': '記錄',
+    'emergency.add_note': '新增記錄',
+    'emergency.report_upward': '標記已上報',
+    'emergency.reported': '已上報 {t}',
+    'emergency.incidents': '應急事件記錄',
+    'emergency.report': '報告',
+    'emergency.none': '暫無應急事件',
+    'emergency.action': '措施',
 
 
     // --- booking.* ---
