@@ -55,6 +55,12 @@ function onChange(state, change) {
     setUpAnnouncer(state);
     if (change.resync) announceMissed(state);
     else lastCallSeq = state.calls?.[0]?.seq ?? null;
+  } else if (change.event.kind === 'emergency.started') {
+    // Emergency mode is announced as a call is: chime, then the message in each language.
+    const incident = change.event.data;
+    const texts = Object.fromEntries(['zh-CN', 'en', 'zh-TW'].map((l) => [
+      l, `${incident.drill ? `${t(l, 'emergency.drill')} ` : ''}${t(l, 'display.emergency')}: ${emergencyText(incident, l)}`]));
+    announcer?.announceMessage({ texts, seq: change.event.seq });
   } else if (change.event.kind === 'ticket.called' || change.event.kind === 'ticket.recalled') {
     const { seq, kind, data } = change.event;
     lastCallSeq = seq;
@@ -97,6 +103,7 @@ function setUpAnnouncer(state) {
 }
 
 function startedSpeaking(entry) {
+  if (entry.kind === 'emergency') return; // a message: the full-screen notice already shows it
   speaking = entry;
   if (!live.state) return;
   render(live.state);

@@ -35,3 +35,22 @@ def test_an_emergency_for_some_services_turns_off_only_those_on_the_kiosk_and_a_
     expect(kiosk.locator('#services button[data-service="A"]')).to_be_enabled(timeout=seconds(5) * MS)
     expect(strip).to_be_hidden()
     assert kiosk.errors == []
+
+
+def test_the_board_announces_an_emergency_through_its_announcer_between_calls(server, board_url, new_page):
+    board = new_page(board_url(announce="fast"))
+    expect(board.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    manager = server.api()
+    manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})
+    manager.ok("POST", "/branches/demo/emergency", {
+        "kind": "crowd", "drill": True, "texts": {"zh-CN": "请保持秩序", "en": "Please stay calm"}})
+    board.wait_for_function(
+        "() => (window.__announcer?.log ?? []).some(e => e.kind === 'emergency' && e.endedAt !== null)",
+        timeout=seconds(10) * MS,
+    )
+    text = board.evaluate("window.__announcer.log.find(e => e.kind === 'emergency').text")
+    assert "演练 DRILL 紧急通知: 请保持秩序" in text and "DRILL Emergency notice: Please stay calm" in text
+    expect(board.locator("#emergency")).to_be_visible()
+    manager.ok("DELETE", "/branches/demo/emergency")
+    expect(board.locator("#emergency")).to_be_hidden(timeout=seconds(5) * MS)
+    assert board.errors == []
