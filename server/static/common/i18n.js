@@ -428,6 +428,7 @@ export const STRINGS = {
     'emergency.report': '报告',
     'emergency.none': '暂无应急事件',
     'emergency.action': '措施',
+    'emergency.figures': '应急事件 {n} 起，停止取号 {m} 分钟（演练另计：{d} 次，{dm} 分钟）',
 
 
     // --- booking.* ---
@@ -845,6 +846,7 @@ export const STRINGS = {
     'emergency.report': 'Report',
     'emergency.none': 'No incidents',
     'emergency.action': 'Action',
+    'emergency.figures': '{n} incidents, issuing stopped {m} min (drills apart: {d}, {dm} min)',
 
 
     // --- booking.* ---
@@ -1267,6 +1269,7 @@ export const STRINGS = {
     'emergency.report': '報告',
     'emergency.none': '暫無應急事件',
     'emergency.action': '措施',
+    'emergency.figures': '應急事件 {n} 起，停止取號 {m} 分鐘（演練另計：{d} 次，{dm} 分鐘）',
 
 
     // --- booking.* ---
