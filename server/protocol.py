@@ -728,7 +728,8 @@ class EnrollIn(Body):
 
 # --- emergency mode ----------------------------------------------------------------
 
-IncidentText = Annotated[str, StringConstraints(max_length=500)]
+#: An incident's message in one language: some text, not only spaces (zh-CN is required).
+IncidentText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class EmergencyIn(Body):

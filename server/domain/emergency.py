@@ -34,7 +34,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .errors import InvalidInput, InvalidTransition
+from .errors import InvalidInput, InvalidTransition, NotFound
 
 #: The scope that covers every service of the branch.
 ALL = "all"
@@ -143,7 +143,8 @@ def check_scope(scope: str | Sequence[str], services: Iterable[str]) -> frozense
     """``scope`` as the rules keep it (None: every service).
 
     Raises:
-        InvalidInput: an empty list, a word other than ``"all"``, or a code the branch has not.
+        InvalidInput: an empty list, or a word other than ``"all"``.
+        NotFound: a service code the branch has not.
     """
     if isinstance(scope, str):
         if scope != ALL:
@@ -154,7 +155,7 @@ def check_scope(scope: str | Sequence[str], services: Iterable[str]) -> frozense
     known = set(services)
     unknown = sorted(set(scope) - known)
     if unknown:
-        raise InvalidInput(f"no service {', '.join(unknown)} in this branch")
+        raise NotFound(f"no service {', '.join(unknown)} in this branch")
     if set(scope) == known:
         return None
     return frozenset(scope)

@@ -39,11 +39,13 @@ async def test_bad_input_is_refused_with_a_clear_4xx_and_nothing_started(demo):
     c = demo.client
     await login(c, "manager")
     for bad in ({"kind": "fire", "texts": {"zh-CN": "x"}}, {"kind": "crowd", "texts": {"en": "only"}},
-                {"kind": "crowd", "scope": ["Z"], "texts": {"zh-CN": "x"}}, {"kind": "crowd", "scope": [],
+                {"kind": "crowd", "texts": {"zh-CN": "   "}}, {"kind": "crowd", "scope": [],
                 "texts": {"zh-CN": "x"}}, {"kind": "crowd", "scope": "some", "texts": {"zh-CN": "x"}}):
         resp = await c.post(f"{B}/emergency", json=bad)
         assert resp.status == 400, (bad, await resp.text())
         assert (await resp.json())["error"]["code"] == "invalid_input"
+    unknown = await c.post(f"{B}/emergency", json={"kind": "crowd", "scope": ["Z"], "texts": {"zh-CN": "x"}})
+    assert unknown.status == 404 and "no service Z" in (await unknown.json())["error"]["message"]
     assert (await (await c.get(f"{B}/emergency")).json())["active"] is None
     assert (await c.get(f"{B}/incidents/99999")).status == 404
     gone = await c.delete(f"{B}/emergency")

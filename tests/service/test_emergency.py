@@ -52,10 +52,13 @@ async def test_a_second_start_while_one_is_active_is_refused_and_changes_nothing
 
 async def test_bad_scope_or_message_is_refused_and_changes_nothing(world: World):
     manager = await world.staff("manager")
-    await world.refused("invalid_input",
+    await world.refused("not_found",
                         lambda: emergency.start_emergency(world.app, manager, "demo", body(scope=["Z"])))
     await world.refused("invalid_input",
-                        lambda: emergency.start_emergency(world.app, manager, "demo", body(texts={"en": "Leave"})))
+                        lambda: emergency.start_emergency(world.app, manager, "demo",
+                                                          EmergencyIn.model_construct(kind="crowd", scope="all",
+                                                                                      texts={"en": "Leave"},
+                                                                                      drill=False)))
 
 
 async def test_counters_finish_the_tickets_already_called_but_call_nothing_new_of_the_scope(world: World):

@@ -24,7 +24,7 @@ from server.domain.emergency import (
     stopped_services,
     text_for,
 )
-from server.domain.errors import InvalidInput, InvalidTransition
+from server.domain.errors import InvalidInput, InvalidTransition, NotFound
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 SERVICES = ("A", "B", "C", "D", "E")
@@ -98,9 +98,10 @@ def test_a_scope_is_all_or_some_of_the_branchs_services(scope, kept):
     assert check_scope(scope, SERVICES) == kept
 
 
-@pytest.mark.parametrize("scope", ["some", [], ["Z"], ["A", "Q"]])
-def test_a_scope_naming_nothing_or_unknown_services_is_refused(scope):
-    with pytest.raises(InvalidInput):
+@pytest.mark.parametrize(("scope", "error"), [("some", InvalidInput), ([], InvalidInput), (["Z"], NotFound),
+                                             (["A", "Q"], NotFound)])
+def test_a_scope_naming_nothing_or_unknown_services_is_refused(scope, error):
+    with pytest.raises(error):
         check_scope(scope, SERVICES)
 
 
