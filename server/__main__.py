@@ -321,6 +321,38 @@ def simulate_history(args: argparse.Namespace) -> None:
     print(f"{n} tickets over {args.weeks} weeks")
 
 
+def emergency_command(args: argparse.Namespace) -> None:
+    """``branchq emergency start|end|status``: the manager's one action, from the command line."""
+    from server.protocol import EmergencyIn
+    from server.services import emergency
+    from server.services.context import Actor
+
+    admin = Actor("staff", 0, "admin", None, (), "command line")
+    if args.emergency_command == "start":
+        scope = "all" if args.scope == "all" else [c.strip() for c in args.scope.split(",") if c.strip()]
+        texts = {k: v for k, v in (("zh-CN", args.text), ("en", args.text_en), ("zh-TW", args.text_zh_tw)) if v}
+        body = EmergencyIn.model_validate({"kind": args.kind, "scope": scope, "texts": texts, "drill": args.drill})
+        answer = asyncio.run(_with_services(
+            _settings(args), lambda app: emergency.start_emergency(app, admin, args.branch, body)))
+        print(f"{'drill' if answer.drill else 'emergency'} {answer.id} started in {args.branch}: "
+              f"issuing stopped for {answer.scope if isinstance(answer.scope, str) else ', '.join(answer.scope)}")
+    elif args.emergency_command == "end":
+        answer = asyncio.run(_with_services(
+            _settings(args), lambda app: emergency.end_emergency(app, admin, args.branch)))
+        print(f"incident {answer.id} ended after {answer.stopped_s // 60} min: issuing resumed")
+    else:
+        state = asyncio.run(_with_services(
+            _settings(args), lambda app: emergency.emergency_state(app, admin, args.branch)))
+        if state.active is None:
+            print(f"no emergency in {args.branch}")
+            return
+        a = state.active
+        print(f"{'DRILL ' if a.drill else ''}{a.kind} since {a.started_at.isoformat()} "
+              f"({a.stopped_s // 60} min): stopped {', '.join(state.stopped_services)}")
+        for e in a.timeline:
+            print(f"  {e.at.isoformat()}  {e.kind:16} {e.actor}  {e.text}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="branchq", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -413,6 +445,23 @@ def parser() -> argparse.ArgumentParser:
     da.add_argument("--name", required=True)
     db_option(da)
     da.set_defaults(run=device_add)
+    em = sub.add_parser("emergency", help="start or end emergency mode (or a drill), or show it")
+    emsub = em.add_subparsers(dest="emergency_command", required=True)
+    es = emsub.add_parser("start", help="stop issuing for a scope at once, with a message on every screen")
+    es.add_argument("--branch", required=True)
+    es.add_argument("--kind", required=True, choices=["system_failure", "disaster", "crowd", "other"])
+    es.add_argument("--scope", default="all", help='"all" (default) or service codes, e.g. A,B')
+    es.add_argument("--text", required=True, help="the message in zh-CN")
+    es.add_argument("--text-en", help="the message in English (else the zh-CN one)")
+    es.add_argument("--text-zh-tw", help="the message in zh-TW (else the zh-CN one)")
+    es.add_argument("--drill", action="store_true", help="a drill: run the same way, kept out of the KPIs")
+    for name, text in (("end", "end it: issuing resumes"), ("status", "the incident in force and its timeline")):
+        ep = emsub.add_parser(name, help=text)
+        ep.add_argument("--branch", required=True)
+        db_option(ep)
+        ep.set_defaults(run=emergency_command)
+    db_option(es)
+    es.set_defaults(run=emergency_command)
     return p
 
 

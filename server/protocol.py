@@ -11,7 +11,16 @@ import enum
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from server.domain import events
 from server.domain.model import (
@@ -572,9 +581,17 @@ class NoticeIn(Body):
         Field(json_schema_extra={"required": ["zh-CN"]}),  # the rule of _chinese_first
     ]
     """At least the zh-CN text; en and zh-TW are shown where given."""
-    level: Literal["info", "emergency"] = "info"
+    level: Literal["info"] = "info"
+    """Notices are informational; an emergency is an incident (``POST /branches/{b}/emergency``)."""
     minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
     """Shown for this long; until cleared when not given."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _not_an_emergency(cls, value: object) -> object:
+        if value == "emergency":
+            raise ValueError("an emergency is started with POST /api/v1/branches/{b}/emergency, not as a notice")
+        return value
 
     @model_validator(mode="after")
     def _chinese_first(self) -> NoticeIn:
@@ -733,3 +750,61 @@ class EnrollmentIn(Body):
 
 class EnrollIn(Body):
     code: Annotated[str, StringConstraints(min_length=4, max_length=20)]
+
+
+# --- emergency mode ----------------------------------------------------------------
+
+#: An incident's message in one language: some text, not only spaces (zh-CN is required).
+IncidentText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+
+
+class EmergencyIn(Body):
+    """Start emergency mode (or a drill): issuing stops for ``scope`` at once."""
+
+    kind: Literal["system_failure", "disaster", "crowd", "other"]
+    scope: Literal["all"] | Annotated[list[ServiceCode], Field(min_length=1, max_length=40)] = "all"
+    """``"all"`` or the codes of the services whose issuing stops."""
+    texts: Annotated[
+        dict[Literal["zh-CN", "en", "zh-TW"], IncidentText],
+        Field(json_schema_extra={"required": ["zh-CN"]}),
+    ]
+    """The message on every screen: zh-CN required; en and zh-TW fall back to it when not given."""
+    drill: bool = False
+    """A drill runs the same way, flagged 演练 DRILL, and is kept out of the KPIs."""
+
+
+class IncidentEntryIn(Body):
+    kind: Literal["note", "action"] = "note"
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class IncidentEntryAnswer(Answer):
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+
+
+class IncidentAnswer(Answer):
+    id: int
+    kind: str
+    scope: str | list[str]
+    texts: dict[str, str]
+    drill: bool
+    state: Literal["active", "ended"]
+    started_at: datetime
+    started_by: str | None
+    ended_at: datetime | None
+    reported_upward_at: datetime | None
+    waiting_at_start: int
+    stopped_s: int
+    """Seconds issuing stood still (so far, while active)."""
+    timeline: list[IncidentEntryAnswer] = []
+
+
+class EmergencyState(Answer):
+    """The branch's emergency mode now: the incident in force, or none."""
+
+    active: IncidentAnswer | None
+    stopped_services: list[str]

@@ -67,6 +67,11 @@ export function spokenText(number, counter, lang, form = 'full') {
   return callText(spelled, counter, lang, form).replace(/ /g, '');
 }
 
+/** A message's text in `lang`: its own, else (zh-TW) the zh-CN one, else the first given. */
+function messageIn(texts, lang) {
+  return texts[lang] || (lang === 'zh-TW' ? texts['zh-CN'] : '') || texts['zh-CN'] || Object.values(texts)[0] || '';
+}
+
 export class Announcer {
   constructor({
     branch, languages = ['zh-CN', 'en'], repeats = 1, chime = true, fast = false, onBlocked = () => {},
@@ -108,6 +113,18 @@ export class Announcer {
     return true;
   }
 
+  /**
+   * Queue a message (emergency mode: {lang: text}) ahead of the waiting calls, never
+   * interrupting the one being said; a chime, then the message in each language by the
+   * browser's voice (the server's audio is made for calls only).
+   */
+  announceMessage({ texts, seq = null }) {
+    const item = { message: texts, kind: 'emergency', seq, audio: new Map() };
+    this.queue.unshift(item);
+    if (!this.current) this._run();
+    return true;
+  }
+
   /** Past MAX_BACKLOG, drop the oldest waiting calls that their counter has already moved past. */
   _trim() {
     while (this.queue.length > MAX_BACKLOG) {
@@ -119,6 +136,7 @@ export class Announcer {
   }
 
   _superseded(item, later) {
+    if (item.message) return false; // a message is never dropped for a call
     if (later.some((next) => next.counter === item.counter)) return true;
     try {
       return !this.stillCurrent(item);
@@ -141,13 +159,15 @@ export class Announcer {
     let form = 'full'; // the first of a burst in full, the ones that waited for it short
     while (this.queue.length) {
       const item = this.queue.shift();
+      if (item.message) form = 'full';
       const entry = {
         number: item.number,
         counter: item.counter,
         kind: item.kind,
         seq: item.seq,
         form,
-        text: this.languages.map((lang) => callText(item.number, item.counter, lang, form)).join(' / '),
+        text: this.languages.map((lang) => (item.message ? messageIn(item.message, lang)
+          : callText(item.number, item.counter, lang, form))).join(' / '),
         startedAt: performance.now(),
         endedAt: null,
         parts: [],
@@ -186,6 +206,14 @@ export class Announcer {
   async _say(item, lang, form = 'full') {
     const part = { lang, via: 'none', outcome: 'ended', startedAt: performance.now(), endedAt: null };
     const voice = pickVoice(await this._voices, lang);
+    if (item.message) {
+      if (voice) {
+        part.via = 'speech';
+        part.outcome = await this._speak(messageIn(item.message, lang), voice, lang);
+      }
+      part.endedAt = performance.now();
+      return part;
+    }
     if (voice) {
       part.via = 'speech';
       part.outcome = await this._speak(spokenText(item.number, item.counter, lang, form), voice, lang);

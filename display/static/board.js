@@ -16,6 +16,7 @@ import { connect } from '/static/common/live.js';
 import { deviceTokenOrEnroll } from '/static/common/device.js';
 import { languageOf, nameOf, t } from '/static/common/i18n.js';
 import { Announcer } from './announcer.js';
+import { emergencyText, emergencyTitle } from '/static/common/emergency.js';
 
 const HIGHLIGHT_MS = 8000;
 const NOTICE_EVERY_MS = 10000;
@@ -54,6 +55,12 @@ function onChange(state, change) {
     setUpAnnouncer(state);
     if (change.resync) announceMissed(state);
     else lastCallSeq = state.calls?.[0]?.seq ?? null;
+  } else if (change.event.kind === 'emergency.started') {
+    // Emergency mode is announced as a call is: chime, then the message in each language.
+    const incident = change.event.data;
+    const texts = Object.fromEntries(['zh-CN', 'en', 'zh-TW'].map((l) => [
+      l, `${incident.drill ? `${t(l, 'emergency.drill')} ` : ''}${t(l, 'display.emergency')}: ${emergencyText(incident, l)}`]));
+    announcer?.announceMessage({ texts, seq: change.event.seq });
   } else if (change.event.kind === 'ticket.called' || change.event.kind === 'ticket.recalled') {
     const { seq, kind, data } = change.event;
     lastCallSeq = seq;
@@ -96,6 +103,7 @@ function setUpAnnouncer(state) {
 }
 
 function startedSpeaking(entry) {
+  if (entry.kind === 'emergency') return; // a message: the full-screen notice already shows it
   speaking = entry;
   if (!live.state) return;
   render(live.state);
@@ -298,15 +306,24 @@ function renderServices(services) {
  * an emergency one takes the whole screen; the others take turns in the ticker.
  */
 function renderNotices(notices) {
-  const emergency = notices.find((n) => n.level === 'emergency' || n.emergency);
+  // Emergency mode (state.emergency, the incident in force) covers the board, a drill marked 演练 DRILL.
+  const incident = live.state?.emergency ?? null;
+  const emergency = incident ? { texts: fallbackTexts(incident) } : null;
   $('emergency').hidden = !emergency;
+  $('emergency').classList.toggle('drill', Boolean(incident?.drill));
+  $('emergency').querySelector('h2').textContent = incident ? emergencyTitle(incident, lang) : t(lang, 'display.emergency');
   showNotice($('emergency-text'), emergency);
-  const others = notices.filter((n) => n !== emergency);
+  const others = notices;
   if (others.length) showNotice($('ticker'), others[noticeIndex % others.length]);
   else {
     $('ticker').textContent = t(lang, 'display.ticker_default');
     delete $('ticker').dataset.notice;
   }
+}
+
+/** The incident's texts with the board's language filled from the nearest one given. */
+function fallbackTexts(incident) {
+  return { ...incident.texts, [lang]: emergencyText(incident, lang) };
 }
 
 /** A notice in the board's language with its English text beside it, as the board's labels are. */

@@ -13,6 +13,7 @@
 import { connect } from '/static/common/live.js';
 import { deviceTokenOrEnroll } from '/static/common/device.js';
 import { languageOf, nameOf, t } from '/static/common/i18n.js';
+import { emergencyText, emergencyTitle } from '/static/common/emergency.js';
 
 const params = new URL(location.href).searchParams;
 const [, , branchId, , numberText] = location.pathname.split('/');
@@ -46,15 +47,16 @@ function render(state) {
   $('headline').textContent = view.headline;
   $('number').textContent = view.number;
   $('detail').textContent = view.detail;
-  renderNotices(state.notices ?? []);
+  renderNotices(state.notices ?? [], state.emergency ?? null);
 }
 
-function renderNotices(notices) {
-  const emergency = notices.find((n) => n.level === 'emergency');
-  $('emergency').hidden = !emergency;
-  $('emergency-title').textContent = emergency ? bilingual(t(lang, 'display.emergency'), t('en', 'display.emergency')) : '';
-  $('emergency-text').textContent = emergency ? noticeText(emergency) : '';
-  const others = notices.filter((n) => n !== emergency);
+function renderNotices(notices, incident) {
+  // Emergency mode (the incident in force) covers the whole screen, a drill marked 演练 DRILL.
+  $('emergency').hidden = !incident;
+  $('emergency').classList.toggle('drill', Boolean(incident?.drill));
+  $('emergency-title').textContent = incident ? emergencyTitle(incident, lang) : '';
+  $('emergency-text').textContent = incident ? bilingual(emergencyText(incident, lang), incident.texts?.en) : '';
+  const others = notices;
   $('notice').hidden = !others.length;
   $('notice-text').textContent = others.map(noticeText).join('  ·  ');
 }

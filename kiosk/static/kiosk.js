@@ -10,6 +10,7 @@
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
 import { t, wordsOf } from "/static/common/i18n.js";
+import { emergencyText, emergencyTitle, stopsAll, stopsService } from "/static/common/emergency.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
@@ -128,7 +129,9 @@ function offerLanguages() {
 }
 
 const online = () => live?.status === "connected";
-const emergencyNotice = () => (state?.notices ?? []).find((n) => n.level === "emergency") ?? null;
+/** Emergency mode (state.emergency): the whole branch covers the screen; a scope of some services turns them off. */
+const incident = () => state?.emergency ?? null;
+const emergencyNotice = () => (stopsAll(incident()) ? incident() : null);
 
 /** A notice's text in the customer's language, with the English beside it when given. */
 function noticeText(n) {
@@ -162,12 +165,27 @@ function drawNotices() {
   strip.hidden = !others.length;
   strip.textContent = others.length ? `${w("notice")}：${others.map(noticeText).join("  ·  ")}` : "";
   cover.hidden = !emergency;
-  cover.querySelector("h2").textContent = emergency
-    ? [t(lang, "display.emergency"), lang === "en" ? "" : t("en", "display.emergency")].filter(Boolean).join(" · ") : "";
-  cover.querySelector("p").textContent = emergency ? noticeText(emergency) : "";
+  cover.querySelector("h2").textContent = emergency ? emergencyTitle(emergency, lang) : "";
+  cover.querySelector("p").textContent = emergency ? emergencyLine(emergency) : "";
+  // Some services stopped: the message runs in the strip, in red, and their buttons are off.
+  const partial = incident() && !emergency ? incident() : null;
+  if (partial) {
+    strip.hidden = false;
+    strip.textContent = `${emergencyTitle(partial, lang)}：${emergencyLine(partial)}`
+      + (others.length ? `  ·  ${others.map(noticeText).join("  ·  ")}` : "");
+  }
+  strip.classList.toggle("emergency", Boolean(partial));
+  strip.style.background = partial ? "#b3261e" : "#fff3c4";
+  strip.style.color = partial ? "#fff" : "#0b1b33";
   // Every button is off while it lasts, and a customer half-way through starts again after it.
   for (const b of document.querySelectorAll("button")) if (emergency) b.disabled = true;
   if (emergency && screen !== "start") { greenReason = null; show("start"); }
+}
+
+/** The incident's message in the customer's language, with the English beside it when given. */
+function emergencyLine(e) {
+  const main = emergencyText(e, lang);
+  return lang !== "en" && e.texts?.en && e.texts.en !== main ? `${main} · ${e.texts.en}` : main;
 }
 
 /** A refusal of the customer's last tap, kept on the banner for REFUSAL_MS whatever redraws meanwhile. */
@@ -194,15 +212,17 @@ function draw() {
     const button = document.createElement("button");
     button.dataset.service = s.code;
     const waiting = waitingNow[s.code] ?? s.waiting;
-    const reason = s.available ? "" : [w(s.unavailable_reason), s.opens_at ? w("opens", { t: when(s.opens_at) }) : ""]
-      .filter(Boolean).join(" · ");
+    const stopped = stopsService(incident(), s.code);
+    const reason = stopped ? t(lang, "emergency.stopped") : s.available ? ""
+      : [w(s.unavailable_reason), s.opens_at ? w("opens", { t: when(s.opens_at) }) : ""].filter(Boolean).join(" · ");
+    if (stopped) button.classList.add("stopped");
     button.innerHTML = `<span class="name"></span><span class="info"></span><span class="info why"></span>`;
     button.querySelector(".name").textContent = `${s.code}  ${nameOf(s.names)}`;
     // While the connection is down the counts are stale: none are shown, and nothing can be taken.
     button.querySelector(".info").textContent = online() ? `${w("waiting", { n: waiting })} · ${waitText(s)}` : "";
     button.querySelector(".why").textContent = reason;
     button.querySelector(".why").hidden = !reason;
-    button.disabled = !online() || Boolean(emergencyNotice()) || !s.available || (greenReason !== null && s.green_allowed === false);
+    button.disabled = !online() || Boolean(emergencyNotice()) || stopped || !s.available || (greenReason !== null && s.green_allowed === false);
     button.addEventListener("click", () => take(s));
     return button;
   });

@@ -3,6 +3,7 @@
 // something happens in its branch; only while the socket is down does it poll, slowly.
 // The branch's notices show at the top (an emergency in red), as on the board.
 import { connect } from "/static/common/live.js";
+import { emergencyText, emergencyTitle } from "/static/common/emergency.js";
 import { applyWords, both, chosenLanguage, errorText, languageOf, nameOf } from "/static/common/i18n.js";
 
 const token = location.pathname.split("/")[2];
@@ -80,7 +81,10 @@ function follow(branch) {
     branch,
     token,
     onChange(state, change) {
-      drawNotices(state.notices ?? []);
+      // Emergency mode ended while this ticket waits: say that issuing and service resumed.
+      if (change.kind === "snapshot" && change.previous?.emergency && !state.emergency) resumed = true;
+      if (state.emergency) resumed = false;
+      drawNotices(state.notices ?? [], state.emergency ?? null);
       if (change.kind === "snapshot" && !change.resync) return; // just read
       clearTimeout(timer);
       timer = setTimeout(load, 150);
@@ -90,7 +94,9 @@ function follow(branch) {
 }
 
 /** The notices showing now, above the ticket: the phone's language with the English beside. */
-function drawNotices(notices) {
+let resumed = false;
+
+function drawNotices(notices, incident = null) {
   let box = $("notices");
   if (!box) {
     box = document.createElement("div");
@@ -98,8 +104,25 @@ function drawNotices(notices) {
     box.setAttribute("role", "status");
     document.querySelector("main").prepend(box);
   }
-  const ordered = [...notices].sort((a, b) => (b.level === "emergency") - (a.level === "emergency"));
-  box.replaceChildren(...ordered.map((n) => {
+  const ordered = [...notices];
+  const urgent = [];
+  if (incident) {
+    const p = document.createElement("p");
+    p.className = "notice emergency";
+    p.setAttribute("role", "alert");
+    p.style.cssText = "background:#b3261e;color:#fff;font-weight:bold;border-radius:12px;padding:14px;margin:10px 0";
+    const main = emergencyText(incident, lang);
+    const english = lang !== "en" && incident.texts?.en && incident.texts.en !== main ? ` ${incident.texts.en}` : "";
+    p.textContent = `⚠ ${emergencyTitle(incident, lang)}: ${main}${english}`;
+    urgent.push(p);
+  } else if (resumed) {
+    const p = document.createElement("p");
+    p.className = "notice resumed";
+    p.style.cssText = "background:#e3f4e1;border:1px solid #2e7d32;border-radius:12px;padding:10px;margin:10px 0";
+    p.textContent = w("emergency.resumed");
+    urgent.push(p);
+  }
+  box.replaceChildren(...urgent, ...ordered.map((n) => {
     const p = document.createElement("p");
     const urgent = n.level === "emergency";
     p.className = `notice ${n.level}`;
@@ -111,7 +134,7 @@ function drawNotices(notices) {
     p.textContent = `${urgent ? `⚠ ${w("display.emergency")}: ` : ""}${main}${english}`;
     return p;
   }));
-  box.hidden = !ordered.length;
+  box.hidden = !ordered.length && !urgent.length;
 }
 
 $("cancel").addEventListener("click", async () => {

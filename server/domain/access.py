@@ -88,6 +88,8 @@ class Action(enum.StrEnum):
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
     HANDLE_COMPLAINTS = "handle_complaints"  # enter, list, read and act on complaint cases
+    # --- emergency mode ---
+    DECLARE_EMERGENCY = "declare_emergency"  # start/end emergency mode and drills, keep the incident record
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -103,6 +105,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
     Action.HANDLE_COMPLAINTS: frozenset({Role.MANAGER, Role.ADMIN}),
+    # --- emergency mode: a branch manager's action (a teller or a device may not) ---
+    Action.DECLARE_EMERGENCY: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -319,3 +319,31 @@ TICKET_KINDS = tuple(
         TICKET_TRANSFERRED, TICKET_CANCELLED, TICKET_REQUEUED, TICKET_SERVICE_CHANGED, TICKET_EXPIRED,
     )
 )
+
+# --- emergency mode -----------------------------------------------------------------------
+
+_INCIDENT_ID = _f("id", int, _D | _K, doc="the incident's id")
+_DRILL = _f("drill", bool, _D | _K, doc="a drill: shown as 演练 DRILL, run the same way")
+
+EMERGENCY_STARTED = define(
+    "emergency.started",
+    "A manager started emergency mode: issuing stops for the scope; every screen shows the message.",
+    _INCIDENT_ID,
+    _f("kind", str, _D | _K, doc="system_failure | disaster | crowd | other"),
+    _f("scope", (str, list), _D | _K, doc='"all" or the service codes whose issuing stopped'),
+    _f("texts", dict, _D | _K, doc="the message: language tag → text (zh-CN always)"),
+    _DRILL,
+    _f("started_at", str, _D | _K, doc="when it started (ISO 8601)"),
+)
+EMERGENCY_ENDED = define(
+    "emergency.ended", "Emergency mode ended: issuing resumes; every screen restores.",
+    _INCIDENT_ID, _DRILL,
+    _f("ended_at", str, _D | _K, doc="when it ended (ISO 8601)"),
+)
+EMERGENCY_UPDATED = define(
+    "emergency.updated", "A line was added to the incident's timeline (a note, an action, reported upward).",
+    _INCIDENT_ID, _f("entry", str, doc="note | action | reported_upward"),
+    private=True,
+)
+#: The kinds that change what the screens show of an emergency.
+EMERGENCY_KINDS = (EMERGENCY_STARTED.name, EMERGENCY_ENDED.name, EMERGENCY_UPDATED.name)

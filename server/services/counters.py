@@ -55,6 +55,7 @@ from server.store import attendance as held
 from server.store import repository as repo
 from server.store.repository import CounterConf
 
+from . import emergency
 from .context import BranchTx, Services
 from .tickets import queue_position
 from .views import counter_answer, ticket_answer, ticket_event_data
@@ -359,6 +360,7 @@ async def _call_next(at: At) -> Any | None:
     tx = at.tx
     service_ids = [tx.config.services[code].id for code in at.conf.services]
     policy = Policy(at.conf.profile(), tx.config.rules())
+    _incident, stopped = await emergency.stopped_in(tx)
     tried: set[int] = set()
     per_queue, seen = 3, -1
     while True:
@@ -369,6 +371,7 @@ async def _call_next(at: At) -> Any | None:
             return None  # nothing waits, or every ticket left is being taken by other counters
         seen = len(rows)
         pool = [repo.to_candidate(r, tx.config) for r in rows if r.id not in tried]
+        pool = [c for c in pool if c.service not in stopped]  # emergency mode: nothing new of its scope
         while (chosen := choose(pool, policy, recent=_recent(at), now=tx.now)) is not None:
             if await repo.lock_if_waiting(tx.conn, chosen.id):
                 return await _take(at, chosen.id)
@@ -393,6 +396,9 @@ async def _call(at: At, body: CallTicket) -> Any:
         raise Conflict(
             f"ticket {row.number} is not served at counter {at.conf.number}", code="not_served_here"
         )
+    if tx.config.service_by_id(row.service_id).code in (await emergency.stopped_in(tx))[1]:
+        raise Conflict(f"emergency mode: no new ticket of service {tx.config.service_by_id(row.service_id).code} "
+                       "is called now (finish the tickets already called)", code="emergency")
     await _finish_current(at)
     if not await repo.lock_if_waiting(tx.conn, row.id):
         raise Conflict(f"ticket {row.number} was just called elsewhere", code="already_called")

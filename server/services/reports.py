@@ -14,6 +14,7 @@ from server.reports.words import LANGUAGES, Language
 from server.store import repository as repo
 from server.store.repository import BranchRow
 
+from . import emergency
 from .context import Actor, Services
 
 
@@ -27,6 +28,8 @@ async def summary_report(
         branch = await _branch(conn, branch_id)
     period = Period.parse(first, last, today=business_date(now, branch.timezone))
     report = await summary(app.db.slow_read, branch_id, branch.timezone, period, group, now=now)
+    async with app.db.read() as conn:  # emergency mode: real incidents only, drills kept apart
+        report["incidents"] = await emergency.incident_figures(conn, branch_id, period.first, period.last, now)
     return {
         "branch": branch_id,
         "branch_names": branch.names,

@@ -12,6 +12,7 @@ from server.domain.model import CounterMode, Priority
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
 
+from . import emergency
 from .context import Actor, Services
 from .queries import read_queue
 from .views import ticket_answer, ticket_event_data
@@ -113,6 +114,8 @@ async def branch_snapshot(
                     if role == "dashboard" else {})}
                 for n in await repo.active_notices(conn, branch_id, app.clock())
             ]
+        # Every screen: the incident in force (a reconnecting kiosk or board shows it at once).
+        state["emergency"] = await emergency.snapshot_part(conn, branch_id, app.clock(), staff=staff_view)
         if staff_view:
             state["devices"] = [
                 {"id": d.id, "name": d.name, "kind": d.kind, "status": d.status or {},

@@ -52,6 +52,7 @@ from server.protocol import (
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
+from . import emergency
 from .context import Actor, BranchTx, Services
 from .views import ticket_answer, ticket_event_data
 
@@ -239,11 +240,12 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
     )
     if reason:
         raise Conflict(UNAVAILABLE_MESSAGES[reason].format(code=service.code), code=reason)
-    if not actor.is_staff and await repo.emergency_in_force(tx.conn, tx.branch.id, tx.now):
-        # The whole lobby is told to stop (evacuation, robbery): no kiosk or phone hands out
-        # numbers meanwhile. Staff may still issue, for someone they are looking after.
-        raise Conflict("an emergency is in progress: no tickets are issued now; please follow staff's directions",
-                       code="emergency")
+    incident, stopped = await emergency.stopped_in(tx)
+    if service.code in stopped:
+        # Emergency mode stops issuing for its scope on every kiosk, and for staff too: a
+        # branch that is evacuating, or whose systems are down, hands out no numbers at all.
+        message = emergency.DRILL_REFUSAL if incident is not None and incident.drill else emergency.REFUSAL
+        raise Conflict(message.format(code=service.code), code="emergency")
     if not served_by_a_counter(tx.config, service.code):
         raise Conflict(f"no counter of this branch serves service {service.code}", code="no_counter_serves")
 

@@ -822,19 +822,6 @@ async def devices_of_branch(conn: AsyncConnection, branch_id: str, *, revoked: b
 NOTICE = t.Notice.__table__
 
 
-async def emergency_in_force(conn: AsyncConnection, branch_id: str, now: datetime) -> bool:
-    """Whether an emergency notice shows in the branch now."""
-    found = await conn.execute(
-        select(NOTICE.c.id).where(
-            NOTICE.c.branch_id == branch_id,
-            NOTICE.c.cleared_at.is_(None),
-            NOTICE.c.level == "emergency",
-            (NOTICE.c.expires_at.is_(None)) | (NOTICE.c.expires_at > now),
-        ).limit(1)
-    )
-    return found.first() is not None
-
-
 async def active_notices(conn: AsyncConnection, branch_id: str, now: datetime) -> Sequence[Any]:
     return (
         await conn.execute(

@@ -513,3 +513,52 @@ class ComplaintRectification(Base):
     checked: Mapped[str | None] = mapped_column(String(16), nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     checked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+# --- emergency mode: incidents and their timelines -------------------------------------
+
+
+class Incident(Base):
+    """An emergency (or a drill) of a branch: what stopped issuing, for which services, until when.
+
+    ``active`` is True while the incident is in force and NULL once it ended: the unique
+    constraint on (branch_id, active) lets a branch have one active incident at most (NULLs
+    are distinct, so ended ones never collide), on SQLite and PostgreSQL alike, whichever
+    process tries to start a second one.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "active"),
+        Index("ix_incidents_branch_started", "branch_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[Any] = mapped_column(JSON)
+    """``"all"`` or the list of service codes whose issuing stopped."""
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    started_at: Mapped[datetime]
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    waiting_at_start: Mapped[int] = mapped_column(Integer, default=0)
+    affected: Mapped[list[Any]] = mapped_column(default=list)
+    """The tickets of the scope waiting, called or serving at the start: [{id, number, service, state}]."""
+    reported_upward_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+
+
+class IncidentEntry(Base):
+    """One line of an incident's timeline: started, a note, an action, reported upward, ended."""
+
+    __tablename__ = "incident_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")

@@ -52,24 +52,35 @@ def test_a_queue_past_its_target_wait_alerts(server, branch, new_page):
     assert page.errors == []
 
 
-def test_an_emergency_posted_on_the_dashboard_stops_the_kiosk_and_shows_everywhere_until_cleared(
+def test_an_emergency_started_on_the_dashboard_stops_the_kiosk_and_shows_everywhere_until_it_ends(
     server, branch, board_url, new_page
 ):
     ticket = branch.issue("D")
     kiosk = new_page(f"{server.base_url}/kiosk/demo?token=demo-kiosk", width=1080, height=1920)
     counter = new_page(board_url("/counter/5"), width=1280, height=800)
+    board = new_page(board_url(announce="off"))
     phone = new_page(f"{server.base_url}/t/{ticket['token']}", width=390, height=844)
     expect(kiosk.locator("#services button").first).to_be_enabled(timeout=seconds(10) * MS)
     expect(counter.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    expect(board.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
     expect(phone.locator("#number")).to_have_text(ticket["number"], timeout=seconds(10) * MS)
 
     page = dashboard(server, new_page)
-    form = page.locator("#notice-form")
+    page.locator("#emergency-open").click()
+    form = page.locator("#emergency-form")
+    expect(form).to_be_visible()
+    form.locator('select[name="kind"]').select_option("disaster")
     form.locator('textarea[name="zh-CN"]').fill("请所有客户有序撤离")
     form.locator('textarea[name="en"]').fill("Please leave the building calmly")
-    form.locator('select[name="level"]').select_option("emergency")
-    form.get_by_role("button", name="发出通知 Post notice").click()
-    expect(page.locator("#notices li.emergency")).to_contain_text("请所有客户有序撤离", timeout=seconds(5) * MS)
+    form.get_by_role("button", name="启动 Start").click()
+    expect(form).to_be_visible()  # not without the confirmation ticked: nothing started
+    form.locator('input[name="confirm"]').check()
+    form.get_by_role("button", name="启动 Start").click()
+    banner = page.locator("#emergency-banner")
+    expect(banner).to_be_visible(timeout=seconds(5) * MS)
+    expect(banner).to_contain_text("自然灾害 Natural disaster")
+    expect(banner).to_contain_text("请所有客户有序撤离")
+    expect(page.locator("#emergency-elapsed")).to_contain_text("0")
 
     expect(kiosk.locator("#emergency")).to_be_visible(timeout=seconds(5) * MS)
     expect(kiosk.locator("#emergency")).to_contain_text("请所有客户有序撤离")
@@ -77,15 +88,29 @@ def test_an_emergency_posted_on_the_dashboard_stops_the_kiosk_and_shows_everywhe
         expect(button).to_be_disabled()
     expect(counter.locator("#emergency")).to_be_visible(timeout=seconds(5) * MS)
     expect(counter.locator("#emergency-text")).to_contain_text("请所有客户有序撤离 · Please leave the building calmly")
+    expect(board.locator("#emergency")).to_be_visible(timeout=seconds(5) * MS)
+    expect(board.locator("#emergency-text")).to_contain_text("请所有客户有序撤离")
     expect(phone.locator("#notices .emergency")).to_contain_text("请所有客户有序撤离", timeout=seconds(5) * MS)
 
-    page.locator("#notices li.emergency").get_by_role("button", name="撤下 Clear").click()
-    expect(page.locator("#notices")).to_contain_text("暂无通知 No notice showing", timeout=seconds(5) * MS)
+    note = page.locator("#emergency-note-form")
+    note.locator('input[name="text"]').fill("已引导客户至安全出口")
+    note.get_by_role("button", name="添加记录 Add note").click()
+    expect(page.locator("#emergency-timeline")).to_contain_text("已引导客户至安全出口", timeout=seconds(5) * MS)
+    page.locator("#emergency-reported").click()
+    expect(page.locator("#emergency-reported-at")).to_contain_text("已上报", timeout=seconds(5) * MS)
+
+    page.locator("#emergency-end").click()
+    expect(banner).to_be_hidden(timeout=seconds(5) * MS)
     expect(kiosk.locator("#emergency")).to_be_hidden(timeout=seconds(5) * MS)
     expect(kiosk.locator("#services button").first).to_be_enabled()
     expect(counter.locator("#emergency")).to_be_hidden(timeout=seconds(5) * MS)
+    expect(board.locator("#emergency")).to_be_hidden(timeout=seconds(5) * MS)
     expect(phone.locator("#notices .emergency")).to_have_count(0, timeout=seconds(5) * MS)
-    for p in (kiosk, counter, phone, page):
+    expect(phone.locator("#notices .resumed")).to_contain_text("已恢复取号和服务", timeout=seconds(5) * MS)
+    row = page.locator("#incidents tr").first
+    expect(row).to_contain_text("自然灾害 Natural disaster", timeout=seconds(5) * MS)
+    expect(row.locator('a[href$=".xlsx"]')).to_have_count(1)
+    for p in (kiosk, counter, board, phone, page):
         assert p.errors == []
 
 

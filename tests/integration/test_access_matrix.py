@@ -36,7 +36,7 @@ ROLES: dict[str, tuple[Actor, dict[str, str]]] = {
 #: the counter, which is teller1's own, so that only the table can refuse.
 FILL = {"number": "1", "code": "ZZ", "staff": "99999", "device": "99999", "notice": "99999",
         "ticket": "99999", "token": "no-such-ticket-token", "session": "0123456789abcdef", "chart": "arrivals",
-        "counter": "1", "case": "99999"}
+        "counter": "1", "case": "99999", "incident": "99999"}
 WAV_NUMBER = "A001"
 BRANCHES = {"own": "demo", "other": "nowhere"}
 

@@ -278,3 +278,23 @@ def test_enrolling_into_a_database_never_upgraded_fails_with_a_plain_message(tmp
                      "--database", f"sqlite:///{tmp_path / 'never-upgraded.db'}")
 
     _plain_failure(result)
+
+
+# --- emergency ----------------------------------------------------------------------------
+
+
+def test_emergency_start_status_and_end_on_the_command_line(tmp_path, north_db):
+    db = ["--database", f"sqlite:///{north_db}"]
+    work = tmp_path / "cli"
+    assert "no emergency in north" in succeeded(branchq(work, "emergency", "status", "--branch", "north", *db))
+    out = succeeded(branchq(work, "emergency", "start", "--branch", "north", "--kind", "system_failure",
+                            "--text", "系统故障，暂停取号", "--drill", *db))
+    assert "drill" in out and "issuing stopped for all" in out
+    again = branchq(work, "emergency", "start", "--branch", "north", "--kind", "crowd", "--text", "x", *db)
+    assert again.returncode == 2 and "already in force" in again.stderr
+    status = succeeded(branchq(work, "emergency", "status", "--branch", "north", *db))
+    assert status.startswith("DRILL system_failure") and "stopped A" in status and "command line" in status
+    assert "issuing resumed" in succeeded(branchq(work, "emergency", "end", "--branch", "north", *db))
+    assert query(north_db, "SELECT kind, drill, active, ended_at IS NOT NULL FROM incidents") == [
+        ("system_failure", 1, None, 1)]
+    assert "no emergency" in branchq(work, "emergency", "end", "--branch", "north", *db).stderr

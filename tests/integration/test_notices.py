@@ -1,4 +1,4 @@
-"""Notices: a manager's text reaches every display and kiosk; an emergency one is marked so."""
+"""Notices: a manager's text reaches every display and kiosk; an emergency is an incident, not a notice."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ async def test_a_posted_notice_reaches_displays_and_kiosks_and_can_be_cleared(de
         await login(c, "manager")
         resp = await c.post(f"{B}/notices", json={
             "texts": {"zh-CN": "系统维护，暂停对公业务", "en": "Corporate services paused for maintenance"},
-            "level": "emergency", "minutes": 30})
+            "level": "info", "minutes": 30})
         assert resp.status == 201, await resp.text()
         notice = await resp.json()
         event = await display.next_event("notice.posted")
-        assert event.data == {"id": notice["id"], "level": "emergency"}
+        assert event.data == {"id": notice["id"], "level": "info"}
         snapshot = await display.command("snapshot")
         assert snapshot["state"]["notices"] == [
-            {"id": notice["id"], "texts": notice["texts"], "level": "emergency"}]
+            {"id": notice["id"], "texts": notice["texts"], "level": "info"}]
         kiosk_snapshot = await _kiosk_snapshot(url)
         assert kiosk_snapshot["notices"][0]["texts"]["zh-CN"].startswith("系统维护")
         cleared = await c.post(f"{B}/notices/{notice['id']}/clear")
@@ -55,17 +55,20 @@ async def test_notices_expire_and_need_chinese_text_and_a_manager(demo):
     assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
 
 
-async def test_an_emergency_stops_kiosks_and_phones_issuing_until_it_is_cleared(demo):
-    """During a full-screen emergency the kiosk kept issuing; now it is refused (staff may still)."""
+async def test_an_emergency_is_started_as_an_incident_and_a_notice_only_informs(demo):
+    """A notice of level emergency is refused with where to start one; the incident stops issuing."""
     c = demo.client
     await login(c, "manager")
-    notice = await (await c.post(f"{B}/notices", json={"texts": {"zh-CN": "紧急疏散"}, "level": "emergency"})).json()
+    old_way = await c.post(f"{B}/notices", json={"texts": {"zh-CN": "紧急疏散"}, "level": "emergency"})
+    assert old_way.status == 400 and "/emergency" in (await old_way.json())["error"]["message"]
+    started = await c.post(f"{B}/emergency", json={"kind": "disaster", "texts": {"zh-CN": "紧急疏散"}})
+    assert started.status == 201, await started.text()
     refused = await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)
     body = await refused.json()
     assert refused.status == 409 and body["error"]["code"] == "emergency", body
     staff = await c.post(f"{B}/tickets", json={"service": "A"})
-    assert staff.status == 201, "the lobby staff may still issue for someone they look after"
-    assert (await c.post(f"{B}/notices/{notice['id']}/clear")).status == 200
+    assert staff.status == 409, "emergency mode stops staff issuing of its scope too"
+    assert (await c.delete(f"{B}/emergency")).status == 200
     assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
     # An ordinary notice stops nothing.
     await c.post(f"{B}/notices", json={"texts": {"zh-CN": "今日对公业务暂停"}})

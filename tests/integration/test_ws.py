@@ -213,7 +213,7 @@ async def test_display_gets_welcome_then_a_token_free_snapshot_then_ticket_calle
         assert isinstance(welcome["device"], int) and welcome["staff"] is None
 
         state = snapshot["state"]
-        assert set(state) == {"branch", "services", "counters", "calls", "notices"}, \
+        assert set(state) == {"branch", "services", "counters", "calls", "notices", "emergency"}, \
             "a display never sees the queue"
         assert all("token" not in n for n in state["notices"])
         assert {s["code"] for s in state["services"]} == {"A", "B", "C", "D", "E"}
@@ -517,7 +517,8 @@ async def test_a_kiosk_sees_services_only_and_numbers_only_of_its_own_tickets(de
     ws, welcome, snapshot = await synced_socket(demo.client, role="kiosk", token=KIOSK_TOKEN)
     try:
         state = snapshot["state"]
-        assert set(state) - {"device"} == {"branch", "services", "notices"}, "no counters, calls or queue"
+        assert set(state) - {"device"} == {"branch", "services", "notices", "emergency"}, \
+            "no counters, calls or queue"
         if "device" in state:  # the kiosk's own device record (its printer status), nobody else's
             assert state["device"]["id"] == welcome["device"]
         assert "token" not in all_keys(snapshot)

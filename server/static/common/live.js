@@ -288,7 +288,7 @@ class Live {
  */
 export function applyEvent(state, event) {
   const { kind, data = {} } = event;
-  if (kind.startsWith('notice.') || kind === 'branch.configured') return false;
+  if (kind.startsWith('notice.') || kind.startsWith('emergency.') || kind === 'branch.configured') return false;
   if ('queue' in state) return applyStaffEvent(state, event);
   if (kind === 'ticket.expired') return false;
   switch (kind) {

@@ -8,6 +8,7 @@ import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js
 import {
   applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, showLiveStatus, t,
 } from "/static/common/i18n.js";
+import { drawEmergency, setUpEmergency } from "/static/manage/emergency.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
@@ -308,12 +309,14 @@ async function main() {
         if (e.kind.startsWith("ticket.") || e.kind.startsWith("counter.")) scheduleResync();
       }
       draw(state);
+      drawEmergency(state);
     },
     onStatus() {
       drawStatus();
     },
   });
   window.__dashboard = live;
+  setUpEmergency({ base, lang: () => lang, state: () => live.state });
   await refreshKpis();
   setInterval(() => draw(live.state), 1000); // the timers tick
   setInterval(() => { if (live.connected) live.resync(); }, ALERTS_EVERY_MS);

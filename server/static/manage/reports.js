@@ -78,6 +78,10 @@ async function show(form) {
     const rows = [...report.rows, { ...report.total, key: w("common.total") }];
     table($("summary"), [form.group.selectedOptions[0].textContent, ...COLUMNS.map((c) => w(c[1]))],
       rows.map((r) => [r.key ?? "—", ...COLUMNS.map(([k, , kind]) => format(r[k], kind))]));
+    // Emergency mode: real incidents only; drills are counted apart and kept out of the KPIs.
+    const inc = report.incidents ?? { count: 0, stopped_minutes: 0, drills: 0, drill_minutes: 0 };
+    $("incident-figures").textContent = w("emergency.figures",
+      { n: inc.count, m: inc.stopped_minutes, d: inc.drills, dm: inc.drill_minutes });
     for (const chart of ["arrivals", "waits", "sla"]) {
       $(`chart-${chart}`).src = `${base}/reports/charts/${chart}.svg?from=${params.get("from")}&to=${params.get("to")}`;
     }
