@@ -573,7 +573,7 @@ class NoticeAnswer(Answer):
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-StaffRole = Literal["teller", "manager", "admin"]
+StaffRole = Literal["teller", "manager", "admin", "inspector"]
 
 
 class Patch(Body):
@@ -603,6 +603,9 @@ class ServicePatch(Patch):
     target_wait_s: int | None = None
     max_wait_s: int | None = None
     target_service_s: int | None = None
+    max_service_s: int | None = None
+    max_queue: int | None = None
+    max_idle_s: int | None = None
     daily_cap: int | None = None
     staff_reserve: int | None = None
     green_allowed: bool | None = None
@@ -624,7 +627,7 @@ class StaffIn(Body):
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"anyOf": [{"properties": {"role": {"const": "admin"}}},
                    {"required": ["branch"], "properties": {"branch": {"type": "string"}}}]},
-        {"anyOf": [{"properties": {"role": {"const": "manager"}}},
+        {"anyOf": [{"properties": {"role": {"enum": ["manager", "inspector"]}}},
                    {"properties": {"branches": {"maxItems": 0}}}]},
     ]})
 
@@ -639,10 +642,12 @@ class StaffIn(Body):
 
     @model_validator(mode="after")
     def _belongs(self) -> StaffIn:
-        if self.role != "admin" and self.branch is None:
+        if self.role not in ("admin", "inspector") and self.branch is None:
             raise ValueError("tellers and managers belong to a branch")
-        if self.branches and self.role != "manager":
-            raise ValueError("only managers oversee further branches")
+        if self.role == "inspector" and self.branch is None and not self.branches:
+            raise ValueError("an inspector is assigned a branch or further branches")
+        if self.branches and self.role not in ("manager", "inspector"):
+            raise ValueError("only managers and inspectors oversee further branches")
         return self
 
 

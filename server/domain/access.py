@@ -14,6 +14,8 @@ every role and checks the answers against it.
     manager     the teller's, plus reports, notices, devices   the branches they oversee
                 and branch settings
     admin       everything                                    everything
+    inspector   read the branch; record inspections, re-check  the branches assigned to them
+                rectifications (never a counter or settings)
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ class Role(enum.StrEnum):
     KIOSK = "kiosk"
     DISPLAY = "display"
     EVALUATOR = "evaluator"
+    INSPECTOR = "inspector"
 
 
-STAFF_ROLES = (Role.TELLER, Role.MANAGER, Role.ADMIN)
+STAFF_ROLES = (Role.TELLER, Role.MANAGER, Role.ADMIN, Role.INSPECTOR)
+#: Staff who may be given further branches (``Actor.branches``): a regional manager, an inspector.
+OVERSEEING_ROLES = (Role.MANAGER, Role.INSPECTOR)
 DEVICE_ROLES = (Role.KIOSK, Role.DISPLAY, Role.EVALUATOR)
 
 
@@ -59,7 +64,7 @@ class Actor:
     def may_see_branch(self, branch_id: str) -> bool:
         if self.kind == "staff" and self.role == Role.ADMIN:
             return True
-        regional = self.kind == "staff" and self.role == Role.MANAGER and branch_id in self.branches
+        regional = self.kind == "staff" and self.role in OVERSEEING_ROLES and branch_id in self.branches
         return self.branch_id == branch_id or regional
 
     def label(self) -> str:
@@ -86,6 +91,10 @@ class Action(enum.StrEnum):
     PRINT = "print"  # a kiosk's tickets to print
     MANAGE_BRANCH = "manage_branch"  # reports, notices, devices, settings, audit
     ADMINISTER = "administer"  # staff accounts, new branches, services
+    # --- supervision: inspections and rectification ---
+    INSPECT = "inspect"  # record an inspection, re-check a rectification
+    READ_INSPECTIONS = "read_inspections"  # inspections, rectifications, photos, bulletins
+    RECTIFY = "rectify"  # the owner's report of a fix
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -99,6 +108,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PRINT: frozenset({Role.KIOSK}),
     Action.MANAGE_BRANCH: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ADMINISTER: frozenset({Role.ADMIN}),
+    # --- supervision ---
+    Action.INSPECT: frozenset({Role.INSPECTOR, Role.ADMIN}),
+    Action.READ_INSPECTIONS: frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN}),
+    Action.RECTIFY: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 
