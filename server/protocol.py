@@ -8,7 +8,7 @@ parse with them.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, create_model, model_validator
@@ -712,3 +712,56 @@ class EnrollmentIn(Body):
 
 class EnrollIn(Body):
     code: Annotated[str, StringConstraints(min_length=4, max_length=20)]
+
+
+# --- supervision: breaches, inspections, rectification -----------------------------------
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class AcknowledgeIn(Body):
+    note: Note
+    """What was done about the breach."""
+
+
+class AcknowledgeCommand(Body):
+    breach: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    note: Note
+
+
+class FindingIn(Body):
+    """One checklist item's finding; a failed item names who puts it right, what, and by when."""
+
+    item: ItemCode
+    passed: bool
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    owner: Username | None = None
+    """A failed item: the username of the branch's staff member who owns the rectification."""
+    requirement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    deadline: date | None = None
+    """A failed item: the last day (in the branch's zone) to put it right."""
+
+    @model_validator(mode="after")
+    def _failed_needs_notice(self) -> FindingIn:
+        if not self.passed and (self.owner is None or self.requirement is None or self.deadline is None):
+            raise ValueError(f"failed item {self.item}: give owner, requirement and deadline")
+        return self
+
+
+class InspectionIn(Body):
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    items: Annotated[list[FindingIn], Field(min_length=1, max_length=200)]
+    """Every item of the checklist, once."""
+
+
+class RectificationReportIn(Body):
+    report: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    """What the owner did."""
+
+
+class RecheckIn(Body):
+    outcome: Literal["close", "reopen"]
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    deadline: date | None = None
+    """On reopen: a new last day (else the old deadline holds)."""

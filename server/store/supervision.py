@@ -147,3 +147,106 @@ async def branch_managers(conn: AsyncConnection, branch_id: str) -> list[str]:
 
 async def branch_ids(conn: AsyncConnection) -> list[str]:
     return list((await conn.execute(select(t.Branch.id).order_by(t.Branch.id))).scalars())
+
+
+# --- inspections and rectification ---------------------------------------------------------
+
+INSPECTION, ITEM, PHOTO = t.Inspection.__table__, t.InspectionItem.__table__, t.InspectionPhoto.__table__
+RECT = t.Rectification.__table__
+
+
+async def insert_inspection(conn: AsyncConnection, values: dict[str, Any], items: list[dict[str, Any]]) -> int:
+    iid = int((await conn.execute(insert(INSPECTION).values(**values).returning(INSPECTION.c.id))).scalar_one())
+    await conn.execute(insert(ITEM), [{"inspection_id": iid, **i} for i in items])
+    return iid
+
+
+async def insert_rectification(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    return int((await conn.execute(insert(RECT).values(**values).returning(RECT.c.id))).scalar_one())
+
+
+async def inspection(conn: AsyncConnection, branch_id: str, inspection_id: int) -> Any | None:
+    return (await conn.execute(
+        select(INSPECTION).where(INSPECTION.c.branch_id == branch_id, INSPECTION.c.id == inspection_id)
+    )).first()
+
+
+async def inspections(conn: AsyncConnection, branch_id: str, limit: int = 100) -> Sequence[Any]:
+    return (await conn.execute(
+        select(INSPECTION).where(INSPECTION.c.branch_id == branch_id)
+        .order_by(INSPECTION.c.visited_at.desc(), INSPECTION.c.id.desc()).limit(limit)
+    )).all()
+
+
+async def items_of(conn: AsyncConnection, inspection_ids: Sequence[int]) -> Sequence[Any]:
+    if not inspection_ids:
+        return []
+    return (await conn.execute(
+        select(ITEM).where(ITEM.c.inspection_id.in_(list(inspection_ids))).order_by(ITEM.c.id)
+    )).all()
+
+
+async def photos_of(conn: AsyncConnection, inspection_id: int) -> Sequence[Any]:
+    return (await conn.execute(select(PHOTO).where(PHOTO.c.inspection_id == inspection_id)
+                               .order_by(PHOTO.c.id))).all()
+
+
+async def photo(conn: AsyncConnection, inspection_id: int, photo_id: int) -> Any | None:
+    return (await conn.execute(
+        select(PHOTO).where(PHOTO.c.inspection_id == inspection_id, PHOTO.c.id == photo_id)
+    )).first()
+
+
+async def insert_photo(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    return int((await conn.execute(insert(PHOTO).values(**values).returning(PHOTO.c.id))).scalar_one())
+
+
+async def rectifications(conn: AsyncConnection, branch_id: str, *, inspection_id: int | None = None) -> Sequence[Any]:
+    query = select(RECT).where(RECT.c.branch_id == branch_id)
+    if inspection_id is not None:
+        query = query.where(RECT.c.inspection_id == inspection_id)
+    return (await conn.execute(query.order_by(RECT.c.deadline, RECT.c.id))).all()
+
+
+async def rectification(conn: AsyncConnection, branch_id: str, rect_id: int) -> Any | None:
+    return (await conn.execute(select(RECT).where(RECT.c.branch_id == branch_id, RECT.c.id == rect_id))).first()
+
+
+async def update_rectification(conn: AsyncConnection, rect_id: int, **values: Any) -> None:
+    await conn.execute(update(RECT).where(RECT.c.id == rect_id).values(**values))
+
+
+async def overdue_candidates(conn: AsyncConnection, now: datetime) -> Sequence[Any]:
+    """Rectifications past their deadline, the owner still to act, not escalated yet (every branch)."""
+    return (await conn.execute(
+        select(RECT).where(RECT.c.state.in_(["open", "reopened"]), RECT.c.deadline < now,
+                           RECT.c.overdue_at.is_(None)).order_by(RECT.c.branch_id, RECT.c.id)
+    )).all()
+
+
+async def findings_between(conn: AsyncConnection, branch_ids: Sequence[str], start: datetime,
+                           end: datetime) -> Sequence[Any]:
+    """(branch, item, passed) of inspections visited in [start, end)."""
+    return (await conn.execute(
+        select(INSPECTION.c.branch_id, ITEM.c.item, ITEM.c.passed)
+        .join(ITEM, ITEM.c.inspection_id == INSPECTION.c.id)
+        .where(INSPECTION.c.branch_id.in_(list(branch_ids)), INSPECTION.c.visited_at >= start,
+               INSPECTION.c.visited_at < end)
+    )).all()
+
+
+async def rectifications_of(conn: AsyncConnection, branch_ids: Sequence[str], before: datetime) -> Sequence[Any]:
+    """Rectifications of the branches issued before ``before`` (their state now)."""
+    return (await conn.execute(
+        select(RECT.c.branch_id, RECT.c.state, RECT.c.deadline)
+        .join(INSPECTION, INSPECTION.c.id == RECT.c.inspection_id)
+        .where(RECT.c.branch_id.in_(list(branch_ids)), INSPECTION.c.visited_at < before)
+    )).all()
+
+
+async def staff_of_branch(conn: AsyncConnection, branch_id: str, username: str) -> Any | None:
+    """An active staff member of the branch (its own, or overseeing it) by username."""
+    row = (await conn.execute(select(STAFF).where(STAFF.c.username == username, STAFF.c.active.is_(True)))).first()
+    if row is None or (row.branch_id != branch_id and branch_id not in (row.branches or [])):
+        return None
+    return row

@@ -188,9 +188,9 @@ REGISTRY = web.AppKey("registry", Registry)
 
 def tables() -> list[RouteTable]:
     """The route tables of the application, in one explicit list."""
-    from . import admin_routes, display_pages, routes, ws
+    from . import admin_routes, display_pages, routes, supervision_routes, ws
 
-    return [routes.routes, admin_routes.routes, display_pages.routes, ws.routes]
+    return [routes.routes, admin_routes.routes, display_pages.routes, ws.routes, supervision_routes.routes]
 
 
 _REGISTRY: Registry | None = None
