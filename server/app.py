@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             asyncio.create_task(_sweep_sockets(app[SERVICES], hub)),
             asyncio.create_task(_watch_counters(app[SERVICES], settings.abandoned_after_s)),
             asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
-            asyncio.create_task(_watch_standards(app[SERVICES])),
+            asyncio.create_task(_watch_standards(app[SERVICES], settings.standards_every_s)),
         ]
         yield
         for task in tasks:
@@ -173,7 +173,7 @@ async def _retention_daily(services: Services, days: int) -> None:
         await asyncio.sleep(RETENTION_EVERY_S)
 
 
-async def _watch_standards(services: Services) -> None:
+async def _watch_standards(services: Services, every_s: float = BREACH_CHECK_S) -> None:
     """Evaluate every branch's service standards, and escalate overdue rectifications, now and then.
 
     Every process runs this; a breach is still one record (see server/services/standards.py).
@@ -183,10 +183,10 @@ async def _watch_standards(services: Services) -> None:
 
     since_overdue = OVERDUE_CHECK_S
     while True:
-        await asyncio.sleep(BREACH_CHECK_S)
+        await asyncio.sleep(every_s)
         try:
             await evaluate_all(services)
-            since_overdue += BREACH_CHECK_S
+            since_overdue += every_s
             if since_overdue >= OVERDUE_CHECK_S:
                 since_overdue = 0.0
                 await escalate_overdue(services)
