@@ -717,6 +717,8 @@ class EnrollIn(Body):
 # --- supervision: breaches, inspections, rectification -----------------------------------
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: A deadline day: from 2000 to 2100 (like a report's days).
+Deadline = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 ItemCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
@@ -739,7 +741,7 @@ class FindingIn(Body):
     owner: Username | None = None
     """A failed item: the username of the branch's staff member who owns the rectification."""
     requirement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
-    deadline: date | None = None
+    deadline: Deadline | None = None
     """A failed item: the last day (in the branch's zone) to put it right."""
 
     @model_validator(mode="after")
@@ -763,5 +765,5 @@ class RectificationReportIn(Body):
 class RecheckIn(Body):
     outcome: Literal["close", "reopen"]
     note: Annotated[str, StringConstraints(max_length=1000)] = ""
-    deadline: date | None = None
+    deadline: Deadline | None = None
     """On reopen: a new last day (else the old deadline holds)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import Field, StringConstraints
 
 from server.domain.access import Action, Role
@@ -17,6 +16,7 @@ from server.services import inspections, standards
 from server.services.context import Actor
 
 from .api import BRANCH, SERVICES, Params, RouteTable, params
+from .routes import ReportDay
 
 routes = RouteTable()
 
@@ -29,9 +29,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class DaysQuery(Params):
-    first: Annotated[date | None, Field(alias="from")] = None
+    first: Annotated[ReportDay | None, Field(alias="from")] = None
     """The first business day (default: today)."""
-    last: Annotated[date | None, Field(alias="to")] = None
+    last: Annotated[ReportDay | None, Field(alias="to")] = None
     """The last business day (default: ``from``)."""
 
 
@@ -150,12 +150,14 @@ async def add_photo(request: web.Request, actor: Actor, _body: None) -> dict:
     data: bytes | None = None
     content_type = ""
     async for part in reader:
-        if part.name == "item":  # type: ignore[union-attr]
-            item = (await part.text())[:40] or None  # type: ignore[union-attr]
-        elif part.name == "photo":  # type: ignore[union-attr]
-            content_type = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
+        if not isinstance(part, BodyPartReader):
+            raise InvalidInput("one level of multipart fields: item and photo")
+        if part.name == "item":
+            item = (await part.text())[:40] or None
+        elif part.name == "photo":
+            content_type = part.headers.get("Content-Type", "")
             chunks, size = [], 0
-            while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+            while chunk := await part.read_chunk(64 * 1024):
                 size += len(chunk)
                 if size > limit:
                     raise InvalidInput(f"a photo is at most {limit} bytes", code="too_large")
