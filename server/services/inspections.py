@@ -211,7 +211,7 @@ async def photo_file(
 
 
 async def _rect_step(app: Services, actor: Actor, branch_id: str, rect_id: int, action: RectAction,
-                     values: dict[str, Any], event: Any) -> dict[str, Any]:
+                     values: dict[str, Any], kind: Any) -> dict[str, Any]:
     async with app.unit_of_work(branch_id) as tx:
         row = await store.rectification(tx.conn, branch_id, rect_id)
         if row is None:
@@ -227,7 +227,7 @@ async def _rect_step(app: Services, actor: Actor, branch_id: str, rect_id: int, 
         await store.update_rectification(tx.conn, rect_id, state=state.value, **values)
         await tx.audit(actor, f"rectification.{action.value}", f"rectification {rect_id}", {"state": row.state},
                        {"state": state.value})
-        tx.emit(event, {"id": rect_id, "item": row.item, "state": state.value}, staff_id=actor.id)
+        tx.emit(kind, {"id": rect_id, "item": row.item, "state": state.value}, staff_id=actor.id)
         after = await store.rectification(tx.conn, branch_id, rect_id)
         assert after is not None
         names = await repo.staff_names(tx.conn, [after.owner_id])
