@@ -418,7 +418,7 @@ def parser() -> argparse.ArgumentParser:
     usub = u.add_subparsers(dest="user_command", required=True)
     ua = usub.add_parser("add", help="add a staff member")
     ua.add_argument("username")
-    ua.add_argument("--role", required=True, choices=["teller", "manager", "admin"])
+    ua.add_argument("--role", required=True, choices=["teller", "manager", "admin", "inspector"])
     ua.add_argument("--branch", help="branch id (not for admins)")
     ua.add_argument("--counters", help="counter numbers a teller works at, e.g. 2,3")
     ua.add_argument("--branches", help="a regional manager: further branches they oversee, e.g. sh-a,sh-b")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from .web.limits import LIMITER, TRUSTED_PROXIES, Limiter, trusted_networks
 from .web.openapi import openapi
 from .web.pages import setup_pages
 from .web.routes import PUBLIC_URL
+from .web.supervision_routes import PHOTO_DIR, PHOTO_MAX_BYTES
 from .web.ws import FANOUT, HUB, ws_handler
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,10 @@ ABANDONED_CHECK_S = 30.0
 RETENTION_FIRST_S = 300.0
 """The first retention run waits for the server to settle after a (re)start."""
 RETENTION_EVERY_S = 86400.0
+BREACH_CHECK_S = 30.0
+"""How often the service standards are evaluated (breaches raised, cleared, escalated)."""
+OVERDUE_CHECK_S = 300.0
+"""How often rectifications past their deadline are looked for and escalated."""
 
 
 def vault_of(settings: Settings) -> Vault:
@@ -60,6 +66,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         app[PUBLIC_ORIGIN] = f"{parts.scheme}://{parts.netloc}"
     app[LIMITER] = Limiter(settings)
     app[TRUSTED_PROXIES] = trusted_networks(settings.trusted_proxies)
+    app[PHOTO_DIR] = Path(settings.photo_dir)
+    app[PHOTO_MAX_BYTES] = settings.photo_max_bytes
     setup_auth(app, settings)
     setup_routes(app)
     app.router.add_get("/api/v1/openapi.json", _openapi)
@@ -108,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             asyncio.create_task(_sweep_sockets(app[SERVICES], hub)),
             asyncio.create_task(_watch_counters(app[SERVICES], settings.abandoned_after_s)),
             asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
+            asyncio.create_task(_watch_standards(app[SERVICES], settings.standards_every_s)),
         ]
         yield
         for task in tasks:
@@ -168,6 +177,27 @@ async def _retention_daily(services: Services, days: int) -> None:
         except Exception:  # try again tomorrow; `branchq retention run` does the same by hand
             log.exception("retention run failed")
         await asyncio.sleep(RETENTION_EVERY_S)
+
+
+async def _watch_standards(services: Services, every_s: float = BREACH_CHECK_S) -> None:
+    """Evaluate every branch's service standards, and escalate overdue rectifications, now and then.
+
+    Every process runs this; a breach is still one record (see server/services/standards.py).
+    """
+    from server.services.inspections import escalate_overdue
+    from server.services.standards import evaluate_all
+
+    since_overdue = OVERDUE_CHECK_S
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await evaluate_all(services)
+            since_overdue += every_s
+            if since_overdue >= OVERDUE_CHECK_S:
+                since_overdue = 0.0
+                await escalate_overdue(services)
+        except Exception:  # try again at the next check
+            log.exception("service-standard evaluation failed")
 
 
 async def _openapi(_request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ parse with them.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
@@ -614,7 +614,7 @@ class NoticeAnswer(Answer):
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-StaffRole = Literal["teller", "manager", "admin"]
+StaffRole = Literal["teller", "manager", "admin", "inspector"]
 
 
 class Patch(Body):
@@ -646,6 +646,9 @@ class ServicePatch(Patch):
     target_wait_s: int | None = None
     max_wait_s: int | None = None
     target_service_s: int | None = None
+    max_service_s: int | None = None
+    max_queue: int | None = None
+    max_idle_s: int | None = None
     daily_cap: int | None = None
     staff_reserve: int | None = None
     green_allowed: bool | None = None
@@ -667,7 +670,7 @@ class StaffIn(Body):
     model_config = ConfigDict(json_schema_extra={"allOf": [
         {"anyOf": [{"properties": {"role": {"const": "admin"}}},
                    {"required": ["branch"], "properties": {"branch": {"type": "string"}}}]},
-        {"anyOf": [{"properties": {"role": {"const": "manager"}}},
+        {"anyOf": [{"properties": {"role": {"enum": ["manager", "inspector"]}}},
                    {"properties": {"branches": {"maxItems": 0}}}]},
     ]})
 
@@ -682,10 +685,12 @@ class StaffIn(Body):
 
     @model_validator(mode="after")
     def _belongs(self) -> StaffIn:
-        if self.role != "admin" and self.branch is None:
+        if self.role not in ("admin", "inspector") and self.branch is None:
             raise ValueError("tellers and managers belong to a branch")
-        if self.branches and self.role != "manager":
-            raise ValueError("only managers oversee further branches")
+        if self.role == "inspector" and self.branch is None and not self.branches:
+            raise ValueError("an inspector is assigned a branch or further branches")
+        if self.branches and self.role not in ("manager", "inspector"):
+            raise ValueError("only managers and inspectors oversee further branches")
         return self
 
 
@@ -808,3 +813,56 @@ class EmergencyState(Answer):
 
     active: IncidentAnswer | None
     stopped_services: list[str]
+# --- supervision: breaches, inspections, rectification -----------------------------------
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: A deadline day: from 2000 to 2100 (like a report's days).
+Deadline = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class AcknowledgeIn(Body):
+    note: Note
+    """What was done about the breach."""
+
+
+class AcknowledgeCommand(Body):
+    breach: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    note: Note
+
+
+class FindingIn(Body):
+    """One checklist item's finding; a failed item names who puts it right, what, and by when."""
+
+    item: ItemCode
+    passed: bool
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    owner: Username | None = None
+    """A failed item: the username of the branch's staff member who owns the rectification."""
+    requirement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    deadline: Deadline | None = None
+    """A failed item: the last day (in the branch's zone) to put it right."""
+
+    @model_validator(mode="after")
+    def _failed_needs_notice(self) -> FindingIn:
+        if not self.passed and (self.owner is None or self.requirement is None or self.deadline is None):
+            raise ValueError(f"failed item {self.item}: give owner, requirement and deadline")
+        return self
+
+
+class InspectionIn(Body):
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    items: Annotated[list[FindingIn], Field(min_length=1, max_length=200)]
+    """Every item of the checklist, once."""
+
+
+class RectificationReportIn(Body):
+    report: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    """What the owner did."""
+
+
+class RecheckIn(Body):
+    outcome: Literal["close", "reopen"]
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    deadline: Deadline | None = None
+    """On reopen: a new last day (else the old deadline holds)."""

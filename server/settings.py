@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         "and printed links are built from it, not from the request (behind TLS that says http://)",
     )
     demo: bool = False
+    photo_dir: str = Field(default="var/photos", description="where inspection photos are stored")
+    photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024,
+                                 description="the largest inspection photo accepted")
+    standards_every_s: float = Field(default=30.0, ge=0.2, le=3600,
+                                     description="how often the service standards are evaluated (seconds)")
+    checklist: str | None = Field(default=None, description="an inspection checklist YAML file "
+                                  "(default: the bank-branch checklist shipped with branchq)")
     max_body_bytes: int = 64 * 1024
     session_max_age_s: int = 12 * 3600
     cookie_secure: bool = False

@@ -14,6 +14,8 @@ every role and checks the answers against it.
     manager     the teller's, plus reports, notices, devices   the branches they oversee
                 and branch settings
     admin       everything                                    everything
+    inspector   read the branch; record inspections, re-check  the branches assigned to them
+                rectifications (never a counter or settings)
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ class Role(enum.StrEnum):
     KIOSK = "kiosk"
     DISPLAY = "display"
     EVALUATOR = "evaluator"
+    INSPECTOR = "inspector"
 
 
-STAFF_ROLES = (Role.TELLER, Role.MANAGER, Role.ADMIN)
+STAFF_ROLES = (Role.TELLER, Role.MANAGER, Role.ADMIN, Role.INSPECTOR)
+#: Staff who may be given further branches (``Actor.branches``): a regional manager, an inspector.
+OVERSEEING_ROLES = (Role.MANAGER, Role.INSPECTOR)
 DEVICE_ROLES = (Role.KIOSK, Role.DISPLAY, Role.EVALUATOR)
 
 
@@ -59,7 +64,7 @@ class Actor:
     def may_see_branch(self, branch_id: str) -> bool:
         if self.kind == "staff" and self.role == Role.ADMIN:
             return True
-        regional = self.kind == "staff" and self.role == Role.MANAGER and branch_id in self.branches
+        regional = self.kind == "staff" and self.role in OVERSEEING_ROLES and branch_id in self.branches
         return self.branch_id == branch_id or regional
 
     def label(self) -> str:
@@ -90,6 +95,10 @@ class Action(enum.StrEnum):
     HANDLE_COMPLAINTS = "handle_complaints"  # enter, list, read and act on complaint cases
     # --- emergency mode ---
     DECLARE_EMERGENCY = "declare_emergency"  # start/end emergency mode and drills, keep the incident record
+    # --- supervision: inspections and rectification ---
+    INSPECT = "inspect"  # record an inspection, re-check a rectification
+    READ_INSPECTIONS = "read_inspections"  # inspections, rectifications, photos, bulletins
+    RECTIFY = "rectify"  # the owner's report of a fix
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -107,6 +116,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.HANDLE_COMPLAINTS: frozenset({Role.MANAGER, Role.ADMIN}),
     # --- emergency mode: a branch manager's action (a teller or a device may not) ---
     Action.DECLARE_EMERGENCY: frozenset({Role.MANAGER, Role.ADMIN}),
+    # --- supervision ---
+    Action.INSPECT: frozenset({Role.INSPECTOR, Role.ADMIN}),
+    Action.READ_INSPECTIONS: frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN}),
+    Action.RECTIFY: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

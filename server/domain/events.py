@@ -347,3 +347,62 @@ EMERGENCY_UPDATED = define(
 )
 #: The kinds that change what the screens show of an emergency.
 EMERGENCY_KINDS = (EMERGENCY_STARTED.name, EMERGENCY_ENDED.name, EMERGENCY_UPDATED.name)
+# --- supervision: service-standard breaches, inspections and rectification ---------------
+# Staff screens only: the branch's dashboards (a regional manager's included, on that branch).
+
+_BREACH = (
+    _f("id", int, doc="the breach's record id"),
+    _f("rule", str, doc="wait_target | wait_max | service_target | service_max | queue_length | counter_idle"),
+    _f("service", str, nullable=True, doc="service code"),
+    _f("counter", int, nullable=True, doc="counter number (counter rules)"),
+    _f("severity", str, doc="warning | severe"),
+    _f("level", int, doc="1: the branch's managers; 2: escalated to the regional manager"),
+)
+
+ALERT_RAISED = define(
+    "alert.raised", "A service standard stopped holding: a breach was recorded.",
+    *_BREACH,
+    _f("facts", dict, doc="the figures (seconds, counts) against the limit"),
+    _f("suggestion", dict, nullable=True, doc="open_counter K | move_teller X to K | call_next | check_counter"),
+    _f("raised_at", str, doc="ISO 8601"),
+    private=True,
+)
+ALERT_ACKNOWLEDGED = define(
+    "alert.acknowledged", "A manager acknowledged a breach, with a note.",
+    *_BREACH,
+    _f("by", str, doc="who acknowledged it (username)"),
+    _f("note", str), _f("acknowledged_at", str, doc="ISO 8601"),
+    private=True,
+)
+ALERT_CLEARED = define(
+    "alert.cleared", "A breached standard holds again.", *_BREACH,
+    _f("cleared_at", str, doc="ISO 8601"), private=True,
+)
+ALERT_ESCALATED = define(
+    "alert.escalated", "A breach unacknowledged for too long went to the regional manager.",
+    *_BREACH,
+    _f("to", list, doc="usernames of the regional managers (and administrators) told"),
+    _f("escalated_at", str, doc="ISO 8601"),
+    private=True,
+)
+INSPECTION_RECORDED = define(
+    "inspection.recorded", "An inspector recorded a visit; each failed item got a rectification notice.",
+    _f("id", int), _f("passed", int), _f("failed", int), _f("rectifications", list, doc="their ids"),
+    private=True,
+)
+RECTIFICATION_REPORTED = define(
+    "rectification.reported", "The owner reported a rectification done.",
+    _f("id", int), _f("item", str), _f("state", str), private=True,
+)
+RECTIFICATION_RECHECKED = define(
+    "rectification.rechecked", "The inspector re-checked a rectification: closed or reopened.",
+    _f("id", int), _f("item", str), _f("state", str), private=True,
+)
+RECTIFICATION_OVERDUE = define(
+    "rectification.overdue", "A rectification passed its deadline undone: escalated.",
+    _f("id", int), _f("item", str), _f("state", str), _f("deadline", str, doc="ISO 8601"),
+    _f("to", list, doc="usernames told (the branch's managers, regional managers, administrators)"),
+    private=True,
+)
+#: The kinds of the breach record's life, for the dashboard.
+ALERT_KINDS = tuple(k.name for k in (ALERT_RAISED, ALERT_ACKNOWLEDGED, ALERT_CLEARED, ALERT_ESCALATED))

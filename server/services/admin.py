@@ -391,10 +391,12 @@ async def update_staff(app: Services, actor: Actor, staff_id: int, fields: dict[
             raise Conflict("the account was moved to another branch at the same moment; try again", code="stale")
         await _check_staff_fields(uow.conn, fields)
         merged = {**_staff(row), **fields}
-        if merged["role"] != "admin" and merged["branch"] is None:
+        if merged["role"] not in ("admin", "inspector") and merged["branch"] is None:
             raise InvalidInput("tellers and managers belong to a branch")
-        if merged["branches"] and merged["role"] != "manager":
-            raise InvalidInput("only managers oversee further branches (clear branches first)")
+        if merged["role"] == "inspector" and merged["branch"] is None and not merged["branches"]:
+            raise InvalidInput("an inspector is assigned a branch or further branches")
+        if merged["branches"] and merged["role"] not in ("manager", "inspector"):
+            raise InvalidInput("only managers and inspectors oversee further branches (clear branches first)")
         if "counters" in fields or "branch" in fields:
             await _check_counters(uow.conn, merged["branch"], merged["counters"])
         await accounts.update_staff(uow.conn, staff_id, **{STAFF_COLUMNS.get(k, k): v for k, v in fields.items()})

@@ -363,8 +363,10 @@ async def add_staff(
     """
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
-    if role != "admin" and branch_id is None:
+    if role not in ("admin", "inspector") and branch_id is None:
         raise InvalidInput("tellers and managers belong to a branch")
+    if role == "inspector" and branch_id is None and not branches:
+        raise InvalidInput("an inspector is assigned a branch or further branches")
     password_hash = password_hash or await hash_password(password)
     async with _within(app, uow) as u:
         for b in [branch_id, *(branches or [])]:
@@ -372,8 +374,8 @@ async def add_staff(
                 raise NotFound(f"no branch {b!r}")
         if await repo.staff_by_username(u.conn, username) is not None:
             raise Conflict(f"user {username!r} exists already", code="exists")
-        if branches and role != "manager":
-            raise InvalidInput("only managers oversee further branches")
+        if branches and role not in ("manager", "inspector"):
+            raise InvalidInput("only managers and inspectors oversee further branches")
         return await accounts.insert_staff(
             u.conn,
             {

@@ -122,12 +122,24 @@ class ServiceSpec(BaseModel):
     target_wait_s: int = Field(900, gt=0, le=86400)
     max_wait_s: int | None = Field(None, gt=0, le=86400)
     target_service_s: int = Field(300, gt=0, le=86400)
+    max_service_s: int | None = Field(None, gt=0, le=86400)
+    """Service standards (server/domain/standards.py): the longest a ticket may be served,"""
+    max_queue: int | None = Field(None, gt=0, le=100000)
+    """the most tickets that may wait,"""
+    max_idle_s: int | None = Field(None, gt=0, le=86400)
+    """and the longest an open counter may stand idle while this service has tickets waiting."""
     daily_cap: int | None = Field(None, gt=0, le=100000)
     staff_reserve: int = Field(0, ge=0, le=100000)
     """Of ``daily_cap``, the tickets only staff may issue: kiosks and phones stop that many short."""
     green_allowed: bool = True
     hours: Hours | None = None
     """Own hours within the branch's (e.g. wealth advice only in the morning); None: the branch's."""
+
+    @model_validator(mode="after")
+    def _maxima_past_targets(self) -> ServiceSpec:
+        if self.max_service_s is not None and self.max_service_s < self.target_service_s:
+            raise ValueError("max_service_s is the limit past the target: at least target_service_s")
+        return self
 
     @model_validator(mode="after")
     def _reserve_within_cap(self) -> ServiceSpec:
@@ -482,6 +494,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
                     "max_wait_s": s.max_wait_s, "target_service_s": s.target_service_s,
+                    "max_service_s": s.max_service_s, "max_queue": s.max_queue, "max_idle_s": s.max_idle_s,
                     "daily_cap": s.daily_cap, "staff_reserve": s.staff_reserve,
                     "green_allowed": s.green_allowed, "hours": s.hours,
                 }
@@ -615,6 +628,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             {
                 "code": s.code, **s.names.columns(), "target_wait_s": s.target_wait_s, "max_wait_s": s.max_wait_s,
                 "target_service_s": s.target_service_s, "daily_cap": s.daily_cap,
+                "max_service_s": s.max_service_s, "max_queue": s.max_queue, "max_idle_s": s.max_idle_s,
                 "staff_reserve": s.staff_reserve, "green_allowed": s.green_allowed, "hours": s.hours,
             }
             for s in new.services

@@ -24,7 +24,7 @@ DEMO_PASSWORD = "demo-pass"
 DEMO_EVALUATOR_COUNTER = 5
 """The counter the demo evaluator faces."""
 DEMO_TOKENS = {"kiosk": "demo-kiosk", "display": "demo-display", "evaluator": "demo-evaluator"}
-DEMO_USERNAMES = ("admin", "manager", *(f"teller{n}" for n in range(1, 7)))
+DEMO_USERNAMES = ("admin", "manager", *(f"teller{n}" for n in range(1, 7)), "inspector")
 DEMO_MARK = "demo"
 """The ``database_meta`` key of a demo database."""
 
@@ -45,9 +45,11 @@ DEMO_BRANCH = BranchSpec.model_validate(
         "timezone": "Asia/Shanghai",
         "services": [
             {"code": "A", "names": {"zh-CN": "现金", "en": "Cash", "zh-TW": "現金"},
-             "target_wait_s": 600, "max_wait_s": 1800, "target_service_s": 240},
+             "target_wait_s": 600, "max_wait_s": 1800, "target_service_s": 240,
+             "max_service_s": 900, "max_queue": 12, "max_idle_s": 180},
             {"code": "B", "names": {"zh-CN": "转账汇款", "en": "Transfers", "zh-TW": "轉帳匯款"},
-             "target_wait_s": 600, "max_wait_s": 1800, "target_service_s": 300},
+             "target_wait_s": 600, "max_wait_s": 1800, "target_service_s": 300,
+             "max_service_s": 1200, "max_queue": 12, "max_idle_s": 180},
             {"code": "C", "names": {"zh-CN": "开户", "en": "Accounts", "zh-TW": "開戶"},
              "target_wait_s": 900, "max_wait_s": 2700, "target_service_s": 600},
             {"code": "D", "names": {"zh-CN": "理财", "en": "Wealth", "zh-TW": "理財"},
@@ -112,6 +114,8 @@ async def seed_demo(app: Services) -> bool:
         {"username": "admin", "role": "admin", "branch_id": None},
         {"username": "manager", "role": "manager", "branch_id": "demo"},
         *({"username": f"teller{n}", "role": "teller", "branch_id": "demo", "counters": [n]} for n in range(1, 7)),
+        # An inspector of no branch of their own, assigned the demo branch.
+        {"username": "inspector", "role": "inspector", "branch_id": None, "branches": ["demo"]},
     ]
     assert [a["username"] for a in accounts] == list(DEMO_USERNAMES)
     async with app.unit_of_work(None) as uow:  # the accounts and devices: all or none

@@ -130,6 +130,8 @@ async def branch_snapshot(
             state["queue"] = waiting.model_dump(mode="json")["tickets"]
             if "alerts" in parts:
                 state["alerts"] = _alerts(state, config, rows, waiting.tickets, now=app.clock())
+        if role == "dashboard":
+            state["breaches"] = await _breaches(conn, branch_id)
         return branch.event_seq, state
 
 
@@ -149,6 +151,17 @@ def _alerts(state: dict[str, Any], config: BranchConfig, rows: Any, waiting: Any
         for row in rows
     ]
     return [a.as_json() for a in alerts(queues, counters, now=now)]
+
+
+async def _breaches(conn: Any, branch_id: str) -> list[dict[str, Any]]:
+    """The branch's open service-standard breaches (server/services/standards.py), for the dashboard."""
+    from server.store import supervision
+
+    from .standards import breach_json
+
+    rows = await supervision.open_breaches(conn, branch_id)
+    names = await repo.staff_names(conn, [r.acknowledged_by for r in rows if r.acknowledged_by])
+    return [breach_json(r, names) for r in rows]
 
 
 def _seconds(s: int | None) -> timedelta | None:

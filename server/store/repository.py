@@ -80,6 +80,9 @@ class ServiceConf:
     hours: dict[str, Any] | None = None
     staff_reserve: int = 0
     """Of the daily cap, the tickets only staff may issue."""
+    max_service_s: int | None = None
+    max_queue: int | None = None
+    max_idle_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +204,9 @@ async def load_config(conn: AsyncConnection, branch: BranchRow) -> BranchConfig:
             row.active,
             row.hours,
             row.staff_reserve or 0,
+            row.max_service_s,
+            row.max_queue,
+            row.max_idle_s,
         )
         for row in services
     ]

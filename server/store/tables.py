@@ -111,6 +111,11 @@ class Service(Base):
     target_wait_s: Mapped[int] = mapped_column(Integer, default=900)
     max_wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     target_service_s: Mapped[int] = mapped_column(Integer, default=300)
+    max_service_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Service standards (see server/domain/standards.py): longest service, longest queue,
+    longest idle time of an open counter while this service has tickets waiting."""
+    max_queue: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_idle_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     staff_reserve: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Of the daily cap, how many tickets only staff may issue (kiosks stop earlier)."""
@@ -562,3 +567,104 @@ class IncidentEntry(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- supervision: service-standard breaches, inspections and rectification ----------------
+
+
+class Breach(Base):
+    """A service standard that did not hold, from when it was raised until it cleared.
+
+    ``open_key`` is the breach's rule and subject (``wait_max:A``) while it is open and NULL
+    once it has cleared: unique per branch, so two processes evaluating at once record it once.
+    """
+
+    __tablename__ = "breaches"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "open_key"),
+        Index("ix_breaches_branch_raised", "branch_id", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    rule: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(40))
+    open_key: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    raised_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Inspection(Base):
+    """One inspector's visit to a branch, walking a checklist."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_branch", "branch_id", "visited_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    checklist: Mapped[str] = mapped_column(String(40))
+    visited_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class InspectionItem(Base):
+    """One checklist item's finding in an inspection."""
+
+    __tablename__ = "inspection_items"
+    __table_args__ = (UniqueConstraint("inspection_id", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    item: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(40))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class InspectionPhoto(Base):
+    """A photo taken on an inspection, stored as a file under the data directory."""
+
+    __tablename__ = "inspection_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    item: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    file: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime]
+
+
+class Rectification(Base):
+    """The notice to put a failed item right: owner, requirement, deadline, report and re-check."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (Index("ix_rectifications_branch", "branch_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    item: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requirement: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reported_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    recheck_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rechecked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times the inspector reopened it."""
+    overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When it was escalated as overdue (once per deadline)."""

@@ -11,3 +11,5 @@ from .pages import page
 def setup_manage(app: web.Application) -> None:
     app.router.add_get(f"/manage/{BRANCH}", page("server", "manage/dashboard.html"))
     app.router.add_get(f"/manage/{BRANCH}/reports", page("server", "manage/reports.html"))
+    app.router.add_get(f"/manage/{BRANCH}/inspections", page("server", "manage/inspections.html"))
+    app.router.add_get(f"/manage/{BRANCH}/bulletin", page("server", "manage/bulletin.html"))

@@ -50,8 +50,10 @@ def free_port() -> int:
 class ServerProcess:
     """``branchq serve --demo`` in a subprocess; stop() and start() keep port and database."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.env = dict(env or {})
+        """BRANCHQ_* settings of this server (the test's own are never passed on)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -62,6 +64,7 @@ class ServerProcess:
         # Pages here are driven far faster than by people; the limits have their own tests.
         env["BRANCHQ_ISSUE_RATE_LIMIT"] = env["BRANCHQ_PUBLIC_RATE_LIMIT"] = "1000000/second"
         env["BRANCHQ_COMPLAINT_RATE_LIMIT"] = "1000000/second"  # the complaint form's own limit
+        env.update(self.env)
         argv = [
             sys.executable, "-m", "server", "serve", "--demo", "--host", "127.0.0.1",
             "--port", str(self.port), "--database", f"sqlite:///{self.workdir / 'branchq.db'}",

@@ -16,6 +16,8 @@ PAGES = {
     "teller": "/counter",
     "dashboard": "/manage/demo",
     "reports": "/manage/demo/reports",
+    "inspections": "/manage/demo/inspections",
+    "bulletin": "/manage/demo/bulletin",
     "admin": "/admin",
     "account": "/account",
     "lobby": "/lobby/demo",

@@ -31,12 +31,14 @@ ROLES: dict[str, tuple[Actor, dict[str, str]]] = {
     "teller": (Actor("staff", 1, "teller", "demo", (1,)), {"user": "teller1"}),
     "manager": (Actor("staff", 2, "manager", "demo"), {"user": "manager"}),
     "admin": (Actor("staff", 3, "admin", None), {"user": "admin"}),
+    "inspector": (Actor("staff", 9, "inspector", None, branches=("demo",)), {"user": "inspector"}),
 }
 #: Path parameters: things that do not exist (a cell answers 404, never a change), except
 #: the counter, which is teller1's own, so that only the table can refuse.
 FILL = {"number": "1", "code": "ZZ", "staff": "99999", "device": "99999", "notice": "99999",
         "ticket": "99999", "token": "no-such-ticket-token", "session": "0123456789abcdef", "chart": "arrivals",
-        "counter": "1", "case": "99999", "incident": "99999"}
+        "counter": "1", "case": "99999", "incident": "99999", "breach": "99999", "inspection": "99999",
+        "photo": "99999", "rect": "99999"}
 WAV_NUMBER = "A001"
 BRANCHES = {"own": "demo", "other": "nowhere"}
 
@@ -120,6 +122,7 @@ COMMAND_ARGS: dict[str, dict[str, Any]] = {
     "ticket/cancel": {"ticket": 99999},
     "ticket/requeue": {"ticket": 99999},
     "ticket/change_service": {"ticket": 99999, "service": "B"},
+    "breach/acknowledge": {"breach": 99999, "note": "on it"},
 }
 SOCKET_ROLE = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator",
                "teller": "counter", "manager": "dashboard", "admin": "dashboard"}

@@ -78,6 +78,11 @@ const WORDS = {
   target_wait_min: ["目标等候（分钟）", "Target wait (min)", "目標等候（分鐘）"],
   max_wait_min: ["最长等候（分钟）", "Max wait (min)", "最長等候（分鐘）"],
   target_service_min: ["目标办理（分钟）", "Target service time (min)", "目標辦理（分鐘）"],
+  // Service standards (the breach rules): maximum service time, queue length, idle counter.
+  max_service_min: ["最长办理（分钟）", "Max service time (min)", "最長辦理（分鐘）"],
+  max_queue: ["最多排队人数", "Max queue length", "最多排隊人數"],
+  max_idle_min: ["窗口最长空闲（分钟）", "Max idle counter while waiting (min)", "櫃檯最長空閒（分鐘）"],
+  role_inspector: ["检查员", "inspector", "檢查員"],
   daily_cap: ["每日限号", "Daily cap", "每日限號"],
   staff_reserve: ["其中留给大堂（员工取号）", "Of it, kept for staff to issue", "其中留給大堂（員工取號）"],
   green_allowed: ["可走绿色通道", "Green channel allowed", "可走綠色通道"],
@@ -563,6 +568,9 @@ function editService(s) {
   form.target_wait_min.value = s.target_wait_s == null ? "" : s.target_wait_s / 60;
   form.max_wait_min.value = s.max_wait_s == null ? "" : s.max_wait_s / 60;
   form.target_service_min.value = s.target_service_s == null ? "" : s.target_service_s / 60;
+  form.max_service_min.value = s.max_service_s == null ? "" : s.max_service_s / 60;
+  form.max_queue.value = s.max_queue ?? "";
+  form.max_idle_min.value = s.max_idle_s == null ? "" : s.max_idle_s / 60;
   form.daily_cap.value = s.daily_cap ?? "";
   form.staff_reserve.value = s.staff_reserve || "";
   form.green_allowed.checked = s.green_allowed !== false;
@@ -584,6 +592,9 @@ function serviceFields(form) {
     target_wait_s: numberOrNull(form.target_wait_min, 60),
     max_wait_s: numberOrNull(form.max_wait_min, 60),
     target_service_s: numberOrNull(form.target_service_min, 60),
+    max_service_s: numberOrNull(form.max_service_min, 60),
+    max_queue: numberOrNull(form.max_queue),
+    max_idle_s: numberOrNull(form.max_idle_min, 60),
     daily_cap: numberOrNull(form.daily_cap),
     staff_reserve: numberOrNull(form.staff_reserve) ?? 0,
     green_allowed: form.green_allowed.checked,

@@ -4,6 +4,7 @@
 // page asks for a fresh snapshot after each change and every few seconds, as waits grow by
 // themselves. From here the manager posts and clears notices and pauses or closes counters.
 import { connect } from "/static/common/live.js";
+import { drawBreaches } from "/static/manage/breaches.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
 import {
   applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, showLiveStatus, t,
@@ -111,6 +112,7 @@ function draw(state) {
         { buttons: counterButtons(c) }];
     }));
   drawAlerts(alertsOf(state));
+  drawBreaches($("breaches"), state.breaches ?? [], services, lang, base);
   drawNotices(state.notices ?? []);
 }
 
@@ -287,6 +289,7 @@ async function main() {
   }
   $("to-reports").href = `/manage/${encodeURIComponent(branch)}/reports`;
   $("to-complaints").href = `/manage/${encodeURIComponent(branch)}/complaints`;
+  $("to-inspections").href = `/manage/${encodeURIComponent(branch)}/inspections`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
   $("counters").addEventListener("click", counterAction);
   $("notices").addEventListener("click", clearNotice);
@@ -307,6 +310,7 @@ async function main() {
         if (e.kind === "feedback.given" && e.data.score <= 2) lowRatings.push(e.data);
         if (e.kind.startsWith("ticket.") || e.kind === "feedback.given") scheduleKpis();
         if (e.kind.startsWith("ticket.") || e.kind.startsWith("counter.")) scheduleResync();
+        if (e.kind.startsWith("alert.")) scheduleResync(0); // the open breaches are the snapshot's
       }
       draw(state);
       drawEmergency(state);

@@ -99,10 +99,24 @@ async function show(form) {
       "reports.open", "reports.sla_open"].map((k) => w(k)),
       staffing.rows.map((s) => [weekdayName(lang, s.weekday), `${String(s.hour).padStart(2, "0")}:00`, s.arrivals_per_hour,
         format(s.aht_s, "duration"), s.counters_needed, s.counters_open, format(s.service_level_open, "share")]));
+    await showBreaches(params);
   } catch (e) {
     $("error").textContent = errorText(lang, e);
     $("error").hidden = false;
   }
+}
+
+/** Breaches of the service standards per day and service (server/services/standards.py). */
+async function showBreaches(params) {
+  const period = `from=${params.get("from")}&to=${params.get("to")}`;
+  $("breaches-csv").href = `${base}/reports/breaches.csv?${period}`;
+  $("breaches-xlsx").href = `${base}/reports/breaches.xlsx?${period}`;
+  const report = await api("GET", `${base}/reports/breaches?${period}`);
+  table($("breaches"), ["supervision.col_day", "supervision.col_service", "supervision.col_breaches",
+    "supervision.col_severe", "supervision.col_escalated", "supervision.col_minutes",
+    "supervision.col_ack_minutes"].map((k) => w(k)),
+  report.rows.map((r) => [r.day, r.service ?? "—", r.breaches, r.severe, r.escalated, r.minutes_in_breach,
+    r.minutes_to_acknowledge ?? "—"]));
 }
 
 function showBranchName() {
