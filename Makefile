@@ -30,11 +30,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-## bench: issuance and call-next (SQLite, PostgreSQL), call-to-display latency, reports over 1M tickets
+## bench: issuance and call-next (SQLite, PostgreSQL), call-to-display latency, reports over 1M tickets,
+## a simulated busy branch day
 bench: $(STAMP)
 	$(BIN)/python -m bench.issuance
 	$(BIN)/python -m bench.displays
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.simulate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -306,6 +306,45 @@ def report(args: argparse.Namespace) -> None:
         print(f"{key:>10} " + " ".join(_cell(row[c], w, f) for c, _, w, f in REPORT_TABLE))
 
 
+def simulate_days(args: argparse.Namespace) -> None:
+    import json
+    import time
+
+    from server.simulate import scenario as scenarios
+    from server.simulate.run import simulate
+
+    chosen = scenarios.load(args.scenario) if args.scenario else scenarios.parse(scenarios.BUSY_DAY)
+    if args.days is not None:
+        chosen = scenarios.parse({**chosen.model_dump(by_alias=True, exclude_defaults=True), "days": args.days})
+    began = time.perf_counter()
+    result = asyncio.run(simulate(chosen, seed=args.seed))
+    elapsed = time.perf_counter() - began
+    data = result.as_json() | {"elapsed_s": round(elapsed, 2)}
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    o, err = result.outcome, result.estimate_error
+    print(f"simulated {len(o.days)} day(s) at {o.branch_id}: {o.issued} tickets, {o.use_cases} use cases "
+          f"in {elapsed:.1f} s; counter hours {o.counter_hours:.1f}"
+          + (f"; refused {o.refused}" if o.refused else ""))
+    report = result.report
+    print(f"{'service':>10} " + " ".join(title.rjust(w) for _, title, w, _ in REPORT_TABLE))
+    for row in [*report["rows"], {**report["total"], "key": "total"}]:
+        key = "—" if row["key"] is None else str(row["key"])
+        print(f"{key:>10} " + " ".join(_cell(row[c], w, f) for c, _, w, f in REPORT_TABLE))
+    print(f"green wait avg {result.green_wait_avg_s:.0f}s, normal {result.normal_wait_avg_s:.0f}s")
+    print("estimate at issue against the wait had (good: within ±25% or ±5 min)")
+    print(f"{'':>10} {'tickets':>7} {'MAE':>7} {'wait avg':>8} {'MAE/wait':>8} {'bias':>7} {'good':>5}")
+    groups = [("total", err["total"]), *((f"svc {k}", v) for k, v in err["by_service"].items()),
+              *((f"{k:02d}h", v) for k, v in err["by_hour"].items())]
+    for name, f in groups:
+        if not f["tickets"]:
+            continue
+        print(f"{name:>10} {f['tickets']:>7} {f['mae_s']:>6.0f}s {f['mean_wait_s']:>7.0f}s "
+              f"{f['mae_ratio'] if f['mae_ratio'] is not None else 0:>8.0%} {f['bias_s']:>6.0f}s "
+              f"{f['good_share']:>5.0%}")
+
+
 def simulate_history(args: argparse.Namespace) -> None:
     from server.services.history import generate_history
 
@@ -385,8 +424,14 @@ def parser() -> argparse.ArgumentParser:
     db_option(r)
     r.set_defaults(run=report)
 
-    sim = sub.add_parser("simulate", help="generate data for demos and benchmarks")
-    simsub = sim.add_subparsers(dest="simulate_command", required=True)
+    sim = sub.add_parser("simulate", help="simulate branch days on a virtual clock through the real use cases "
+                                          "(or `simulate history`: demo data)")
+    sim.add_argument("--scenario", help="YAML scenario file (default: a busy day at the demo branch)")
+    sim.add_argument("--seed", type=int, default=1, help="same scenario and seed: the same day")
+    sim.add_argument("--days", type=int, help="override the scenario's number of days")
+    sim.add_argument("--json", action="store_true", help="the figures as JSON")
+    sim.set_defaults(run=simulate_days)
+    simsub = sim.add_subparsers(dest="simulate_command", required=False)
     hist = simsub.add_parser("history", help="weeks of realistic past days for a branch with no activity")
     hist.add_argument("--branch", required=True)
     hist.add_argument("--weeks", type=int, default=4)
