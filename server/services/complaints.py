@@ -35,7 +35,6 @@ from server.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from server.domain.events import COMPLAINT_ESCALATED, COMPLAINT_RECEIVED, COMPLAINT_STEPPED
 from server.store import complaints as store
 from server.store import repository as repo
-from server.store import tables as t
 
 from .context import BranchTx, Services
 
@@ -206,10 +205,7 @@ async def act(app: Services, actor: Actor, branch_id: str, case_id: int, action:
 
 async def _superior(tx: BranchTx, wanted: int | None) -> int:
     """A regional manager over the branch, or an admin: ``wanted`` if it is one, else the first such."""
-    s = t.Staff.__table__
-    from sqlalchemy import select
-
-    rows = (await tx.conn.execute(select(s).where(s.c.active.is_(True)).order_by(s.c.id))).all()
+    rows = await store.active_staff(tx.conn)
     superiors = [r for r in rows
                  if r.role == Role.ADMIN or (r.role == Role.MANAGER and tx.branch.id in (r.branches or []))]
     if wanted is not None:

@@ -102,3 +102,9 @@ async def erase_contacts(conn: AsyncConnection, *, ended_before: datetime, now: 
 
 async def sealed_contacts(conn: AsyncConnection) -> Sequence[Any]:
     return (await conn.execute(select(CASE.c.id, CASE.c.contact).where(CASE.c.contact.is_not(None)))).all()
+
+
+async def active_staff(conn: AsyncConnection) -> list[Any]:
+    """Every active staff account, by id (the superiors a case may escalate to are among them)."""
+    s = t.Staff.__table__
+    return list((await conn.execute(select(s).where(s.c.active.is_(True)).order_by(s.c.id))).all())

@@ -120,6 +120,7 @@ COMMAND_ARGS: dict[str, dict[str, Any]] = {
     "service/resume": {"service": "E"},
     "ticket/find": {"number": "Z999"},
     "ticket/cancel": {"ticket": 99999},
+    "ticket/reprint": {"ticket": 99999},
     "ticket/requeue": {"ticket": 99999},
     "ticket/change_service": {"ticket": 99999, "service": "B"},
     "breach/acknowledge": {"breach": 99999, "note": "on it"},

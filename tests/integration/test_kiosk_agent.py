@@ -327,6 +327,9 @@ class FakeKioskAPI:
     async def report(self, status: PrinterStatus, *, last_printed: int | None) -> None:
         self.reports.append(status)
 
+    async def print_jobs(self, after_id: int) -> list[TicketToPrint]:
+        return []  # nobody asked for a reprint
+
 
 def ticket_to_print(ticket_id: int, number: str, issued_at: datetime) -> TicketToPrint:
     return TicketToPrint(

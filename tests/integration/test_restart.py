@@ -159,7 +159,7 @@ async def test_a_killed_server_restarts_with_the_same_queue_counters_and_tickets
             assert nxt == {"A": "A004", "B": "B003", "G": "G002", "E": "E002"}
 
             # --demo on a database that has the demo branch seeded nothing again.
-            assert await row_counts(db_url) == {"branches": 1, "staff": 8, "devices": 3}
+            assert await row_counts(db_url) == {"branches": 1, "staff": 9, "devices": 3}
         finally:
             for s in sessions:
                 await s.close()

@@ -63,6 +63,14 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     "a ticket cannot be transferred to the counter it is at",  # the body's counter vs the path's
     "staff_reserve is a share of daily_cap",  # one number no larger than another
     "an evaluator needs the number of the counter it faces",  # a field required by another's value
+    "complex_days may not be fewer than standard_days",  # one number no smaller than another
+    "is the limit past the target",  # a service's maximum no smaller than its target
+    "unknown complaint category",  # against the branch's configured list of categories
+    "a contact needs a phone number or an e-mail address",  # one of two fields required
+    "give owner, requirement and deadline",  # fields required by another's value (a failed item)
+    re.compile(r"Input should be (greater|less) than or equal to 2[01]00-"),  # a date's bounds: JSON Schema states none
+    re.compile(r"^text: String should have at least 1 character"),  # stripped of spaces first
+    re.compile(r"email: String should match pattern"),  # \s is wider in Python's regular expressions
 )
 
 

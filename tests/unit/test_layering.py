@@ -29,6 +29,7 @@ SERVER_ONLY = {
     "aiosqlite": "aiosqlite",
     "alembic": "alembic",
     "argon2-cffi": "argon2",
+    "cryptography": "cryptography",
     "aiohttp-session": "aiohttp_session",
     "pydantic-settings": "pydantic_settings",
     "xlsxwriter": "xlsxwriter",
