@@ -515,3 +515,40 @@ async def upheld_by_teller(app: Services, branch_id: str) -> dict[int, int]:
         if r.staff_id is not None and r.against_teller and r.outcome in ("upheld", "partly_upheld"):
             out[r.staff_id] = out.get(r.staff_id, 0) + 1
     return out
+
+
+# --- the demo ---------------------------------------------------------------------------------------
+
+_DEMO_CASES: list[tuple[str, str, str, list[tuple[CaseAction, dict[str, Any]]]]] = [
+    ("hotline", "waiting", "13800000001", []),
+    ("box", "environment", "13800000002", [(A.ACCEPT, {})]),
+    ("online", "fees", "13800000003", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0})]),
+    ("letter", "error", "13800000004", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0}),
+                                        (A.TRANSFER, {"department": "银行卡中心", "reason": "card charge"})]),
+    ("regulator", "mis_selling", "13800000005", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0}), (A.DECIDE, {
+        "text": "已核实并退还费用", "sent_via": "phone", "outcome": "upheld", "remedies": ["review", "mediation"]})]),
+    ("walk_in", "attitude", "13800000006", [(A.REJECT, {"reason": "不属于本行业务"})]),
+    ("hotline", "other", "13800000007", [(A.WITHDRAW, {"reason": "客户已自行解决"})]),
+]
+
+
+async def seed_demo_complaints(app: Services, branch_id: str = "demo") -> int:
+    """A few cases in several states at the demo branch, unless it has some already."""
+    from server.complaint_protocol import STEP_BODIES
+
+    async with app.db.read() as conn:
+        if await store.cases_of(conn, [branch_id]):
+            return 0
+        manager = await repo.staff_by_username(conn, "manager")
+    if manager is None:
+        return 0
+    actor = Actor("staff", manager.id, Role.MANAGER, branch_id, name="manager")
+    for channel, category, phone, steps in _DEMO_CASES:
+        created = await enter_complaint(app, actor, branch_id, StaffComplaintIn.model_validate({
+            "channel": channel, "category": category, "text": "演示投诉 / demo complaint",
+            "contact": {"name": "演示客户", "phone": phone}}))
+        for action, fields in steps:
+            if "handler" in fields:
+                fields = {**fields, "handler": manager.id}
+            await act(app, actor, branch_id, created.id, action, STEP_BODIES[action].model_validate(fields))
+    return len(_DEMO_CASES)

@@ -161,3 +161,10 @@ async def test_retention_erases_contacts_of_closed_cases_and_keeps_the_case(worl
     assert await complaints.erase_contacts(world.app, days=1095) == 1
     case = await complaints.complaint_case(world.app, manager, "demo", created.id)
     assert case.contact_full is None and case.category == "other" and case.state == "withdrawn"
+
+
+async def test_the_demo_has_cases_in_many_states(world):
+    assert await complaints.seed_demo_complaints(world.app) == 7
+    states = {c.state for c in await complaints.list_complaints(world.app, await world.staff("manager"), "demo")}
+    assert states >= {"received", "accepted", "handling", "transferred", "decided", "rejected", "withdrawn"}
+    assert await complaints.seed_demo_complaints(world.app) == 0
