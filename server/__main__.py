@@ -68,6 +68,11 @@ async def _prepare(settings: Settings, *, migrate: bool, history_weeks: int = 0)
         db = open_database(settings.database)
         try:
             created = await seed_demo(Services(db))
+            if created:
+                from server.app import vault_of
+                from server.services.complaints import seed_demo_complaints
+
+                await seed_demo_complaints(Services(db, vault=vault_of(settings)))
             if created and history_weeks:
                 from server.services.history import generate_history
 
@@ -209,6 +214,18 @@ def retention_run(args: argparse.Namespace) -> None:
     erased = asyncio.run(_with_services(settings, lambda app: erase_expired(app, days=days, full=True)))
     print(f"records before {erased.before.isoformat()} ({days} days): erased {erased.green_reasons} "
           f"green-channel reason(s), {erased.comments} comment(s), sensitive fields of {erased.events} event(s)")
+    from server.services.complaints import erase_contacts
+
+    contact_days = settings.complaint_retention_days
+    contacts = asyncio.run(_with_services(settings, lambda app: erase_contacts(app, days=contact_days)))
+    print(f"complaint cases ended over {contact_days} days ago: erased {contacts} contact(s)")
+
+
+def complaints_rekey(args: argparse.Namespace) -> None:
+    from server.services.complaints import rekey
+
+    done = asyncio.run(_with_services(_settings(args), rekey))
+    print(f"re-encrypted {done} complaint contact(s) under the first of BRANCHQ_DATA_KEYS")
 
 
 def device_add(args: argparse.Namespace) -> None:
@@ -478,6 +495,12 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--days", type=int, help="the period in days (env BRANCHQ_RETENTION_DAYS, default 90)")
     db_option(rr)
     rr.set_defaults(run=retention_run)
+
+    cp = sub.add_parser("complaints", help="complaint cases: maintenance")
+    cpsub = cp.add_subparsers(dest="complaints_command", required=True)
+    ck = cpsub.add_parser("rekey", help="re-encrypt every contact under the first of BRANCHQ_DATA_KEYS")
+    db_option(ck)
+    ck.set_defaults(run=complaints_rekey)
 
     sec = sub.add_parser("secret", help="print a new BRANCHQ_SECRET_KEY (the same one for every process)")
     sec.set_defaults(run=lambda _args: print(base64.urlsafe_b64encode(os.urandom(32)).decode()))

@@ -117,6 +117,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             asyncio.create_task(_watch_counters(app[SERVICES], settings.abandoned_after_s)),
             asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
             asyncio.create_task(_watch_standards(app[SERVICES], settings.standards_every_s)),
+            asyncio.create_task(_complaints_periodic(app[SERVICES], settings.complaint_retention_days)),
         ]
         yield
         for task in tasks:
@@ -198,6 +199,25 @@ async def _watch_standards(services: Services, every_s: float = BREACH_CHECK_S) 
                 await escalate_overdue(services)
         except Exception:  # try again at the next check
             log.exception("service-standard evaluation failed")
+COMPLAINT_CHECK_S = 600.0
+
+
+async def _complaints_periodic(services: Services, retention_days: int) -> None:
+    """Escalate overdue complaint cases every few minutes; erase expired contacts once a day."""
+    from server.services.complaints import erase_contacts, escalate_overdue
+
+    checks = 0
+    while True:
+        await asyncio.sleep(COMPLAINT_CHECK_S)
+        try:
+            escalated = await escalate_overdue(services)
+            if escalated:
+                log.info("complaints escalated as overdue: %s", ", ".join(escalated))
+            if checks % int(RETENTION_EVERY_S // COMPLAINT_CHECK_S) == 0:
+                await erase_contacts(services, days=retention_days)
+        except Exception:  # try again at the next check
+            log.exception("complaint deadline check failed")
+        checks += 1
 
 
 async def _openapi(_request: web.Request) -> web.Response:

@@ -387,3 +387,32 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * q // 1))  # ceil(n*q), at least 1
     return ordered[int(rank) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineAlert:
+    """A case whose deadline needs attention: ``complaint_overdue`` (severe) or ``complaint_due_soon``."""
+
+    code: str
+    severity: str
+    case: int
+    number: str
+    due_on: date
+    days_left: int
+
+
+def deadline_alerts(
+    cases: list[tuple[int, str, CaseState, date]], now: datetime, zone: str, rules: DeadlineRules
+) -> list[DeadlineAlert]:
+    """The dashboard's complaint alerts from (id, number, state, due day) of the branch's cases,
+    overdue first, then by due day; only cases still awaiting a decision count."""
+    out = []
+    for case_id, number, state, due_on in cases:
+        if state not in AWAITING_DECISION:
+            continue
+        left = days_left(due_on, now, zone)
+        if is_overdue(due_on, now, zone):
+            out.append(DeadlineAlert("complaint_overdue", "severe", case_id, number, due_on, left))
+        elif is_due_soon(due_on, now, zone, rules):
+            out.append(DeadlineAlert("complaint_due_soon", "warning", case_id, number, due_on, left))
+    return sorted(out, key=lambda a: (a.severity != "severe", a.due_on, a.case))

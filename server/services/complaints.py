@@ -418,3 +418,133 @@ async def _customer_step(app: Services, tx: BranchTx, customer: Actor, row: Any,
     if action is A.CLOSE:
         body["satisfied"] = satisfied
     await _take_step(app, tx, customer, row, action, STEP_BODIES[action].model_validate(body))
+
+
+# --- deadlines that run themselves -------------------------------------------------------------
+
+
+async def deadline_alerts(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
+    """Due-soon (≤ the branch's days) and overdue cases, as dashboard alerts."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.reading(branch_id) as (conn, branch, _config):
+        rows = await store.cases_of(conn, [branch_id])
+    found = rules.deadline_alerts([(r.id, r.number, CaseState(r.state), r.due_on) for r in rows], app.clock(),
+                                  branch.timezone, deadline_rules(branch.complaints))
+    return [{"code": a.code, "severity": a.severity, "case": a.case, "number": a.number,
+             "due_on": a.due_on.isoformat(), "days_left": a.days_left} for a in found]
+
+
+async def digest(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
+    """The daily digest: what is overdue, what is due soon, what came in and was decided yesterday."""
+    alerts = await deadline_alerts(app, actor, branch_id)
+    async with app.reading(branch_id) as (conn, branch, _config):
+        rows = await store.cases_of(conn, [branch_id])
+    today = rules.local_date(app.clock(), branch.timezone)
+    yesterday = today - timedelta(days=1)
+    return {
+        "branch": branch_id, "date": today.isoformat(),
+        "overdue": [a for a in alerts if a["code"] == "complaint_overdue"],
+        "due_soon": [a for a in alerts if a["code"] == "complaint_due_soon"],
+        "received_yesterday": sum(1 for r in rows if r.received_on == yesterday),
+        "decided_yesterday": sum(1 for r in rows if r.decided_at is not None
+                                 and rules.local_date(r.decided_at, branch.timezone) == yesterday),
+        "open": sum(1 for r in rows if r.state in OPEN_STATES),
+    }
+
+
+async def escalate_overdue(app: Services) -> list[str]:
+    """Send every overdue case still awaiting a decision to a superior (the periodic task).
+
+    Idempotent across processes: each case is re-read under a row lock (PostgreSQL; SQLite's
+    writer holds the database) and an escalated case cannot be escalated again.
+    """
+    async with app.db.read() as conn:
+        candidates = await store.cases_in_states(conn, [s.value for s in AWAITING_DECISION - {CaseState.ESCALATED}])
+        zones = {b: (await repo.load_branch(conn, b)) for b in {r.branch_id for r in candidates}}
+    now, done = app.clock(), []
+    for r in candidates:
+        branch = zones[r.branch_id]
+        if branch is None or not rules.is_overdue(r.due_on, now, branch.timezone):
+            continue
+        async with app.unit_of_work(r.branch_id) as tx:
+            row = await store.case_row(tx.conn, r.branch_id, r.id, lock=True)
+            if row is None or row.state not in AWAITING_DECISION or row.state == CaseState.ESCALATED:
+                continue
+            if (CaseState(row.state), A.ESCALATE) not in rules.TRANSITIONS:
+                continue
+            body = EscalateStep(reason="overdue: escalated automatically")
+            await _take_step(app, tx, None, row, A.ESCALATE, body)
+            done.append(row.number)
+    return done
+
+
+# --- retention and keys ---------------------------------------------------------------------------
+
+
+async def erase_contacts(app: Services, *, days: int) -> int:
+    """Erase the contacts of cases ended more than ``days`` days ago; the anonymous case stays."""
+    if days < 1:
+        raise InvalidInput("the retention period is at least one day")
+    async with app.unit_of_work(None) as tx:
+        erased = await store.erase_contacts(tx.conn, ended_before=tx.now - timedelta(days=days), now=tx.now)
+        if erased:
+            await tx.audit(None, "retention.complaints", f"cases ended {days} days ago", None, {"contacts": erased})
+    return erased
+
+
+async def rekey(app: Services) -> int:
+    """Re-encrypt every stored contact under the first data key (after a new key was put first)."""
+    async with app.unit_of_work(None) as tx:
+        rows = await store.sealed_contacts(tx.conn)
+        for r in rows:
+            await store.update_case(tx.conn, r.id, contact=app.vault.rotate(r.contact))
+        await tx.audit(None, "complaints.rekey", "complaint contacts", None, {"contacts": len(rows)})
+    return len(rows)
+
+
+async def upheld_by_teller(app: Services, branch_id: str) -> dict[int, int]:
+    """Cases decided upheld against each teller (for the scorecard and assessments)."""
+    async with app.db.read() as conn:
+        rows = await store.cases_of(conn, [branch_id])
+    out: dict[int, int] = {}
+    for r in rows:
+        if r.staff_id is not None and r.against_teller and r.outcome in ("upheld", "partly_upheld"):
+            out[r.staff_id] = out.get(r.staff_id, 0) + 1
+    return out
+
+
+# --- the demo ---------------------------------------------------------------------------------------
+
+_DEMO_CASES: list[tuple[str, str, str, list[tuple[CaseAction, dict[str, Any]]]]] = [
+    ("hotline", "waiting", "13800000001", []),
+    ("box", "environment", "13800000002", [(A.ACCEPT, {})]),
+    ("online", "fees", "13800000003", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0})]),
+    ("letter", "error", "13800000004", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0}),
+                                        (A.TRANSFER, {"department": "银行卡中心", "reason": "card charge"})]),
+    ("regulator", "mis_selling", "13800000005", [(A.ACCEPT, {}), (A.ASSIGN, {"handler": 0}), (A.DECIDE, {
+        "text": "已核实并退还费用", "sent_via": "phone", "outcome": "upheld", "remedies": ["review", "mediation"]})]),
+    ("walk_in", "attitude", "13800000006", [(A.REJECT, {"reason": "不属于本行业务"})]),
+    ("hotline", "other", "13800000007", [(A.WITHDRAW, {"reason": "客户已自行解决"})]),
+]
+
+
+async def seed_demo_complaints(app: Services, branch_id: str = "demo") -> int:
+    """A few cases in several states at the demo branch, unless it has some already."""
+    from server.complaint_protocol import STEP_BODIES
+
+    async with app.db.read() as conn:
+        if await store.cases_of(conn, [branch_id]):
+            return 0
+        manager = await repo.staff_by_username(conn, "manager")
+    if manager is None:
+        return 0
+    actor = Actor("staff", manager.id, Role.MANAGER, branch_id, name="manager")
+    for channel, category, phone, steps in _DEMO_CASES:
+        created = await enter_complaint(app, actor, branch_id, StaffComplaintIn.model_validate({
+            "channel": channel, "category": category, "text": "演示投诉 / demo complaint",
+            "contact": {"name": "演示客户", "phone": phone}}))
+        for action, fields in steps:
+            if "handler" in fields:
+                fields = {**fields, "handler": manager.id}
+            await act(app, actor, branch_id, created.id, action, STEP_BODIES[action].model_validate(fields))
+    return len(_DEMO_CASES)

@@ -123,3 +123,15 @@ async def public_reply(request: web.Request, _actor: Actor, body: PublicReply) -
 async def public_withdraw(request: web.Request, _actor: Actor, body: PublicWithdraw) -> PublicCase:
     return await _counting_misses(
         request, lambda: complaints.public_reply(request.app[SERVICES], request.match_info["token"], body))
+
+
+@routes.http("GET", B + "/alerts", summary="Manager: complaint cases due soon or overdue, as dashboard alerts",
+             answer=list[dict], action=Action.HANDLE_COMPLAINTS)
+async def complaint_alerts(request: web.Request, actor: Actor, _body: None) -> list[dict]:
+    return await complaints.deadline_alerts(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+@routes.http("GET", B + "/digest", summary="Manager: the daily complaint digest (overdue, due soon, yesterday)",
+             answer=dict, action=Action.HANDLE_COMPLAINTS)
+async def complaint_digest(request: web.Request, actor: Actor, _body: None) -> dict:
+    return await complaints.digest(request.app[SERVICES], actor, request.match_info["branch"])

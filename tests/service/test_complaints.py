@@ -128,3 +128,43 @@ async def test_out_of_order_and_unknown_ticket_are_refused_and_change_nothing(wo
     await world.refused("unknown_ticket", lambda: complaints.file_complaint(
         world.app, PUBLIC, "demo", ComplaintIn.model_validate(
             {"ticket_token": "nosuchtoken123", "category": "other", "text": "x", "contact": contact()})))
+
+
+async def test_due_soon_then_overdue_escalation_with_a_moved_clock_at_the_branch_day_boundary(world):
+    manager = await world.staff("manager")
+    created = await complaints.file_complaint(world.app, PUBLIC, "demo", ComplaintIn.model_validate(
+        {"category": "waiting", "text": "slow", "contact": contact("13700002222")}))
+    await complaints.act(world.app, manager, "demo", created.id, CaseAction.ACCEPT, step(CaseAction.ACCEPT))
+    due_end = created.due_at  # 23:59:59 on the due day in Shanghai
+    assert await complaints.deadline_alerts(world.app, manager, "demo") == []
+    world.clock.now = due_end - timedelta(days=3)
+    assert [a["code"] for a in await complaints.deadline_alerts(world.app, manager, "demo")] == ["complaint_due_soon"]
+    world.clock.now = due_end
+    assert await complaints.escalate_overdue(world.app) == []  # the last second of the day is still on time
+    world.clock.now = due_end + timedelta(seconds=1)  # midnight in the branch's zone
+    digest = await complaints.digest(world.app, manager, "demo")
+    assert [a["number"] for a in digest["overdue"]] == [created.number]
+    assert await complaints.escalate_overdue(world.app) == [created.number]
+    assert await complaints.escalate_overdue(world.app) == []  # once only
+    case = await complaints.complaint_case(world.app, manager, "demo", created.id)
+    assert case.state == "escalated" and case.timeline[-1].actor == "system"
+
+
+async def test_retention_erases_contacts_of_closed_cases_and_keeps_the_case(world):
+    manager = await world.staff("manager")
+    created = await complaints.file_complaint(world.app, PUBLIC, "demo", ComplaintIn.model_validate(
+        {"category": "other", "text": "x", "contact": contact("13600003333")}))
+    await complaints.act(world.app, manager, "demo", created.id, CaseAction.WITHDRAW,
+                         step(CaseAction.WITHDRAW, reason="no longer needed"))
+    assert await complaints.erase_contacts(world.app, days=1095) == 0
+    world.clock.advance(days=1096)
+    assert await complaints.erase_contacts(world.app, days=1095) == 1
+    case = await complaints.complaint_case(world.app, manager, "demo", created.id)
+    assert case.contact_full is None and case.category == "other" and case.state == "withdrawn"
+
+
+async def test_the_demo_has_cases_in_many_states(world):
+    assert await complaints.seed_demo_complaints(world.app) == 7
+    states = {c.state for c in await complaints.list_complaints(world.app, await world.staff("manager"), "demo")}
+    assert states >= {"received", "accepted", "handling", "transferred", "decided", "rejected", "withdrawn"}
+    assert await complaints.seed_demo_complaints(world.app) == 0
