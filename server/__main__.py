@@ -68,16 +68,16 @@ async def _prepare(settings: Settings, *, migrate: bool, history_weeks: int = 0)
         db = open_database(settings.database)
         try:
             created = await seed_demo(Services(db))
+            if created and history_weeks:  # the past first, so the numbers of events follow time
+                from server.services.history import generate_history
+
+                n = await generate_history(Services(db), "demo", weeks=history_weeks)
+                print(f"demo history: {n} tickets over the last {history_weeks} weeks")
             if created:
                 from server.app import vault_of
                 from server.services.complaints import seed_demo_complaints
 
                 await seed_demo_complaints(Services(db, vault=vault_of(settings)))
-            if created and history_weeks:
-                from server.services.history import generate_history
-
-                n = await generate_history(Services(db), "demo", weeks=history_weeks)
-                print(f"demo history: {n} tickets over the last {history_weeks} weeks")
         finally:
             await db.dispose()
 

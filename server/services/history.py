@@ -23,7 +23,6 @@ from server.domain.events import COUNTER_CLOSED, COUNTER_OPENED
 from server.domain.numbering import format_number, series_for
 from server.store import accounts
 from server.store import history as past
-from server.store import repository as repo
 from server.store.repository import CounterConf, ServiceConf
 
 from .context import Services
@@ -42,14 +41,15 @@ async def generate_history(
 ) -> int:
     """Fill the ``weeks`` weeks before today with past days; returns the number of tickets.
 
-    Refused when the branch already has tickets or events (history goes before them).
+    Refused when the branch already has tickets (history goes before them); events it
+    has already (the demo's complaint cases) keep their numbers and the past days' follow.
     Everything is written in one unit of work: the whole history, or none of it.
     """
     rng = random.Random(seed)
     async with app.unit_of_work(branch_id) as uow:
         branch, config, conn = uow.branch, uow.config, uow.conn
         assert branch is not None and config is not None
-        if branch.event_seq or await repo.waiting_counts(conn, branch_id):
+        if await past.has_tickets(conn, branch_id):
             raise Conflict("history can only be added to a branch with no activity yet", code="not_empty")
         tz = ZoneInfo(branch.timezone)
         today = uow.now.astimezone(tz).date()
@@ -57,7 +57,7 @@ async def generate_history(
         services = config.services
         mix = {c: w for c, w in SERVICE_MIX.items() if c in services} or {c: 1.0 for c in services}
         staff = _tellers(await accounts.teller_counters(conn, branch_id))
-        seq = 0
+        seq = branch.event_seq
         tickets: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         feedback: list[tuple[int, dict[str, Any]]] = []

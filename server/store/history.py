@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
@@ -22,6 +22,11 @@ TICKET, FEEDBACK, EVENT = t.Ticket.__table__, t.Feedback.__table__, t.TicketEven
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+async def has_tickets(conn: AsyncConnection, branch_id: str) -> bool:
+    """Whether the branch has issued any ticket (live or past)."""
+    return bool(await conn.scalar(select(exists().where(TICKET.c.branch_id == branch_id))))
 
 
 async def insert_tickets(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -42,7 +47,8 @@ async def insert_events(conn: AsyncConnection, branch_id: str, rows: Sequence[di
     """Write events that already carry their ``seq``, and move the branch's ``event_seq`` to the last.
 
     Unlike :func:`~.repository.append_events` nothing is numbered or announced: past
-    days are written before the branch has any live event.
+    days are written before the branch has any ticket (its only events may be, say,
+    complaint cases of the demo, which the past days' numbers follow).
     """
     for chunk in _chunks(rows):
         await conn.execute(insert(EVENT), chunk)

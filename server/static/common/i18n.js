@@ -721,6 +721,21 @@ export const STRINGS = {
 
     // --- simulate.* ---
 
+
+    // --- assessment.* ---
+
+
+    // --- notify.* ---
+
+
+    // --- complaint-stats.* ---
+
+
+    // --- day.* ---
+
+
+    // --- estimate.* ---
+
   },
   en: {
     'common.connecting': 'Connecting…',
@@ -1423,6 +1438,21 @@ export const STRINGS = {
 
 
     // --- simulate.* ---
+
+
+    // --- assessment.* ---
+
+
+    // --- notify.* ---
+
+
+    // --- complaint-stats.* ---
+
+
+    // --- day.* ---
+
+
+    // --- estimate.* ---
 
   },
   'zh-TW': {
@@ -2131,6 +2161,21 @@ export const STRINGS = {
 
 
     // --- simulate.* ---
+
+
+    // --- assessment.* ---
+
+
+    // --- notify.* ---
+
+
+    // --- complaint-stats.* ---
+
+
+    // --- day.* ---
+
+
+    // --- estimate.* ---
 
   },
 };
