@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -107,7 +106,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             listener.start()
         yield
         if listener is not None:
-            await listener.stop()
+            try:
+                await asyncio.wait_for(listener.stop(), timeout=SHUTDOWN_WAIT_S)
+            except TimeoutError:
+                log.warning("the event listener did not stop within %s s", SHUTDOWN_WAIT_S)
         await db.dispose()
 
     async def day_watch(app: web.Application) -> AsyncIterator[None]:
@@ -122,9 +124,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         yield
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a task stuck in a statement of a database gone away must not hold the shutdown.
+        _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_WAIT_S)
+        for task in stuck:
+            log.warning("a periodic task did not stop within %s s: %s", SHUTDOWN_WAIT_S, task.get_coro())
 
     app.cleanup_ctx.extend([database, day_watch])
     app.on_shutdown.append(_close_sockets)
@@ -200,6 +203,7 @@ async def _watch_standards(services: Services, every_s: float = BREACH_CHECK_S) 
         except Exception:  # try again at the next check
             log.exception("service-standard evaluation failed")
 COMPLAINT_CHECK_S = 600.0
+SHUTDOWN_WAIT_S = 10.0
 
 
 async def _complaints_periodic(services: Services, retention_days: int) -> None:

@@ -71,6 +71,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     re.compile(r"Input should be (greater|less) than or equal to 2[01]00-"),  # a date's bounds: JSON Schema states none
     re.compile(r"^text: String should have at least 1 character"),  # stripped of spaces first
     re.compile(r"email: String should match pattern"),  # \s is wider in Python's regular expressions
+    "the handler must be an active manager or admin",  # a look-up of the staff member named
+    "merge into another open case of this branch",  # a look-up of the case named
 )
 
 
