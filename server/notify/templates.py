@@ -91,7 +91,7 @@ DEFAULTS: dict[str, dict[str, Template]] = {
     "called": {
         "zh-CN": _t("请 {number} 号到 {counter} 号窗口办理。", "到您了"),
         "en": _t("Ticket {number}, please go to counter {counter}.", "It is your turn"),
-        "zh-TW": _t("請 {number} 號到 {counter} 號窗口辦理。", "到您了"),
+        "zh-TW": _t("請 {number} 號到 {counter} 號櫃檯辦理。", "到您了"),
     },
     "transferred": {
         "zh-CN": _t("您的 {number} 号已转到{service}，请留意叫号。", "已为您转办"),

@@ -14,7 +14,7 @@ from typing import Any
 from server import notify
 from server.domain.access import Action, Actor, require
 from server.domain.errors import Conflict, NotFound
-from server.domain.estimation import people_ahead
+from server.domain.estimation import ahead_of_each
 from server.domain.model import TicketState
 from server.notify.models import (
     Contact,
@@ -119,16 +119,13 @@ async def _tell_ahead(tx: BranchTx, service_id: int) -> None:
     if not wishes:
         return
     waiting = await repo.waiting_tickets(tx.conn, tx.branch.id, service_ids=[service_id])
-    candidates = {w.id: repo.to_candidate(w, tx.config) for w in waiting}
     rows = {w.id: w for w in waiting}
-    rules = tx.config.rules()
+    positions = ahead_of_each([repo.to_candidate(w, tx.config) for w in waiting], rules=tx.config.rules(),
+                              now=tx.now)
     for wish in wishes:
-        me = candidates.get(wish.ticket_id)
-        if me is None:
-            continue  # called, cancelled, or waiting elsewhere: its hooks say so
-        ahead = people_ahead(me, candidates.values(), rules=rules, now=tx.now)
-        if ahead > wish.ahead:
-            continue
+        ahead = positions.get(wish.ticket_id)
+        if ahead is None or ahead > wish.ahead:
+            continue  # not yet; or called, cancelled, sent to a counter: its own hooks say so
         ticket = rows[wish.ticket_id]
         await notify.enqueue(
             tx, kind="ahead", branch_id=tx.branch.id, contact=_vault_contact(tx, wish.contact),

@@ -209,10 +209,19 @@ def test_every_kind_has_a_built_in_template_in_every_language_using_only_its_pla
             assert set(used) <= PLACEHOLDERS[kind], (kind, language)
 
 
+def test_the_built_in_traditional_chinese_is_the_reviewed_draft_of_the_simplified():
+    from scripts.zh_tw import draft
+
+    for kind, by_language in DEFAULTS.items():
+        simplified, traditional = by_language["zh-CN"], by_language["zh-TW"]
+        assert traditional.text == draft(simplified.text), kind
+        assert traditional.subject == draft(simplified.subject or ""), kind
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("zh-CN", "请 A023 号到 3 号窗口办理。"),
     ("en", "Ticket A023, please go to counter 3."),
-    ("zh-TW", "請 A023 號到 3 號窗口辦理。"),
+    ("zh-TW", "請 A023 號到 3 號櫃檯辦理。"),
 ])
 def test_the_called_message_speaks_the_customers_language(language, expected):
     subject, text = render(template_for("called", language, None), {"number": "A023", "counter": 3})
