@@ -12,6 +12,8 @@ from server.protocol import Answer, Body
 
 Channel = Literal["email", "webhook"]
 State = Literal["pending", "sent", "dead"]
+#: The most "N ahead" a customer may ask for.
+MAX_AHEAD = 20
 
 
 class Contact(Body):
@@ -28,7 +30,7 @@ class NotifyWish(Body):
 
     email: Email | None = None
     phone: Phone | None = None
-    ahead: Annotated[int, Field(ge=1, le=20)]
+    ahead: Annotated[int, Field(ge=1, le=MAX_AHEAD)]
     consent: Literal[True]
     """The customer agrees to be contacted about this ticket (required)."""
     language: Literal["zh-CN", "en", "zh-TW"] | None = None

@@ -17,6 +17,7 @@ from server.domain.errors import Conflict, NotFound
 from server.domain.estimation import ahead_of_each
 from server.domain.model import TicketState
 from server.notify.models import (
+    MAX_AHEAD,
     Contact,
     DeliveryCount,
     NotifyWish,
@@ -69,7 +70,7 @@ async def ask_to_notify(app: Services, token: str, body: NotifyWish) -> NotifyWi
         contact = Contact(phone=body.phone, email=body.email)
         assert tx.vault is not None
         await outbox.put_wish(tx.conn, {
-            "ticket_id": row.id, "branch_id": branch_id, "service_id": row.service_id,
+            "ticket_id": row.id, "branch_id": branch_id,
             "contact": tx.vault.seal(contact.model_dump(exclude_none=True)),
             "language": body.language or tx.branch.language, "ahead": body.ahead, "ahead_sent": False,
             "created_at": tx.now,
@@ -109,23 +110,30 @@ async def ticket_transferred(tx: BranchTx, row: Any, *, to_counter: int | None) 
         data={"number": row.number, "counter": to_counter,
               "service": _service_name(tx, row.service_id, wish.language)},
     )
-    await outbox.update_wish(tx.conn, wish.id, service_id=row.service_id, ahead_sent=False)
+    await outbox.update_wish(tx.conn, wish.id, ahead_sent=False)  # a new queue: a new "N ahead"
     await _tell_ahead(tx, row.service_id)
 
 
 async def _tell_ahead(tx: BranchTx, service_id: int) -> None:
-    """Every wish of the service whose ticket now has its N or fewer ahead gets its message, once."""
-    wishes = await outbox.waiting_wishes(tx.conn, tx.branch.id, service_id)
-    if not wishes:
+    """Every wish of the service whose ticket now has its N or fewer ahead gets its message, once.
+
+    Only the head of the queue can have N ≤ :data:`MAX_AHEAD` ahead, so the oldest
+    ``MAX_AHEAD + 1`` of each of the service's queues (green, normal) and the head-placed
+    tickets are read (ordered ranges of the queue index, as call-next reads them), and only
+    their wishes are looked up: the cost does not grow with the queue. A ticket outside what
+    was read has more than MAX_AHEAD ahead of it, and within it the count is exact.
+    """
+    head = await repo.call_candidates(tx.conn, tx.branch.id, service_ids=[service_id], counter_id=0,
+                                      per_queue=MAX_AHEAD + 1)
+    positions = ahead_of_each([repo.to_candidate(r, tx.config) for r in head], rules=tx.config.rules(), now=tx.now)
+    near = [ticket_id for ticket_id, ahead in positions.items() if ahead <= MAX_AHEAD]
+    if not near:
         return
-    waiting = await repo.waiting_tickets(tx.conn, tx.branch.id, service_ids=[service_id])
-    rows = {w.id: w for w in waiting}
-    positions = ahead_of_each([repo.to_candidate(w, tx.config) for w in waiting], rules=tx.config.rules(),
-                              now=tx.now)
-    for wish in wishes:
-        ahead = positions.get(wish.ticket_id)
-        if ahead is None or ahead > wish.ahead:
-            continue  # not yet; or called, cancelled, sent to a counter: its own hooks say so
+    rows = {r.id: r for r in head}
+    for wish in await outbox.unsent_ahead(tx.conn, near):
+        ahead = positions[wish.ticket_id]
+        if ahead > wish.ahead:
+            continue
         ticket = rows[wish.ticket_id]
         await notify.enqueue(
             tx, kind="ahead", branch_id=tx.branch.id, contact=_vault_contact(tx, wish.contact),

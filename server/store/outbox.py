@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -131,11 +131,9 @@ async def wish_of(conn: AsyncConnection, ticket_id: int) -> Any:
     return (await conn.execute(select(WISH).where(WISH.c.ticket_id == ticket_id))).first()
 
 
-async def waiting_wishes(conn: AsyncConnection, branch_id: str, service_id: int) -> Sequence[Any]:
-    """Wishes of the service whose "N ahead" message is not sent yet (one index range)."""
-    query = select(WISH).where(
-        and_(WISH.c.branch_id == branch_id, WISH.c.service_id == service_id, WISH.c.ahead_sent == False)  # noqa: E712
-    )
+async def unsent_ahead(conn: AsyncConnection, ticket_ids: Sequence[int]) -> Sequence[Any]:
+    """The wishes of these tickets whose "N ahead" message is not sent yet (by the unique ticket index)."""
+    query = select(WISH).where(WISH.c.ticket_id.in_(list(ticket_ids)), WISH.c.ahead_sent == False)  # noqa: E712
     return (await conn.execute(query)).all()
 
 

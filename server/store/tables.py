@@ -709,13 +709,10 @@ class NotifyWish(Base):
     """A customer's wish to be told about their ticket (N ahead, called, transferred)."""
 
     __tablename__ = "notify_wishes"
-    __table_args__ = (Index("ix_notify_wishes_pending", "branch_id", "service_id", "ahead_sent"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
     branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
-    """The ticket's service as it was when asked (a transfer moves it along)."""
     contact: Mapped[str] = mapped_column(Text)
     """The contact (phone or e-mail) encrypted with the vault."""
     language: Mapped[str] = mapped_column(String(8))

@@ -305,6 +305,26 @@ async def test_a_customer_who_asked_hears_n_ahead_once_then_called_with_the_coun
     assert backend.sent[1].contact == {"phone": "13812345678"}
 
 
+async def test_a_ticket_far_back_in_a_long_queue_hears_n_ahead_exactly_when_it_gets_there(world):
+    teller = await world.staff("teller3")
+    await counters.open_counter(world.app, teller, "demo", 3)
+    issued = [await world.issue("A") for _ in range(30)]
+    await world.issue("A", priority="green", green_reason="elderly")
+    await notifications.ask_to_notify(world.app, issued[-1].token, NotifyWish(email="a@example.com", ahead=20,
+                                                                               consent=True, language="en"))
+    worker, backend = worker_of(world)
+    heard_after = None
+    for calls in range(1, 12):
+        world.clock.advance(seconds=60)
+        await counters.call_next(world.app, teller, "demo", 3)
+        await worker.run_once()
+        if backend.sent and heard_after is None:
+            heard_after = calls
+    # 29 normal tickets and one green ahead: the green goes first, then 9 more make it 20.
+    assert heard_after == 10
+    assert [(m.kind, m.data["ahead"]) for m in backend.sent] == [("ahead", 20)]
+
+
 async def test_a_wish_made_with_few_ahead_already_is_told_at_once(world):
     first = await world.issue("A")
     mine = await world.issue("A")

@@ -51,7 +51,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", BIG, nullable=False),
         sa.Column("branch_id", sa.String(40), nullable=False),
-        sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("contact", sa.Text(), nullable=False),
         sa.Column("language", sa.String(8), nullable=False),
         sa.Column("ahead", sa.Integer(), nullable=False),
@@ -59,16 +58,12 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_notify_wishes_ticket_id_tickets")),
         sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], name=op.f("fk_notify_wishes_branch_id_branches")),
-        sa.ForeignKeyConstraint(["service_id"], ["services.id"],
-                                name=op.f("fk_notify_wishes_service_id_services")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_wishes")),
         sa.UniqueConstraint("ticket_id", name=op.f("uq_notify_wishes_ticket_id")),
     )
-    op.create_index("ix_notify_wishes_pending", "notify_wishes", ["branch_id", "service_id", "ahead_sent"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_notify_wishes_pending", table_name="notify_wishes")
     op.drop_table("notify_wishes")
     op.drop_index("ix_outbox_branch", table_name="outbox")
     op.drop_index("ix_outbox_due", table_name="outbox")
