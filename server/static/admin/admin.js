@@ -964,9 +964,10 @@ function drawNotifications() {
 }
 
 async function retryNotification(m) {
-  const done = await attempt($("notifications"), () => api("POST", `${API}/notifications/${m.id}/retry`),
-    () => w("notify.retried"));
-  if (done) await loadNotifications();
+  const done = await attempt($("notifications"), () => api("POST", `${API}/notifications/${m.id}/retry`));
+  if (!done) return;
+  await loadNotifications();
+  show(notes($("notifications")).done, w("notify.retried")); // after the reload, which clears it
 }
 
 // --- configuration as YAML -------------------------------------------------------------------
