@@ -171,8 +171,8 @@ class Worker:
         return found  # type: ignore[return-value]
 
     def _outcome(self, row: Any, error: str | None, now: datetime) -> dict[str, Any]:
-        if error is None:
-            return {"state": "sent", "sent_at": now, "last_error": None}
+        if error is None:  # delivered: the contact is no longer needed here
+            return {"state": "sent", "sent_at": now, "last_error": None, "recipient": None}
         if row.attempts >= self.policy.max_attempts:
             return {"state": "dead", "last_error": error}
         when = next_attempt(now, row.attempts, base_s=self.policy.backoff_s, max_s=self.policy.backoff_max_s,

@@ -75,11 +75,15 @@ async def test_a_key_enqueued_twice_is_one_message_and_the_second_enqueue_says_s
     assert [m.key for m in backend.sent] == ["same"]
 
 
-async def test_the_recipient_is_stored_sealed_never_in_clear(world):
+async def test_the_recipient_is_stored_sealed_never_in_clear_and_erased_once_delivered(world):
     await put(world)
     stored = await row(world, "k1")
     assert "zhang@example.com" not in stored.recipient and "张三" not in stored.recipient
     assert world.app.vault.open(stored.recipient) == {"name": "张三", "email": "zhang@example.com"}
+    worker, backend = worker_of(world)
+    await worker.run_once()
+    assert backend.sent[0].contact["email"] == "zhang@example.com"
+    assert (await row(world, "k1")).recipient is None, "once delivered, the contact is erased"
 
 
 async def test_a_message_rolled_back_with_its_use_case_is_never_sent(world):
