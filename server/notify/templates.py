@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -153,11 +153,27 @@ def problems_of(kind: str, template: Template, max_length: int) -> list[str]:
     return problems
 
 
-class NotificationRules(BaseModel):
-    """A branch's ``notifications:`` section: its own templates and the longest text."""
+#: An e-mail address (the same form as a customer's, server/complaint_protocol.py).
+STAFF_EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,100}\.[^@\s]{1,20}$"
+
+
+class StaffRecipients(BaseModel):
+    """Who hears of the branch's service-standard breaches and new complaints (nobody by default)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    webhook: bool = False
+    """Send them to the webhook too (``audience: staff`` in its body)."""
+    email: list[Annotated[str, Field(pattern=STAFF_EMAIL, max_length=120)]] = Field(default_factory=list,
+                                                                                    max_length=20)
+
+
+class NotificationRules(BaseModel):
+    """A branch's ``notifications:`` section: its own templates, the longest text, and its staff recipients."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    staff: StaffRecipients = Field(default_factory=StaffRecipients)
     max_length: int = Field(500, ge=20, le=TEXT_MAX)
     """The longest a message's text may be (an SMS gateway splits long messages)."""
     templates: dict[str, dict[str, Template]] = Field(default_factory=dict)

@@ -144,6 +144,17 @@ async def _tell_ahead(tx: BranchTx, service_id: int) -> None:
         await outbox.update_wish(tx.conn, wish.id, ahead_sent=True)
 
 
+async def tell_staff(tx: BranchTx, kind: str, key: str, data: dict[str, Any]) -> None:
+    """A ``breach`` or ``complaint`` message to the staff the branch's YAML names (``notifications.staff``)."""
+    staff = (tx.branch.notifications or {}).get("staff") or {}
+    recipients = [Contact(email=e) for e in staff.get("email") or []]
+    if staff.get("webhook"):
+        recipients.append(Contact())
+    for contact in recipients:
+        await notify.enqueue(tx, kind=kind, branch_id=tx.branch.id, contact=contact, language=tx.branch.language,
+                             key=f"{key}:{contact.email or 'webhook'}", data={**data, "audience": "staff"})
+
+
 # --- the admin's view ------------------------------------------------------------------------
 
 

@@ -379,3 +379,43 @@ async def test_a_ticket_that_no_longer_waits_cannot_ask_and_nothing_is_stored(wo
 def test_a_wish_needs_a_valid_contact_an_n_of_1_to_20_and_consent(body):
     with pytest.raises(ValueError):
         NotifyWish.model_validate(body)
+
+
+# --- staff messages ----------------------------------------------------------------------------
+
+
+async def test_a_new_complaint_is_told_to_the_staff_the_branch_names_without_the_customers_words(world):
+    from server.complaint_protocol import StaffComplaintIn
+    from server.notify.templates import NotificationRules, StaffRecipients
+    from server.services import complaints
+
+    staff = NotificationRules(staff=StaffRecipients(webhook=True, email=["manager@bank.example"]))
+    await branches.change_config(world.app, "demo", lambda spec: spec.model_copy(update={"notifications": staff}))
+    manager = await world.staff("manager")
+    created = await complaints.enter_complaint(world.app, manager, "demo", StaffComplaintIn.model_validate(
+        {"channel": "hotline", "category": "fees", "text": "charged twice for 13812345678",
+         "contact": {"name": "张三", "phone": "13812345678"}}))
+    worker, backend = worker_of(world)
+    await worker.run_once()
+    assert sorted((m.kind, m.contact.get("email") or "") for m in backend.sent) == [
+        ("complaint", ""), ("complaint", "manager@bank.example")]
+    for message in backend.sent:
+        assert created.number in message.text and "13812345678" not in message.text + str(message.data)
+        assert message.data["audience"] == "staff"
+
+
+async def test_without_staff_recipients_a_complaint_writes_no_message(world):
+    from server.complaint_protocol import StaffComplaintIn
+    from server.services import complaints
+
+    manager = await world.staff("manager")
+    await complaints.enter_complaint(world.app, manager, "demo", StaffComplaintIn.model_validate(
+        {"channel": "hotline", "category": "fees", "text": "x", "contact": {"name": "张三", "phone": "13812345678"}}))
+    async with world.app.db.read() as conn:
+        assert not await outbox.messages(conn)
+
+
+def test_staff_recipients_in_the_yaml_are_checked_e_mail_addresses():
+    with pytest.raises(InvalidConfig) as refused:
+        branches.load_yaml(DOC.replace("  templates:\n%s\n", "  staff: {email: [not-an-address]}\n"))
+    assert "notifications.staff.email[0]" in "; ".join(path for path, _ in refused.value.problems)
