@@ -31,12 +31,13 @@ test: lint
 	$(BIN)/pytest -q
 
 ## bench: issuance and call-next (SQLite, PostgreSQL), call-to-display latency, reports over 1M tickets,
-## a simulated busy branch day
+## a simulated busy branch day, call-next with the notification webhook hanging
 bench: $(STAMP)
 	$(BIN)/python -m bench.issuance
 	$(BIN)/python -m bench.displays
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.simulate
+	$(BIN)/python -m bench.notify
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

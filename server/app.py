@@ -21,6 +21,7 @@ from server.store.engine import open_database
 
 from .bus.fanout import Fanout
 from .bus.pg import PgListener
+from .notify.worker import Policy, Worker, backends_of
 from .store import repository as repo
 from .store.vault import Vault
 from .web.api import SERVICES, setup_routes
@@ -35,6 +36,9 @@ from .web.supervision_routes import PHOTO_DIR, PHOTO_MAX_BYTES
 from .web.ws import FANOUT, HUB, ws_handler
 
 log = logging.getLogger(__name__)
+
+NOTIFIER = web.AppKey("notifier", Worker)
+"""The process's notification worker (tests drive its rounds by hand)."""
 
 DAY_CHECK_S = 30.0
 SWEEP_S = 60.0
@@ -80,6 +84,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         db = open_database(settings.database, pool_size=settings.pool_size)
         services = Services(db, clock or system_clock, demo=settings.demo, vault=vault_of(settings))
         app[SERVICES] = services
+        backends = backends_of(settings)
+        services.notify_channels = frozenset(backends)
+        worker = Worker(db, services.vault, backends, policy=Policy.of(settings), clock=services.clock,
+                        poll_s=settings.notify_poll_s)
+        app[NOTIFIER] = worker
+        services.outbox_listeners.append(worker.wake)
+        worker.start()
         app[LIMITER].branch_limits = lambda b: row.limits if (row := services.last_branch_row(b)) else None
 
         async def load(branch_id: str, after: int, up_to: int) -> list[dict]:
@@ -105,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
                                   on_access=hub.end_access, on_reconnect=revalidate)
             listener.start()
         yield
+        await worker.stop()
         if listener is not None:
             try:
                 await asyncio.wait_for(listener.stop(), timeout=SHUTDOWN_WAIT_S)

@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -91,10 +91,60 @@ class Settings(BaseSettings):
         "command or open staff socket on any process) is paused with code system, and a customer "
         "called to it goes back to the head of the queue",
     )
+    smtp_url: str | None = Field(
+        default=None,
+        description="the mail server for e-mail notifications: smtp://user:password@host:587 (STARTTLS when "
+        "the server offers it), smtps://host:465 (TLS from the start), or smtp://host:25; empty: no e-mail",
+    )
+    smtp_from: str = Field(default="branchq@localhost", description="the From address of notification e-mails")
+    webhook_url: str | None = Field(
+        default=None,
+        description="where notifications are POSTed as signed JSON (the bank's SMS gateway or WeChat template "
+        "service, and staff alerts); empty: no webhook",
+    )
+    webhook_secret: str | None = Field(
+        default=None, description="the HMAC-SHA256 key of the X-Branchq-Signature header (needed with webhook_url)",
+    )
+    notify_timeout_s: float = Field(default=10.0, ge=0.1, le=300, description="one delivery attempt's time limit")
+    notify_max_attempts: int = Field(default=8, ge=1, le=50,
+                                     description="delivery attempts before a message is a dead letter")
+    notify_backoff_s: float = Field(default=10.0, ge=0.01, le=3600,
+                                    description="the wait after the first failed attempt; it doubles each time")
+    notify_backoff_max_s: float = Field(default=3600.0, ge=0.01, le=86400, description="the longest wait")
+    notify_poll_s: float = Field(default=1.0, ge=0.01, le=60, description="how often the worker looks for messages")
+    notify_rate_limit: str = Field(
+        default="3/minute;20/hour", description="per client address, on a ticket's notification wish",
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop",
         description="uvloop where installed (Linux, macOS), else asyncio's own loop",
     )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise ValueError("must be like smtp://user:password@mail.bank.example:587 or smtps://host:465")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("BRANCHQ_WEBHOOK_SECRET is needed with BRANCHQ_WEBHOOK_URL: receivers check the signature")
+        return self
 
     @field_validator("secret_key")
     @classmethod

@@ -11,7 +11,7 @@ is serving, so any number of minutes would be a guess, and "no wait" a lie.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from .model import Priority
@@ -34,8 +34,21 @@ def people_ahead(
     first, then the green channel, then the queue key. Tickets sent to one
     particular counter are not in the service's queue.
     """
-    rules = rules or {}
+    key = _queue_key(rules or {}, now)
+    mine = key(ticket)
+    return sum(
+        1
+        for t in waiting
+        if t.id != ticket.id
+        and t.service == ticket.service
+        and t.counter is None
+        and key(t) < mine
+    )
 
+
+def _queue_key(
+    rules: Mapping[str, ServiceRule], now: datetime
+) -> Callable[[Candidate], tuple[bool, bool | datetime, bool, bool, datetime, int]]:
     def key(t: Candidate) -> tuple[bool, bool | datetime, bool, bool, datetime, int]:
         rule = rules.get(t.service)
         overdue = bool(rule and rule.max_wait is not None and now - t.queued_at > rule.max_wait)
@@ -48,15 +61,26 @@ def people_ahead(
             t.id,
         )
 
-    mine = key(ticket)
-    return sum(
-        1
-        for t in waiting
-        if t.id != ticket.id
-        and t.service == ticket.service
-        and t.counter is None
-        and key(t) < mine
-    )
+    return key
+
+
+def ahead_of_each(
+    waiting: Iterable[Candidate], *, rules: Mapping[str, ServiceRule] | None = None, now: datetime
+) -> dict[int, int]:
+    """:func:`people_ahead` of every ticket in ``waiting`` at once (one sort, not one pass each).
+
+    A ticket sent to a counter is in no service queue: it is absent from the answer.
+    """
+    key = _queue_key(rules or {}, now)
+    by_service: dict[str, list[Candidate]] = {}
+    for t in waiting:
+        if t.counter is None:
+            by_service.setdefault(t.service, []).append(t)
+    found: dict[int, int] = {}
+    for queue in by_service.values():
+        for position, t in enumerate(sorted(queue, key=key)):
+            found[t.id] = position
+    return found
 
 
 def typical_service_seconds(recent: Sequence[float], default: float) -> float:

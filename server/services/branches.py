@@ -25,6 +25,7 @@ from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio, GreenReason
 from server.domain.numbering import business_date
+from server.notify.templates import NotificationRules
 from server.store import branch_config
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
@@ -245,6 +246,8 @@ class BranchSpec(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     complaints: ComplaintRules = Field(default_factory=lambda: ComplaintRules())
     """The bank's complaint rules: calendar days to a decision, the categories offered."""
+    notifications: NotificationRules = Field(default_factory=lambda: NotificationRules())
+    """Message templates per kind and language, and the longest text (anything not given is built in)."""
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -490,6 +493,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "announcements": branch.announcements or {},
             "limits": branch.limits or {},
             "complaints": branch.complaints or {},
+            "notifications": branch.notifications or {},
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
@@ -623,6 +627,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "announcements": new.announcements.model_dump(mode="json"),
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
             "complaints": new.complaints.model_dump(mode="json", exclude_defaults=True),
+            "notifications": new.notifications.model_dump(mode="json", exclude_defaults=True, exclude_none=True),
         },
         services=[
             {

@@ -36,6 +36,7 @@ from server.domain.events import COMPLAINT_ESCALATED, COMPLAINT_RECEIVED, COMPLA
 from server.store import complaints as store
 from server.store import repository as repo
 
+from . import notifications
 from .context import BranchTx, Services
 
 A = CaseAction
@@ -148,6 +149,9 @@ async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any
         tx.emit(COMPLAINT_RECEIVED, {"id": case_id, "number": number, "state": case.state.value,
                                      "due_on": case.due_on.isoformat(), "channel": f["channel"],
                                      "category": f["category"]})
+        if merged_number is None:  # the complainant's words and contact stay in the case, never in a message
+            await notifications.tell_staff(tx, "complaint", f"complaint:{case_id}", {
+                "number": number, "category": f["category"], "due": case.due_on.isoformat()})
     return ComplaintCreated(
         id=case_id, number=number, token=token, state=case.state, received_at=received_at.astimezone(UTC),
         due_at=rules.end_of_day(case.due_on, branch.timezone), merged_into=merged_number,

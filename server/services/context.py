@@ -118,6 +118,10 @@ class Services:
     estimates: EstimateInputs = field(default_factory=EstimateInputs)
     vault: Vault = field(default_factory=Vault.ephemeral)
     """Encrypts complainants' contacts: ``create_app`` and the CLI build it from the settings."""
+    notify_channels: frozenset[str] = frozenset()
+    """The notification channels this server has configured (email, webhook)."""
+    outbox_listeners: list[Callable[[], None]] = field(default_factory=list)
+    """Told after a commit that wrote notifications (the worker looks at once)."""
     demo: bool = False
     """Running as ``serve --demo``: only then are the demo credentials accepted."""
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -164,7 +168,7 @@ class Services:
     async def _unit(self, branch_id: str | None) -> AsyncIterator[UnitOfWork]:
         """The unit of work itself, without the roll-over check (the roll-over uses this)."""
         async with self.db.write() as conn:
-            uow = UnitOfWork(conn, self.clock())
+            uow = UnitOfWork(conn, self.clock(), vault=self.vault)
             if branch_id is not None:
                 branch = await repo.load_branch(conn, branch_id)
                 if branch is None:
@@ -176,6 +180,9 @@ class Services:
         for who in uow.access_ended:
             for listener in self.access_listeners:
                 listener(who)
+        if uow.outbox_written:
+            for wake in self.outbox_listeners:
+                wake()
         if uow.branch is None:
             return
         if uow.config_changed:

@@ -55,7 +55,7 @@ from server.store import attendance as held
 from server.store import repository as repo
 from server.store.repository import CounterConf
 
-from . import emergency
+from . import emergency, notifications
 from .context import BranchTx, Services
 from .tickets import queue_position
 from .views import counter_answer, ticket_answer, ticket_event_data
@@ -335,6 +335,7 @@ async def _take(at: At, ticket_id: int) -> Any:
     )
     row = await repo.ticket_by_id(tx.conn, ticket_id)
     at.emit_ticket(TICKET_CALLED, row)
+    await notifications.ticket_called(tx, row, at.conf.number)
     return row
 
 
@@ -484,6 +485,7 @@ async def _transfer(at: At, body: Transfer) -> Any:
         position=body.position.value,
         **target,
     )
+    await notifications.ticket_transferred(tx, row, to_counter=body.counter if body.service is None else None)
     return row
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.domain.access import Action, require
 from server.domain.errors import InvalidInput, NotFound
@@ -14,7 +15,7 @@ from server.reports.words import LANGUAGES, Language
 from server.store import repository as repo
 from server.store.repository import BranchRow
 
-from . import emergency
+from . import emergency, notifications
 from .context import Actor, Services
 
 
@@ -30,6 +31,11 @@ async def summary_report(
     report = await summary(app.db.slow_read, branch_id, branch.timezone, period, group, now=now)
     async with app.db.read() as conn:  # emergency mode: real incidents only, drills kept apart
         report["incidents"] = await emergency.incident_figures(conn, branch_id, period.first, period.last, now)
+    zone = ZoneInfo(branch.timezone)
+    since = datetime.combine(period.first, time(), zone)
+    until = datetime.combine(period.last + timedelta(days=1), time(), zone)
+    rates = await notifications.delivery_rates(app, branch_id, since=since, until=until)
+    report["notifications"] = [r.model_dump() for r in rates]
     return {
         "branch": branch_id,
         "branch_names": branch.names,

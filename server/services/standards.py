@@ -35,6 +35,7 @@ from server.store import repository as repo
 from server.store import supervision as store
 from server.store.repository import BranchConfig
 
+from . import notifications
 from .context import Actor, Services
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,10 @@ async def _raise(tx: Any, branch_id: str, b: Breach) -> None:
                            "severity": b.severity.value, "level": 1, "facts": dict(b.facts),
                            "suggestion": suggestion, "raised_at": tx.now.isoformat()})
     notify(branch_id, "raised", {"key": b.key}, await store.branch_managers(tx.conn, branch_id))
+    facts = ", ".join(f"{k} {v}" for k, v in dict(b.facts).items())
+    await notifications.tell_staff(tx, "breach", f"breach:{rid}", {
+        "rule": b.rule.value, "service": b.service, "counter": b.counter, "severity": b.severity.value,
+        "text": f"{b.rule.value}: {facts}"})
 
 
 async def evaluate_all(app: Services) -> dict[str, Plan]:

@@ -93,6 +93,8 @@ class Branch(Base):
     """Per-branch overrides of the request limits (e.g. a kiosk's burst and rate)."""
     complaints: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """The bank's complaint rules for this branch (deadline days, categories); empty: the defaults."""
+    notifications: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """Customer and staff message templates per kind and language (server/notify/templates.py); empty: built in."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -668,3 +670,52 @@ class Rectification(Base):
     """How many times the inspector reopened it."""
     overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """When it was escalated as overdue (once per deadline)."""
+
+
+class OutboxMessage(Base):
+    """A message to send (server/notify): written in the transaction of the change it tells of,
+    sent afterwards by the worker of any server process, retried with backoff, then dead."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_branch", "branch_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    """The idempotency key: one message per key, ever (the webhook sends it as Idempotency-Key)."""
+    kind: Mapped[str] = mapped_column(String(24))
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    """email | webhook"""
+    recipient: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The contact (name, phone, e-mail) encrypted with the vault; None once erased."""
+    language: Mapped[str] = mapped_column(String(8))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    send_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    """pending | sent | dead"""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    """A worker is sending it until then (a crashed worker's claim runs out)."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class NotifyWish(Base):
+    """A customer's wish to be told about their ticket (N ahead, called, transferred)."""
+
+    __tablename__ = "notify_wishes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    contact: Mapped[str] = mapped_column(Text)
+    """The contact (phone or e-mail) encrypted with the vault."""
+    language: Mapped[str] = mapped_column(String(8))
+    ahead: Mapped[int] = mapped_column(Integer)
+    ahead_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

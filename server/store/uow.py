@@ -25,6 +25,7 @@ from server.domain.numbering import business_date
 from . import repository as repo
 from . import sessions
 from .repository import BranchConfig, BranchRow
+from .vault import Vault
 
 Event = dict[str, Any]
 
@@ -40,6 +41,10 @@ class UnitOfWork:
     events: list[Event] = field(default_factory=list)
     config_changed: bool = False
     """Set by a use case that changed the branch's configuration: caches drop it after commit."""
+    vault: Vault | None = None
+    """Seals customer contacts written in this transaction (complaints, notifications)."""
+    outbox_written: bool = False
+    """A notification was enqueued: the worker is woken once this commits."""
     access_ended: list[str] = field(default_factory=list)
     """Whose access this transaction ended (``staff:12``, ``device:3``, ``session:<id>``): every
     process closes their sockets once it commits."""

@@ -8,6 +8,7 @@ import pytest
 
 from server.domain.estimation import (
     RECENT_SERVICES,
+    ahead_of_each,
     ahead_of_new_ticket,
     estimate_wait_seconds,
     people_ahead,
@@ -62,6 +63,15 @@ def test_tickets_of_other_services_and_tickets_sent_to_a_counter_do_not_count():
     others = [t(5, "B", 0), t(7, "B", 1, G), t(8, "C", -30, G), t(6, "A", 5, counter=2)]
     assert people_ahead(ticket, others, now=NOW) == 0
     assert people_ahead(ticket, QUEUE, now=NOW) == 4  # 1, 2, 3, 4 of A's queue
+
+
+@pytest.mark.parametrize("max_wait", [None, timedelta(minutes=45)])
+def test_the_ahead_of_every_ticket_at_once_is_each_ones_people_ahead(max_wait):
+    queue = QUEUE + [t(9, "A", 40, head=True), t(10, "A", -20)]
+    rules = {"A": ServiceRule(max_wait=max_wait)} if max_wait else None
+    each = ahead_of_each(queue, rules=rules, now=NOW)
+    expected = {c.id: people_ahead(c, queue, rules=rules, now=NOW) for c in queue if c.counter is None}
+    assert each == expected and 6 not in each
 
 
 def test_ticket_does_not_count_itself():

@@ -39,6 +39,7 @@ SERVER_ONLY = {
     "pypinyin": "pypinyin",
     "pyyaml": "yaml",
     "uvloop": "uvloop",
+    "aiosmtplib": "aiosmtplib",
 }
 #: What the kiosk agent and the teller's terminal never import: the server's libraries, and the
 #: server half of aiohttp (they use its client).

@@ -7,7 +7,7 @@
 // Every failed request shows the server's message beside the form or table that made it.
 // Test hooks: window.__admin ({me, detail}).
 import { ApiError, currentStaff, signInForm, signOut } from "/static/common/signin.js";
-import { LANGUAGES, both, languageOf, nameOf } from "/static/common/i18n.js";
+import { LANGUAGES, both, languageOf, nameOf, t } from "/static/common/i18n.js";
 
 const API = "/api/v1/admin";
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -193,6 +193,7 @@ function storedLanguage() {
 
 function w(key, values = {}) {
   const entry = WORDS[key];
+  if (!entry && key.includes(".")) return t(lang, key, values); // a block of the shared table (notify.*)
   const text = entry ? entry[LANGUAGES.indexOf(lang)] ?? entry[0] : key;
   return text.replace(/\{(\w+)\}/g, (whole, k) => (k in values ? String(values[k]) : whole));
 }
@@ -929,6 +930,46 @@ function drawAudit() {
     })));
 }
 
+// --- notifications: delivery counts and dead letters (admin only) ------------------------------
+
+let outbox = null; // GET /admin/notifications
+
+async function loadNotifications() {
+  const state = $("notify-state").value;
+  const found = await attempt($("notifications"), () => api("GET", `${API}/notifications${state ? `?state=${state}` : ""}`));
+  if (found) outbox = found;
+  drawNotifications();
+}
+
+function drawNotifications() {
+  if (!outbox) return;
+  const on = Object.entries(outbox.channels).filter(([, yes]) => yes).map(([c]) => w(`notify.channel_${c}`));
+  $("notify-channels").textContent = on.length ? w("notify.channels", { list: on.join(", ") }) : w("notify.channel_none");
+  const pct = (rate) => (rate === null ? "—" : `${(rate * 100).toFixed(1)}%`);
+  table($("notify-counts"), ["notify.kind", "notify.channel", "notify.sent", "notify.pending", "notify.dead", "notify.rate"],
+    outbox.counts.map((c) => ({
+      data: { kind: c.kind, channel: c.channel },
+      cells: [w(`notify.kind_${c.kind}`), w(`notify.channel_${c.channel}`), c.sent, c.pending, c.dead, pct(c.rate)],
+    })));
+  const rows = outbox.messages.map((m) => ({
+    data: { id: String(m.id), state: m.state },
+    cells: [fmtTime(m.created_at), w(`notify.kind_${m.kind}`), w(`notify.channel_${m.channel}`), m.recipient ?? "—",
+      w(`notify.state_${m.state}`), m.attempts,
+      // The error is the mail server's or gateway's own words.
+      inLanguage(m.undeliverable ?? m.last_error ?? "—", "zxx")],
+    actions: m.state === "sent" ? [] : [{ key: "notify.retry", act: () => retryNotification(m) }],
+  }));
+  table($("notify-list"), ["notify.created", "notify.kind", "notify.channel", "notify.recipient", "notify.state",
+    "notify.attempts", "notify.error", ""], rows.length ? rows : [{ cells: [w("notify.none")] }]);
+}
+
+async function retryNotification(m) {
+  const done = await attempt($("notifications"), () => api("POST", `${API}/notifications/${m.id}/retry`));
+  if (!done) return;
+  await loadNotifications();
+  show(notes($("notifications")).done, w("notify.retried")); // after the reload, which clears it
+}
+
 // --- configuration as YAML -------------------------------------------------------------------
 
 const configUrl = (dryRun = false) => `${base}/config${dryRun ? "?dry_run=1" : ""}`;
@@ -1042,7 +1083,10 @@ function redraw() {
     if (isAdmin()) drawStaff();
     drawDevices();
     drawAudit();
-  } else drawBranches();
+  } else {
+    drawBranches();
+    drawNotifications();
+  }
 }
 
 function wire() {
@@ -1068,6 +1112,8 @@ function wire() {
   $("password-form").querySelector(".cancel").addEventListener("click", () => { $("password-form").hidden = true; });
   $("enroll-form").addEventListener("submit", enrollDevice);
   $("audit-refresh").addEventListener("click", loadAudit);
+  $("notify-refresh").addEventListener("click", loadNotifications);
+  $("notify-state").addEventListener("change", loadNotifications);
   $("config-export").addEventListener("click", exportConfig);
   $("config-load").addEventListener("click", loadConfig);
   $("config-check").addEventListener("click", () => putConfig(false));
@@ -1095,7 +1141,7 @@ async function main() {
   wire();
   if (!branch) {
     $("branches-view").hidden = false;
-    await loadBranches();
+    await Promise.all([loadBranches(), isAdmin() ? loadNotifications() : null]);
     return;
   }
   $("to-dashboard").href = `/manage/${encodeURIComponent(branch)}`;
