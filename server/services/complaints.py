@@ -9,7 +9,9 @@ branch's managers only, and every such view is audited.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +33,7 @@ from server.complaint_protocol import (
 from server.domain import complaints as rules
 from server.domain.access import Action, Actor, Role, require
 from server.domain.complaints import AWAITING_DECISION, OPEN_STATES, CaseAction, CaseState, Step
-from server.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
+from server.domain.errors import Forbidden, IdempotencyMismatch, InvalidInput, NotFound, RateLimited
 from server.domain.events import COMPLAINT_ESCALATED, COMPLAINT_RECEIVED, COMPLAINT_STEPPED
 from server.store import complaints as store
 from server.store import repository as repo
@@ -77,27 +79,82 @@ def _due_at(row: Any, zone: str) -> datetime:
 # --- intake ---------------------------------------------------------------------------------
 
 
-async def file_complaint(app: Services, actor: Actor, branch_id: str, body: ComplaintIn) -> ComplaintCreated:
-    """A customer's complaint, from a ticket's phone page or the online form (no sign-in)."""
+async def file_complaint(app: Services, actor: Actor, branch_id: str, body: ComplaintIn, *,
+                         idempotency_key: str | None = None) -> ComplaintCreated:
+    """A customer's complaint, from a ticket's phone page or the online form (no sign-in).
+
+    A repeated ``idempotency_key`` with the same body answers with the case the first request
+    made (nothing new is filed); with another body it is refused (IdempotencyMismatch).
+    """
     require(actor, Action.BRANCH_PUBLIC, branch_id)
     channel = body.channel or ("branch" if body.ticket_token else "online")
-    return await _receive(app, actor, branch_id, dict(
+    return await _once(app, actor, branch_id, body, idempotency_key, lambda claim: _receive(app, actor, branch_id, dict(
         channel=channel, category=body.category.value, text=body.text, request=body.request, facts="",
         contact=body.contact, received_at=None, ticket_token=body.ticket_token, ticket=None, teller=None,
         complex=False, regulator_ref=None, language=body.language,
-    ), public=True)
+    ), public=True, claim=claim))
 
 
-async def enter_complaint(app: Services, actor: Actor, branch_id: str, body: StaffComplaintIn) -> ComplaintCreated:
-    """A complaint entered by staff for any channel (hotline, box, letter, regulator 12378, walk-in)."""
+async def enter_complaint(app: Services, actor: Actor, branch_id: str, body: StaffComplaintIn, *,
+                          idempotency_key: str | None = None) -> ComplaintCreated:
+    """A complaint entered by staff for any channel (hotline, box, letter, regulator 12378, walk-in);
+    ``idempotency_key`` as in :func:`file_complaint`."""
     require(actor, Action.HANDLE_COMPLAINTS, branch_id)
     fields = body.model_dump(exclude={"contact", "channel", "category"})
-    return await _receive(app, actor, branch_id, dict(
+    return await _once(app, actor, branch_id, body, idempotency_key, lambda claim: _receive(app, actor, branch_id, dict(
         fields, channel=body.channel.value, category=body.category.value, contact=body.contact, language=None,
-    ), public=False)
+    ), public=False, claim=claim))
 
 
-async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any], *, public: bool) -> ComplaintCreated:
+#: An intake's Idempotency-Key to record with the new case: (scope, key, request hash).
+_Claim = tuple[str, str, str]
+
+
+class _KeyTaken(Exception):
+    """A concurrent intake with the same Idempotency-Key committed first."""
+
+
+def _scope(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}" if actor.is_staff or actor.kind == "device" else "public"
+
+
+def _request_hash(body: ComplaintIn | StaffComplaintIn) -> str:
+    return hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
+
+
+async def _once(app: Services, actor: Actor, branch_id: str, body: ComplaintIn | StaffComplaintIn,
+                key: str | None, receive: Callable[[_Claim | None], Awaitable[ComplaintCreated]]) -> ComplaintCreated:
+    """``receive()`` once per Idempotency-Key: a retry answers with the first request's case."""
+    if key is None:
+        return await receive(None)
+    scope, digest = _scope(actor), _request_hash(body)
+    async with app.db.read() as conn:
+        earlier = await store.idempotent_case(conn, branch_id, scope, key)
+    if earlier is None:
+        try:
+            return await receive((scope, key, digest))
+        except _KeyTaken:
+            pass  # rolled back: answer with the winner's case
+        async with app.db.read() as conn:
+            earlier = await store.idempotent_case(conn, branch_id, scope, key)
+    if earlier.request_hash != digest:
+        raise IdempotencyMismatch("this Idempotency-Key was used for a different complaint")
+    async with app.db.read() as conn:
+        row = await store.case_row(conn, branch_id, earlier.complaint_id)
+        branch = await repo.load_branch(conn, branch_id)
+    assert row is not None and branch is not None
+    return _created(row, branch.timezone, merged_number=None)
+
+
+def _created(row: Any, zone: str, *, merged_number: str | None) -> ComplaintCreated:
+    return ComplaintCreated(
+        id=row.id, number=row.number, token=row.token, state=row.state, received_at=row.received_at.astimezone(UTC),
+        due_at=rules.end_of_day(row.due_on, zone), merged_into=merged_number, status_url=f"/c/{row.token}",
+    )
+
+
+async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any], *, public: bool,
+                   claim: _Claim | None = None) -> ComplaintCreated:
     async with app.unit_of_work(branch_id) as tx:
         branch = tx.branch
         settings = branch.complaints or {}
@@ -145,6 +202,14 @@ async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any
                                     merged_into=primary.id, ended_at=tx.now)
             await _step(tx, None, case_id, "merge", merged.state, {"into": primary.number})
             case, merged_number = merged, primary.number
+        first_case = await store.first_case_of(tx.conn, branch_id, fingerprint) if fingerprint else None
+        await store.put_complainant(tx.conn, case_id, first_case or case_id)
+        if claim is not None:
+            scope, key, digest = claim
+            if not await store.claim_idempotency_key(tx.conn, dict(
+                    branch_id=branch_id, scope=scope, key=key, request_hash=digest, complaint_id=case_id,
+                    created_at=tx.now)):
+                raise _KeyTaken
         tx.emit(COMPLAINT_RECEIVED, {"id": case_id, "number": number, "state": case.state.value,
                                      "due_on": case.due_on.isoformat(), "channel": f["channel"],
                                      "category": f["category"]})
