@@ -14,7 +14,6 @@ from server.domain.access import Action, Actor, Role, require
 from server.domain.complaints import CaseState
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.numbering import business_date
-from server.reports import charts
 from server.reports.complaints import GROUPS, PERIODS, CaseFact, complaint_stats
 from server.reports.summary import Period
 from server.store import complaints as store
@@ -87,11 +86,3 @@ def _fact(r: Any, now: Any, zone: str) -> CaseFact:
         merged_into=r.merged_into,
     )
 
-
-async def chart(
-    app: Services, actor: Actor, branch_ids: list[str] | None, *, first: str | None, last: str | None,
-    period: str = "month",
-) -> str:
-    """Received, closed and overdue per period, as SVG."""
-    report = await stats(app, actor, branch_ids, first=first, last=last, group="period", period=period)
-    return charts.complaints_by_period(report["rows"])

@@ -284,6 +284,13 @@ async def _superior(tx: BranchTx, wanted: int | None) -> int:
     return int(regional[0].id)
 
 
+def _oversees(staff: Any, branch_id: str) -> bool:
+    """An admin, the branch's own manager, or a regional manager over it."""
+    if staff.role == Role.ADMIN:
+        return True
+    return bool(staff.role == Role.MANAGER and (staff.branch_id == branch_id or branch_id in (staff.branches or [])))
+
+
 async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any, action: CaseAction,
                      body: CaseStep) -> None:
     deadline = deadline_rules(tx.branch.complaints)
@@ -299,8 +306,9 @@ async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any,
         assert isinstance(body, ExtendStep)
         if body.approver is not None:
             approver = await repo.staff_by_id(tx.conn, body.approver)
-            if approver is None or approver.role not in (Role.MANAGER, Role.ADMIN):
-                raise InvalidInput("the approver must be a manager or admin", code="not_an_approver")
+            if approver is None or not approver.active or not _oversees(approver, tx.branch.id):
+                raise InvalidInput("the approver must be a manager of this branch, a regional manager over it "
+                                   "or an admin", code="not_an_approver")
         step = Step(action, by=step.by, reason=body.reason, approver=body.approver)
     elif action is A.DECIDE:
         assert isinstance(body, DecideStep)
@@ -453,24 +461,38 @@ async def public_case(app: Services, token: str) -> PublicCase:
     )
 
 
-async def public_reply(app: Services, token: str, body: PublicReply | PublicWithdraw) -> PublicCase:
-    """The customer answers a decision (satisfied: closed; else the second round / a superior) or withdraws."""
-    async with app.db.read() as conn:
-        found = await store.case_by_token(conn, token)
-    if found is None:
-        raise NotFound("no such case")
+async def public_reply(app: Services, token: str, body: PublicReply) -> PublicCase:
+    """The customer answers a decision: satisfied closes the case; not satisfied opens the second
+    round, and after it goes to a superior."""
+    found = await _by_token(app, token)
     customer = Actor("public", name="customer")
     async with app.unit_of_work(found.branch_id) as tx:
         row = await store.case_row(tx.conn, found.branch_id, found.id, lock=True)
-        if isinstance(body, PublicWithdraw):
-            await _customer_step(app, tx, customer, row, A.WITHDRAW, body.reason)
-        elif body.satisfied:
+        if body.satisfied:
             await _customer_step(app, tx, customer, row, A.CLOSE, body.note, satisfied=True)
         elif row.round < 2:
             await _customer_step(app, tx, customer, row, A.REOPEN, body.note or "not satisfied")
         else:
             await _customer_step(app, tx, customer, row, A.ESCALATE, body.note or "not satisfied")
     return await public_case(app, token)
+
+
+async def public_withdraw(app: Services, token: str, body: PublicWithdraw) -> PublicCase:
+    """The customer withdraws the complaint (any open case): the case ends, its reason kept."""
+    found = await _by_token(app, token)
+    customer = Actor("public", name="customer")
+    async with app.unit_of_work(found.branch_id) as tx:
+        row = await store.case_row(tx.conn, found.branch_id, found.id, lock=True)
+        await _customer_step(app, tx, customer, row, A.WITHDRAW, body.reason)
+    return await public_case(app, token)
+
+
+async def _by_token(app: Services, token: str) -> Any:
+    async with app.db.read() as conn:
+        found = await store.case_by_token(conn, token)
+    if found is None:
+        raise NotFound("no such case")
+    return found
 
 
 async def _customer_step(app: Services, tx: BranchTx, customer: Actor, row: Any, action: CaseAction, note: str,
