@@ -168,3 +168,22 @@ async def claim_idempotency_key(conn: AsyncConnection, values: dict[str, Any]) -
 
         stmt = sqlite_insert(KEYS).values(**values).on_conflict_do_nothing()
     return (await conn.execute(stmt)).rowcount == 1
+
+
+async def upheld_against_tellers(conn: AsyncConnection, branch_id: str, first: date | None = None,
+                                 last: date | None = None) -> dict[str, int]:
+    """Cases decided upheld (or partly) against the teller on the case, by username; received
+    from ``first`` to ``last`` when given. Merged duplicates do not count."""
+    staff = t.Staff.__table__
+    query = (
+        select(staff.c.username, func.count())
+        .select_from(CASE.join(staff, staff.c.id == CASE.c.staff_id))
+        .where(CASE.c.branch_id == branch_id, CASE.c.against_teller.is_(True),
+               CASE.c.outcome.in_(["upheld", "partly_upheld"]), CASE.c.merged_into.is_(None))
+        .group_by(staff.c.username)
+    )
+    if first is not None:
+        query = query.where(CASE.c.received_on >= first)
+    if last is not None:
+        query = query.where(CASE.c.received_on <= last)
+    return {name: int(n) for name, n in (await conn.execute(query)).all()}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Literal
 
+import segno
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
@@ -13,6 +15,7 @@ from server.complaint_protocol import (
     CaseSummary,
     ComplaintCreated,
     ComplaintIn,
+    ComplaintLink,
     PublicCase,
     PublicReply,
     PublicWithdraw,
@@ -24,12 +27,12 @@ from server.domain.errors import NotFound, RateLimited
 from server.protocol import IdempotencyKey
 from server.reports import charts, sheets
 from server.reports.complaints import COLUMNS as STAT_COLUMNS
-from server.services import complaint_stats, complaints
+from server.services import complaint_stats, complaints, tickets
 from server.services.context import Actor
 
 from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
 from .limits import LIMITER
-from .routes import SVG, XLSX, ReportDay
+from .routes import SVG, XLSX, N, ReportDay, public_base
 
 routes = RouteTable()
 
@@ -136,6 +139,19 @@ async def public_reply(request: web.Request, _actor: Actor, body: PublicReply) -
 async def public_withdraw(request: web.Request, _actor: Actor, body: PublicWithdraw) -> PublicCase:
     return await _counting_misses(
         request, lambda: complaints.public_withdraw(request.app[SERVICES], request.match_info["token"], body))
+
+
+@routes.http("POST", "/branches/" + BRANCH + N + "/complaint-link",
+             summary="Evaluator device: after a low rating, where the customer's phone continues a complaint about "
+             "the ticket just finished at its counter (a link and its QR code)", answer=ComplaintLink,
+             action=Action.RATE_AT_COUNTER)
+async def complaint_link(request: web.Request, actor: Actor, _body: None) -> ComplaintLink:
+    branch = request.match_info["branch"]
+    token = await tickets.just_finished_at(request.app[SERVICES], actor, branch, int(request.match_info["number"]))
+    url = f"{public_base(request)}/complain/{branch}?ticket={token}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
+    return ComplaintLink(url=url, qr_svg=buffer.getvalue().decode())
 
 
 @routes.http("GET", B + "/alerts", summary="Manager: complaint cases due soon or overdue, as dashboard alerts",
