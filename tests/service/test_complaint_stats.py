@@ -161,3 +161,35 @@ async def test_the_statistics_default_to_the_last_thirty_days(world):
     report = await complaint_stats.stats(world.app, manager, ["demo"], first=None, last=None)
     assert report["total"]["received"] == 1
     assert (world.clock.now.date() - timedelta(days=29)).isoformat() <= report["from"]
+
+
+async def test_complaints_upheld_against_a_teller_show_in_the_scorecard_and_its_workbook(world):
+    import io
+
+    import openpyxl
+
+    from server.reports import export
+    from server.services import reports
+
+    from .test_complaints import served_ticket
+
+    token, _teller = await served_ticket(world)
+    manager = await world.staff("manager")
+    created = await complaints.file_complaint(world.app, PUBLIC, "demo", ComplaintIn.model_validate(
+        {"ticket_token": token, "category": "attitude", "text": "rude",
+         "contact": {"name": "赵", "phone": "13512340000"}}))
+    for a, f in [(A.ACCEPT, {}), (A.ASSIGN, {"handler": manager.id}),
+                 (A.DECIDE, {"text": "apologised", "sent_via": "phone", "outcome": "upheld", "remedies": ["review"],
+                             "against_teller": True})]:
+        await complaints.act(world.app, manager, "demo", created.id, a, step(a, **f))
+    card = await reports.scorecard(world.app, manager, "demo", first=None, last=None)
+    [teller1] = [t for t in card["tellers"] if t["teller"] == "teller1"]
+    assert teller1["upheld_complaints"] == 1 and teller1["served"] == 1
+    assert all(t["upheld_complaints"] == 0 for t in card["tellers"] if t["teller"] != "teller1")
+    from tests.unit.test_export import report
+
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(report([]), "en", tellers=card)))["tellers"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[2]
+    assert header[-1] == "Upheld complaints"
+    assert [r[-1] for r in rows[3:] if r[0] == "teller1"] == [1]
