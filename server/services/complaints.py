@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.complaint_protocol import (
     CaseDetail,
@@ -514,28 +515,43 @@ async def deadline_alerts(app: Services, actor: Actor, branch_id: str) -> list[d
     """Due-soon (≤ the branch's days) and overdue cases, as dashboard alerts."""
     require(actor, Action.HANDLE_COMPLAINTS, branch_id)
     async with app.reading(branch_id) as (conn, branch, _config):
-        rows = await store.cases_of(conn, [branch_id])
-    found = rules.deadline_alerts([(r.id, r.number, CaseState(r.state), r.due_on) for r in rows], app.clock(),
+        return await _alerts(conn, branch, app.clock())
+
+
+async def digest(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
+    """The daily digest: what is overdue, what is due soon, what came in and was decided yesterday."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.reading(branch_id) as (conn, branch, _config):
+        return await _digest(conn, branch, app.clock(), await _alerts(conn, branch, app.clock()))
+
+
+async def dashboard_part(conn: Any, branch: Any, now: datetime) -> dict[str, Any]:
+    """What the live dashboard shows of complaints: the deadline alerts and the daily digest. In
+    every dashboard snapshot, which the page asks for after each change and every few seconds,
+    so a case turning due-soon or overdue at midnight shows without reloading the page."""
+    alerts = await _alerts(conn, branch, now)
+    return {"alerts": alerts, "digest": await _digest(conn, branch, now, alerts)}
+
+
+async def _alerts(conn: Any, branch: Any, now: datetime) -> list[dict[str, Any]]:
+    rows = await store.open_cases(conn, branch.id, [s.value for s in AWAITING_DECISION])
+    found = rules.deadline_alerts([(r.id, r.number, CaseState(r.state), r.due_on) for r in rows], now,
                                   branch.timezone, deadline_rules(branch.complaints))
     return [{"code": a.code, "severity": a.severity, "case": a.case, "number": a.number,
              "due_on": a.due_on.isoformat(), "days_left": a.days_left} for a in found]
 
 
-async def digest(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
-    """The daily digest: what is overdue, what is due soon, what came in and was decided yesterday."""
-    alerts = await deadline_alerts(app, actor, branch_id)
-    async with app.reading(branch_id) as (conn, branch, _config):
-        rows = await store.cases_of(conn, [branch_id])
-    today = rules.local_date(app.clock(), branch.timezone)
+async def _digest(conn: Any, branch: Any, now: datetime, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    today = rules.local_date(now, branch.timezone)
     yesterday = today - timedelta(days=1)
+    start = datetime.combine(yesterday, time.min, ZoneInfo(branch.timezone))
+    received, decided = await store.day_counts(conn, branch.id, yesterday, start, start + timedelta(days=1))
+    open_now = len(await store.open_cases(conn, branch.id, [s.value for s in OPEN_STATES]))
     return {
-        "branch": branch_id, "date": today.isoformat(),
+        "branch": branch.id, "date": today.isoformat(),
         "overdue": [a for a in alerts if a["code"] == "complaint_overdue"],
         "due_soon": [a for a in alerts if a["code"] == "complaint_due_soon"],
-        "received_yesterday": sum(1 for r in rows if r.received_on == yesterday),
-        "decided_yesterday": sum(1 for r in rows if r.decided_at is not None
-                                 and rules.local_date(r.decided_at, branch.timezone) == yesterday),
-        "open": sum(1 for r in rows if r.state in OPEN_STATES),
+        "received_yesterday": received, "decided_yesterday": decided, "open": open_now,
     }
 
 

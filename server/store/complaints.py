@@ -187,3 +187,20 @@ async def upheld_against_tellers(conn: AsyncConnection, branch_id: str, first: d
     if last is not None:
         query = query.where(CASE.c.received_on <= last)
     return {name: int(n) for name, n in (await conn.execute(query)).all()}
+
+
+async def open_cases(conn: AsyncConnection, branch_id: str, states: Sequence[str]) -> Sequence[Any]:
+    """(id, number, state, due_on) of the branch's cases in ``states``: what the deadline alerts read."""
+    query = select(CASE.c.id, CASE.c.number, CASE.c.state, CASE.c.due_on).where(
+        CASE.c.branch_id == branch_id, CASE.c.state.in_(list(states)))
+    return (await conn.execute(query)).all()
+
+
+async def day_counts(
+    conn: AsyncConnection, branch_id: str, day: date, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Cases received on ``day`` (the branch's wall clock) and first or again decided from ``start`` to ``end``."""
+    received = select(func.count()).select_from(CASE).where(CASE.c.branch_id == branch_id, CASE.c.received_on == day)
+    decided = select(func.count()).select_from(CASE).where(
+        CASE.c.branch_id == branch_id, CASE.c.decided_at >= start, CASE.c.decided_at < end)
+    return int((await conn.execute(received)).scalar_one()), int((await conn.execute(decided)).scalar_one())

@@ -193,3 +193,27 @@ async def test_complaints_upheld_against_a_teller_show_in_the_scorecard_and_its_
     header = rows[2]
     assert header[-1] == "Upheld complaints"
     assert [r[-1] for r in rows[3:] if r[0] == "teller1"] == [1]
+
+
+async def test_the_dashboard_snapshot_carries_complaint_deadlines_and_the_digest_for_managers_only(world):
+    from server.services.snapshot import branch_snapshot
+
+    manager = await world.staff("manager")
+    late = StaffComplaintIn.model_validate({**hotline("13800000021").model_dump(),
+                                            "received_at": world.clock.now - timedelta(days=20)})
+    created = await complaints.enter_complaint(world.app, manager, "demo", late)
+    soon = StaffComplaintIn.model_validate({**hotline("13800000022", "waiting").model_dump(),
+                                            "received_at": world.clock.now - timedelta(days=13)})
+    await complaints.enter_complaint(world.app, manager, "demo", soon)
+    _seq, dash = await branch_snapshot(world.app, manager, "demo", "dashboard")
+    part = dash["complaints"]
+    assert [a["code"] for a in part["alerts"]] == ["complaint_overdue", "complaint_due_soon"]
+    assert part["alerts"][0]["number"] == created.number and part["alerts"][0]["days_left"] < 0
+    assert part["digest"]["open"] == 2 and len(part["digest"]["overdue"]) == 1
+    assert part == {"alerts": await complaints.deadline_alerts(world.app, manager, "demo"),
+                    "digest": await complaints.digest(world.app, manager, "demo")}
+    assert "13800000021" not in repr(dash)
+    _seq, teller_view = await branch_snapshot(world.app, await world.staff("teller1"), "demo", "dashboard")
+    assert "complaints" not in teller_view
+    _seq, board = await branch_snapshot(world.app, await world.device("display"), "demo", "display")
+    assert "complaints" not in board
