@@ -191,3 +191,28 @@ def complaint_stats(
         "total": figures(inside, history, last),
         "weak_points": weak_points(inside, before),
     }
+
+
+# --- as files ---------------------------------------------------------------------------------
+
+WEAK_COLUMNS = ("category", "service", "upheld", "previous", "trend")
+
+
+def _rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*report["rows"], {**report["total"], "key": "total"}]
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """The rows and the total, then (after a blank line) the weak points; columns headed by their keys."""
+    from . import sheets
+
+    return (sheets.to_csv(("key", *COLUMNS), _rows(report)) + "\n"
+            + sheets.to_csv(WEAK_COLUMNS, report["weak_points"]))
+
+
+def to_xlsx(report: dict[str, Any]) -> bytes:
+    """A workbook with the sheets "complaints" (rows and total) and "weak points"."""
+    from . import sheets
+
+    return sheets.to_xlsx([("complaints", ("key", *COLUMNS), _rows(report)),
+                           ("weak points", WEAK_COLUMNS, report["weak_points"])])

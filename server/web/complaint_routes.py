@@ -25,8 +25,8 @@ from server.domain.access import Action
 from server.domain.complaints import CaseAction, CaseState, Category, Channel
 from server.domain.errors import NotFound, RateLimited
 from server.protocol import IdempotencyKey
-from server.reports import charts, sheets
-from server.reports.complaints import COLUMNS as STAT_COLUMNS
+from server.reports import charts
+from server.reports import complaints as stats_files
 from server.services import complaint_stats, complaints, tickets
 from server.services.context import Actor
 
@@ -186,9 +186,6 @@ class RegionStatsQuery(StatsQuery):
     """Comma-separated branch ids (default: every branch the signed-in manager oversees)."""
 
 
-WEAK_COLUMNS = ("category", "service", "upheld", "previous", "trend")
-
-
 def _day(value) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -219,15 +216,11 @@ def _stats_routes(prefix: str, scope: str, query: type[Params]) -> None:
 
     async def as_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
         r = await _stats(request, actor)
-        text = (sheets.to_csv(("key", *STAT_COLUMNS), [*r["rows"], {**r["total"], "key": "total"}]) + "\n"
-                + sheets.to_csv(WEAK_COLUMNS, r["weak_points"]))
-        return _file(f"complaints-{r['from']}-{r['to']}.csv", text, "text/csv")
+        return _file(f"complaints-{r['from']}-{r['to']}.csv", stats_files.to_csv(r), "text/csv")
 
     async def as_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
         r = await _stats(request, actor)
-        body = sheets.to_xlsx([("complaints", ("key", *STAT_COLUMNS), [*r["rows"], {**r["total"], "key": "total"}]),
-                               ("weak points", WEAK_COLUMNS, r["weak_points"])])
-        return _file(f"complaints-{r['from']}-{r['to']}.xlsx", body, XLSX)
+        return _file(f"complaints-{r['from']}-{r['to']}.xlsx", stats_files.to_xlsx(r), XLSX)
 
     async def as_svg(request: web.Request, actor: Actor, _body: None) -> web.Response:
         r = await _stats(request, actor)
