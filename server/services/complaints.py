@@ -115,8 +115,10 @@ class _KeyTaken(Exception):
     """A concurrent intake with the same Idempotency-Key committed first."""
 
 
-def _scope(actor: Actor) -> str:
-    return f"{actor.kind}:{actor.id}" if actor.is_staff or actor.kind == "device" else "public"
+def _scope(actor: Actor, body: ComplaintIn | StaffComplaintIn) -> str:
+    """The customer's form shares one scope whoever sends it (a key is a random UUID of the page's,
+    and a retry must find it whether or not a cookie went with it); staff entries are per account."""
+    return "public" if isinstance(body, ComplaintIn) else f"{actor.kind}:{actor.id}"
 
 
 def _request_hash(body: ComplaintIn | StaffComplaintIn) -> str:
@@ -128,7 +130,7 @@ async def _once(app: Services, actor: Actor, branch_id: str, body: ComplaintIn |
     """``receive()`` once per Idempotency-Key: a retry answers with the first request's case."""
     if key is None:
         return await receive(None)
-    scope, digest = _scope(actor), _request_hash(body)
+    scope, digest = _scope(actor, body), _request_hash(body)
     async with app.db.read() as conn:
         earlier = await store.idempotent_case(conn, branch_id, scope, key)
     if earlier is None:
@@ -283,6 +285,16 @@ async def _superior(tx: BranchTx, wanted: int | None) -> int:
     if not regional:
         raise InvalidInput("there is no superior to escalate to", code="no_superior")
     return int(regional[0].id)
+
+
+async def superiors(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
+    """Who may approve a further extension or take an escalated case: the branch's managers, the
+    regional managers over it and the admins (active accounts), for the case page's choices."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.db.read() as conn:
+        rows = await store.active_staff(conn)
+    return [{"id": r.id, "username": r.username, "display_name": r.display_name or r.username, "role": r.role}
+            for r in rows if _oversees(r, branch_id)]
 
 
 def _oversees(staff: Any, branch_id: str) -> bool:

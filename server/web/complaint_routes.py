@@ -154,6 +154,13 @@ async def complaint_link(request: web.Request, actor: Actor, _body: None) -> Com
     return ComplaintLink(url=url, qr_svg=buffer.getvalue().decode())
 
 
+@routes.http("GET", B + "/superiors", summary="Manager: who may approve a further extension or take an escalated "
+             "case (the branch's managers, regional managers over it, admins)", answer=list[dict],
+             action=Action.HANDLE_COMPLAINTS)
+async def complaint_superiors(request: web.Request, actor: Actor, _body: None) -> list[dict]:
+    return await complaints.superiors(request.app[SERVICES], actor, request.match_info["branch"])
+
+
 @routes.http("GET", B + "/alerts", summary="Manager: complaint cases due soon or overdue, as dashboard alerts",
              answer=list[dict], action=Action.HANDLE_COMPLAINTS)
 async def complaint_alerts(request: web.Request, actor: Actor, _body: None) -> list[dict]:

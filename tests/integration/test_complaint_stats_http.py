@@ -117,3 +117,12 @@ async def test_the_customer_withdraws_over_http(demo):
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "invalid_transition"
     resp = await c.post(f"/api/v1/complaints/{token}/withdraw", json={"satisfied": True})
     assert resp.status == 400
+
+
+async def test_the_idempotency_key_header_is_read_whatever_the_case_of_its_name(demo):
+    c = demo.client
+    body = {"category": "waiting", "text": "slow", "contact": {"name": "李四", "phone": "13911113333"}}
+    first = await c.post(B + "/complaints", json=body, headers={"idempotency-key": "lower-1"})
+    again = await c.post(B + "/complaints", json=body, headers={"IDEMPOTENCY-KEY": "lower-1"})
+    assert first.status == again.status == 201
+    assert (await first.json())["id"] == (await again.json())["id"]

@@ -3,7 +3,7 @@
 // rates and repeat complainants; a chart of received and closed per period; the weak points;
 // CSV and Excel of the same query. The figures are the server's (server/reports/complaints.py).
 import { api } from "/static/common/signin.js";
-import { $, base, fill, named, showError, w } from "/static/complaints/staff.js";
+import { $, base, fill, named, showError, w, when } from "/static/complaints/staff.js";
 
 const PERIODS = ["day", "week", "month", "quarter"];
 const GROUPS = [["", "complaint.all"], ["channel", "complaint.channel"], ["category", "complaint.category"],
@@ -29,8 +29,9 @@ function form() { return $("stats-query"); }
 
 export function setUpStats() {
   const f = form().elements;
-  const today = new Date().toISOString().slice(0, 10);
-  const first = new Date(Date.now() - 89 * 86400e3).toISOString().slice(0, 10);
+  // Days on the branch's clock: the server counts a case on the day it was received there.
+  const today = when(new Date().toISOString(), { dateOnly: true });
+  const first = when(new Date(Date.now() - 89 * 86400e3).toISOString(), { dateOnly: true });
   f.from.value = first;
   f.to.value = today;
   drawChoices();
