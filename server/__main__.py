@@ -294,11 +294,61 @@ def _cell(value, width: int, fmt: str) -> str:
     return ("—" if value is None else fmt.format(value)).rjust(width)
 
 
+STATS_TABLE = (  # column, title, width, format
+    ("received", "received", 8, "{}"), ("closed", "closed", 6, "{}"), ("on_time_rate", "on time", 7, "{:.0%}"),
+    ("avg_days", "avg d", 6, "{:.1f}"), ("p90_days", "p90 d", 6, "{:.1f}"), ("overdue_now", "overdue", 7, "{}"),
+    ("upheld_rate", "upheld", 6, "{:.0%}"), ("second_round_rate", "2nd rd", 6, "{:.0%}"),
+    ("escalation_rate", "escal.", 6, "{:.0%}"), ("satisfaction_rate", "satisf.", 7, "{:.0%}"),
+    ("repeat_complainants", "repeat", 6, "{}"),
+)
+
+
+def report_complaints(args: argparse.Namespace) -> None:
+    from server.reports import complaints as files
+    from server.services import complaint_stats
+    from server.services.context import Actor
+
+    admin = Actor("staff", 0, "admin", None, (), "cli")
+    group = args.group or "period"
+    if group not in files.GROUPS:
+        print(f"--group for complaints is one of {', '.join(files.GROUPS)}", file=sys.stderr)
+        sys.exit(2)
+    branches = args.branch.split(",") if args.branch else None
+    data = asyncio.run(_with_services(_settings(args), lambda app: complaint_stats.stats(
+        app, admin, branches, first=args.first, last=args.last, group=group, period=args.period)))
+    if args.format == "csv":
+        sys.stdout.write(files.to_csv(data))
+        return
+    if args.format == "xlsx":
+        path = args.output or f"complaints-{data['from']}-{data['to']}.xlsx"
+        Path(path).write_bytes(files.to_xlsx(data))
+        print(f"wrote {path}")
+        return
+    print(f"complaints of {', '.join(data['branches'])}  {data['from']} – {data['to']}, by {group}")
+    print(f"{group:>10} " + " ".join(title.rjust(w) for _, title, w, _ in STATS_TABLE))
+    for row in [*data["rows"], {**data["total"], "key": "total"}]:
+        key = "—" if row["key"] is None else str(row["key"])
+        print(f"{key:>10} " + " ".join(_cell(row[c], w, f) for c, _, w, f in STATS_TABLE))
+    for p in data["weak_points"]:
+        print(f"weak point: {p['category']} × {p['service'] or '—'}: {p['upheld']} upheld "
+              f"({p['trend']:+d} on the period before)")
+
+
 def report(args: argparse.Namespace) -> None:
     from server.reports import export
     from server.services import reports
     from server.services.context import Actor
 
+    if args.what == "complaints":
+        report_complaints(args)
+        return
+    if args.branch is None:
+        print("--branch is needed", file=sys.stderr)
+        sys.exit(2)
+    args.group = args.group or "service"
+    if args.group not in ("service", "counter", "teller", "hour", "day", "priority"):
+        print("--group of the summary is one of service, counter, teller, hour, day, priority", file=sys.stderr)
+        sys.exit(2)
     admin = Actor("staff", 0, "admin", None, (), "cli")
     data = asyncio.run(
         _with_services(
@@ -430,14 +480,19 @@ def parser() -> argparse.ArgumentParser:
     for name, (_module, text) in DEVICE_PROGRAMS.items():
         sub.add_parser(name, help=text, add_help=False)
 
-    r = sub.add_parser("report", help="the summary report in the terminal, or as CSV / XLSX")
-    r.add_argument("--branch", required=True)
-    r.add_argument("--from", dest="first", help="first business day, YYYY-MM-DD (default today)")
+    r = sub.add_parser("report", help="the summary report (or `report complaints`: the complaint statistics) "
+                                      "in the terminal, or as CSV / XLSX")
+    r.add_argument("what", nargs="?", default="summary", choices=["summary", "complaints"])
+    r.add_argument("--branch", help="the branch (complaints: comma-separated, default every branch)")
+    r.add_argument("--from", dest="first", help="first business day, YYYY-MM-DD (default today; complaints: "
+                                                "29 days before --to)")
     r.add_argument("--to", dest="last", help="last business day (default: --from)")
-    r.add_argument("--group", default="service",
-                   choices=["service", "counter", "teller", "hour", "day", "priority"])
+    r.add_argument("--group", help="summary: service (default), counter, teller, hour, day, priority; "
+                                   "complaints: period (default), channel, category, service, teller, branch")
+    r.add_argument("--period", default="month", choices=["day", "week", "month", "quarter"],
+                   help="complaints with --group period: a row per day, week, month or quarter")
     r.add_argument("--format", default="table", choices=["table", "csv", "xlsx"])
-    r.add_argument("--output", help="file for xlsx (default summary-FROM-TO.xlsx)")
+    r.add_argument("--output", help="file for xlsx (default summary-FROM-TO.xlsx or complaints-FROM-TO.xlsx)")
     db_option(r)
     r.set_defaults(run=report)
 

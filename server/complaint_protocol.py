@@ -325,3 +325,6 @@ class ComplaintLink(Answer):
     """Where the phone continues a complaint about a ticket (handed out after a low rating)."""
 
     url: str
+    """The customer's complaint form with the ticket filled in: ``…/complain/{branch}?ticket=…``."""
+    qr_svg: str
+    """The same address as a QR code (SVG), for the evaluator to show."""

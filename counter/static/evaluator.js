@@ -1,7 +1,9 @@
 // The evaluator facing the customer: after each finish at its counter it asks for a rating
 // for a limited time: the customer picks a face, may tick tags, and submits; a face picked and
 // left alone is submitted by itself after a while, an untouched request simply goes away.
-// It names the teller being rated (name and staff number) from the live state.
+// It names the teller being rated (name and staff number) from the live state. After a low
+// score it offers one tap, "I want to complain": a QR code of the complaint form with the
+// ticket filled in, so the customer goes on on their own phone.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
 import { applyWords, both, chosenLanguage, errorText } from "/static/common/i18n.js";
@@ -14,6 +16,11 @@ const token = await deviceTokenOrEnroll("evaluator", { onProblem: (message) => {
 const $ = (id) => document.getElementById(id);
 /** How long a request for a rating stays up with nothing chosen. */
 const ASK_FOR_S = Number(search.get("ask_s") || 30);
+/** How long the offer to complain, and then its QR code, stay up after a low score. */
+const COMPLAIN_FOR_S = Number(search.get("complain_s") || 30);
+/** A score at or below this is low: the customer is offered to complain. */
+const LOW_SCORE = 2;
+let back = null; // the timer that returns to the welcome screen
 /** How long a chosen face waits for tags or the submit key before it is submitted as it is. */
 const SUBMIT_AFTER_S = Number(search.get("submit_s") || 12);
 const MOODS = { 5: "#1b7340", 4: "#4d7c0f", 3: "#8a6d00", 2: "#b45309", 1: "#b42318" };
@@ -23,7 +30,7 @@ let timer = null;
 let chosen = null; // the face picked for the current request
 let sending = false;
 let teller = null; // {name, number} of the teller at this counter, when the live state says
-window.__evaluator = { asked: [], rated: [] };
+window.__evaluator = { asked: [], rated: [], links: [] };
 
 /** A face drawn in SVG (no emoji font needed): the mouth bends with the score. */
 function face(score) {
@@ -37,7 +44,37 @@ function face(score) {
 }
 
 function show(id) {
-  for (const section of ["welcome", "rate", "thanks"]) $(section).hidden = section !== id;
+  for (const section of ["welcome", "rate", "thanks", "complain-link"]) $(section).hidden = section !== id;
+}
+
+/** Back to the welcome screen after `seconds` (a later call replaces an earlier one). */
+function welcomeIn(seconds) {
+  clearTimeout(back);
+  back = setTimeout(() => { show("welcome"); $("problem").hidden = true; }, seconds * 1000);
+}
+
+async function complain() {
+  $("complain").disabled = true;
+  try {
+    const response = await fetch(`/api/v1/branches/${branch}/counters/${counter}/complaint-link`, {
+      method: "POST", headers: { Authorization: `Bearer ${token}` },
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      problem(errorText(lang, answer.error || { message: response.statusText }));
+      return;
+    }
+    const qr = new DOMParser().parseFromString(answer.qr_svg, "image/svg+xml").documentElement;
+    $("complain-qr").replaceChildren(qr);
+    $("complain-url").textContent = answer.url;
+    window.__evaluator.links.push(answer.url);
+    show("complain-link");
+    welcomeIn(COMPLAIN_FOR_S);
+  } catch {
+    problem(errorText(lang, { code: "offline", message: "" }));
+  } finally {
+    $("complain").disabled = false;
+  }
 }
 
 /** Count down `seconds`, showing `key`'s words, then `then()`. */
@@ -69,6 +106,7 @@ function ask(number) {
   for (const box of document.querySelectorAll(".tags input")) box.checked = false;
   $("submit").disabled = true;
   show("rate");
+  clearTimeout(back);
   countdown(ASK_FOR_S, "eval.closes_in", () => show("welcome"));
 }
 
@@ -87,6 +125,7 @@ async function submit() {
     });
     if (response.ok) {
       window.__evaluator.rated.push({ score, tags });
+      $("complain").hidden = score > LOW_SCORE;
       show("thanks");
     } else {
       const error = (await response.json().catch(() => ({}))).error || { message: response.statusText };
@@ -99,7 +138,7 @@ async function submit() {
   } finally {
     sending = false;
   }
-  setTimeout(() => { show("welcome"); $("problem").hidden = true; }, 4000);
+  welcomeIn(score <= LOW_SCORE ? COMPLAIN_FOR_S : 4);
 }
 
 function problem(text) {
@@ -130,6 +169,8 @@ for (const box of document.querySelectorAll(".tags input")) {
   box.addEventListener("change", () => { if (chosen !== null) countdown(SUBMIT_AFTER_S, "eval.submits_in", submit); });
 }
 $("submit").addEventListener("click", submit);
+$("complain").addEventListener("click", complain);
+$("complain-close").addEventListener("click", () => { clearTimeout(back); show("welcome"); });
 
 setLanguage(lang);
 if (!token) {

@@ -81,3 +81,14 @@ async def wait_distribution(conn: AsyncConnection, branch_id: str, period: Perio
     chart.add("tickets / 人次", [counts.get(i, 0) for i in range(len(labels))])
     svg: str = chart.render(is_unicode=True)
     return svg
+
+
+def complaints_by_period(rows: list[dict[str, Any]]) -> str:
+    """Complaint cases received and closed per period, and those overdue now among them."""
+    chart = _chart(pygal.Bar, "Complaints per period / 各期投诉收到与结案")
+    chart.x_labels = [str(r["key"]) for r in rows]
+    chart.add("received / 收到", [r["received"] for r in rows])
+    chart.add("closed / 结案", [r["closed"] for r in rows])
+    chart.add("overdue now / 当前超期", [r["overdue_now"] for r in rows])
+    svg: str = chart.render(is_unicode=True)
+    return svg

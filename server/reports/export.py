@@ -44,7 +44,7 @@ XLSX_FORMATS: dict[Kind, str] = {
     "count": "0", "duration": "[h]:mm:ss", "share": "0.0%", "rating": "0.00", "decimal": "0.0",
 }
 TELLER_COLUMNS = ("teller", "served", "service_avg_s", "target_service_avg_s", "service_vs_target",
-                  "rating_mean", "ratings", "no_show_share")
+                  "rating_mean", "ratings", "no_show_share", "upheld_complaints")
 STAFFING_COLUMNS = ("weekday", "hour", "arrivals_per_hour", "aht_s", "target_wait_s", "counters_needed",
                     "service_level_needed", "counters_open", "service_level_open")
 

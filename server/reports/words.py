@@ -47,6 +47,7 @@ _WORDS: dict[str, tuple[str, str, str]] = {
     "target_service_avg_s": ("目标办理", "Target service", "目標辦理"),
     "ratings": ("评价数", "Ratings", "評價數"),
     "no_show_share": ("过号率", "No-show share", "過號率"),
+    "upheld_complaints": ("投诉成立", "Upheld complaints", "投訴成立"),
     # staffing advice
     "weekday": ("星期", "Weekday", "星期"),
     "arrivals_per_hour": ("到达/小时", "Arrivals per hour", "到達/小時"),

@@ -9,9 +9,12 @@ branch's managers only, and every such view is audited.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.complaint_protocol import (
     CaseDetail,
@@ -31,7 +34,7 @@ from server.complaint_protocol import (
 from server.domain import complaints as rules
 from server.domain.access import Action, Actor, Role, require
 from server.domain.complaints import AWAITING_DECISION, OPEN_STATES, CaseAction, CaseState, Step
-from server.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
+from server.domain.errors import Forbidden, IdempotencyMismatch, InvalidInput, NotFound, RateLimited
 from server.domain.events import COMPLAINT_ESCALATED, COMPLAINT_RECEIVED, COMPLAINT_STEPPED
 from server.store import complaints as store
 from server.store import repository as repo
@@ -78,27 +81,84 @@ def _due_at(row: Any, zone: str) -> datetime:
 # --- intake ---------------------------------------------------------------------------------
 
 
-async def file_complaint(app: Services, actor: Actor, branch_id: str, body: ComplaintIn) -> ComplaintCreated:
-    """A customer's complaint, from a ticket's phone page or the online form (no sign-in)."""
+async def file_complaint(app: Services, actor: Actor, branch_id: str, body: ComplaintIn, *,
+                         idempotency_key: str | None = None) -> ComplaintCreated:
+    """A customer's complaint, from a ticket's phone page or the online form (no sign-in).
+
+    A repeated ``idempotency_key`` with the same body answers with the case the first request
+    made (nothing new is filed); with another body it is refused (IdempotencyMismatch).
+    """
     require(actor, Action.BRANCH_PUBLIC, branch_id)
     channel = body.channel or ("branch" if body.ticket_token else "online")
-    return await _receive(app, actor, branch_id, dict(
+    return await _once(app, actor, branch_id, body, idempotency_key, lambda claim: _receive(app, actor, branch_id, dict(
         channel=channel, category=body.category.value, text=body.text, request=body.request, facts="",
         contact=body.contact, received_at=None, ticket_token=body.ticket_token, ticket=None, teller=None,
         complex=False, regulator_ref=None, language=body.language,
-    ), public=True)
+    ), public=True, claim=claim))
 
 
-async def enter_complaint(app: Services, actor: Actor, branch_id: str, body: StaffComplaintIn) -> ComplaintCreated:
-    """A complaint entered by staff for any channel (hotline, box, letter, regulator 12378, walk-in)."""
+async def enter_complaint(app: Services, actor: Actor, branch_id: str, body: StaffComplaintIn, *,
+                          idempotency_key: str | None = None) -> ComplaintCreated:
+    """A complaint entered by staff for any channel (hotline, box, letter, regulator 12378, walk-in);
+    ``idempotency_key`` as in :func:`file_complaint`."""
     require(actor, Action.HANDLE_COMPLAINTS, branch_id)
     fields = body.model_dump(exclude={"contact", "channel", "category"})
-    return await _receive(app, actor, branch_id, dict(
+    return await _once(app, actor, branch_id, body, idempotency_key, lambda claim: _receive(app, actor, branch_id, dict(
         fields, channel=body.channel.value, category=body.category.value, contact=body.contact, language=None,
-    ), public=False)
+    ), public=False, claim=claim))
 
 
-async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any], *, public: bool) -> ComplaintCreated:
+#: An intake's Idempotency-Key to record with the new case: (scope, key, request hash).
+_Claim = tuple[str, str, str]
+
+
+class _KeyTaken(Exception):
+    """A concurrent intake with the same Idempotency-Key committed first."""
+
+
+def _scope(actor: Actor, body: ComplaintIn | StaffComplaintIn) -> str:
+    """The customer's form shares one scope whoever sends it (a key is a random UUID of the page's,
+    and a retry must find it whether or not a cookie went with it); staff entries are per account."""
+    return "public" if isinstance(body, ComplaintIn) else f"{actor.kind}:{actor.id}"
+
+
+def _request_hash(body: ComplaintIn | StaffComplaintIn) -> str:
+    return hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
+
+
+async def _once(app: Services, actor: Actor, branch_id: str, body: ComplaintIn | StaffComplaintIn,
+                key: str | None, receive: Callable[[_Claim | None], Awaitable[ComplaintCreated]]) -> ComplaintCreated:
+    """``receive()`` once per Idempotency-Key: a retry answers with the first request's case."""
+    if key is None:
+        return await receive(None)
+    scope, digest = _scope(actor, body), _request_hash(body)
+    async with app.db.read() as conn:
+        earlier = await store.idempotent_case(conn, branch_id, scope, key)
+    if earlier is None:
+        try:
+            return await receive((scope, key, digest))
+        except _KeyTaken:
+            pass  # rolled back: answer with the winner's case
+        async with app.db.read() as conn:
+            earlier = await store.idempotent_case(conn, branch_id, scope, key)
+    if earlier.request_hash != digest:
+        raise IdempotencyMismatch("this Idempotency-Key was used for a different complaint")
+    async with app.db.read() as conn:
+        row = await store.case_row(conn, branch_id, earlier.complaint_id)
+        branch = await repo.load_branch(conn, branch_id)
+    assert row is not None and branch is not None
+    return _created(row, branch.timezone, merged_number=None)
+
+
+def _created(row: Any, zone: str, *, merged_number: str | None) -> ComplaintCreated:
+    return ComplaintCreated(
+        id=row.id, number=row.number, token=row.token, state=row.state, received_at=row.received_at.astimezone(UTC),
+        due_at=rules.end_of_day(row.due_on, zone), merged_into=merged_number, status_url=f"/c/{row.token}",
+    )
+
+
+async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any], *, public: bool,
+                   claim: _Claim | None = None) -> ComplaintCreated:
     async with app.unit_of_work(branch_id) as tx:
         branch = tx.branch
         settings = branch.complaints or {}
@@ -146,6 +206,14 @@ async def _receive(app: Services, actor: Actor, branch_id: str, f: dict[str, Any
                                     merged_into=primary.id, ended_at=tx.now)
             await _step(tx, None, case_id, "merge", merged.state, {"into": primary.number})
             case, merged_number = merged, primary.number
+        first_case = await store.first_case_of(tx.conn, branch_id, fingerprint) if fingerprint else None
+        await store.put_complainant(tx.conn, case_id, first_case or case_id)
+        if claim is not None:
+            scope, key, digest = claim
+            if not await store.claim_idempotency_key(tx.conn, dict(
+                    branch_id=branch_id, scope=scope, key=key, request_hash=digest, complaint_id=case_id,
+                    created_at=tx.now)):
+                raise _KeyTaken
         tx.emit(COMPLAINT_RECEIVED, {"id": case_id, "number": number, "state": case.state.value,
                                      "due_on": case.due_on.isoformat(), "channel": f["channel"],
                                      "category": f["category"]})
@@ -223,6 +291,23 @@ async def _superior(tx: BranchTx, wanted: int | None) -> int:
     return int(regional[0].id)
 
 
+async def superiors(app: Services, actor: Actor, branch_id: str) -> list[dict[str, Any]]:
+    """Who may approve a further extension or take an escalated case: the branch's managers, the
+    regional managers over it and the admins (active accounts), for the case page's choices."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.db.read() as conn:
+        rows = await store.active_staff(conn)
+    return [{"id": r.id, "username": r.username, "display_name": r.display_name or r.username, "role": r.role}
+            for r in rows if _oversees(r, branch_id)]
+
+
+def _oversees(staff: Any, branch_id: str) -> bool:
+    """An admin, the branch's own manager, or a regional manager over it."""
+    if staff.role == Role.ADMIN:
+        return True
+    return bool(staff.role == Role.MANAGER and (staff.branch_id == branch_id or branch_id in (staff.branches or [])))
+
+
 async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any, action: CaseAction,
                      body: CaseStep) -> None:
     deadline = deadline_rules(tx.branch.complaints)
@@ -238,8 +323,9 @@ async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any,
         assert isinstance(body, ExtendStep)
         if body.approver is not None:
             approver = await repo.staff_by_id(tx.conn, body.approver)
-            if approver is None or approver.role not in (Role.MANAGER, Role.ADMIN):
-                raise InvalidInput("the approver must be a manager or admin", code="not_an_approver")
+            if approver is None or not approver.active or not _oversees(approver, tx.branch.id):
+                raise InvalidInput("the approver must be a manager of this branch, a regional manager over it "
+                                   "or an admin", code="not_an_approver")
         step = Step(action, by=step.by, reason=body.reason, approver=body.approver)
     elif action is A.DECIDE:
         assert isinstance(body, DecideStep)
@@ -392,24 +478,38 @@ async def public_case(app: Services, token: str) -> PublicCase:
     )
 
 
-async def public_reply(app: Services, token: str, body: PublicReply | PublicWithdraw) -> PublicCase:
-    """The customer answers a decision (satisfied: closed; else the second round / a superior) or withdraws."""
-    async with app.db.read() as conn:
-        found = await store.case_by_token(conn, token)
-    if found is None:
-        raise NotFound("no such case")
+async def public_reply(app: Services, token: str, body: PublicReply) -> PublicCase:
+    """The customer answers a decision: satisfied closes the case; not satisfied opens the second
+    round, and after it goes to a superior."""
+    found = await _by_token(app, token)
     customer = Actor("public", name="customer")
     async with app.unit_of_work(found.branch_id) as tx:
         row = await store.case_row(tx.conn, found.branch_id, found.id, lock=True)
-        if isinstance(body, PublicWithdraw):
-            await _customer_step(app, tx, customer, row, A.WITHDRAW, body.reason)
-        elif body.satisfied:
+        if body.satisfied:
             await _customer_step(app, tx, customer, row, A.CLOSE, body.note, satisfied=True)
         elif row.round < 2:
             await _customer_step(app, tx, customer, row, A.REOPEN, body.note or "not satisfied")
         else:
             await _customer_step(app, tx, customer, row, A.ESCALATE, body.note or "not satisfied")
     return await public_case(app, token)
+
+
+async def public_withdraw(app: Services, token: str, body: PublicWithdraw) -> PublicCase:
+    """The customer withdraws the complaint (any open case): the case ends, its reason kept."""
+    found = await _by_token(app, token)
+    customer = Actor("public", name="customer")
+    async with app.unit_of_work(found.branch_id) as tx:
+        row = await store.case_row(tx.conn, found.branch_id, found.id, lock=True)
+        await _customer_step(app, tx, customer, row, A.WITHDRAW, body.reason)
+    return await public_case(app, token)
+
+
+async def _by_token(app: Services, token: str) -> Any:
+    async with app.db.read() as conn:
+        found = await store.case_by_token(conn, token)
+    if found is None:
+        raise NotFound("no such case")
+    return found
 
 
 async def _customer_step(app: Services, tx: BranchTx, customer: Actor, row: Any, action: CaseAction, note: str,
@@ -431,28 +531,43 @@ async def deadline_alerts(app: Services, actor: Actor, branch_id: str) -> list[d
     """Due-soon (≤ the branch's days) and overdue cases, as dashboard alerts."""
     require(actor, Action.HANDLE_COMPLAINTS, branch_id)
     async with app.reading(branch_id) as (conn, branch, _config):
-        rows = await store.cases_of(conn, [branch_id])
-    found = rules.deadline_alerts([(r.id, r.number, CaseState(r.state), r.due_on) for r in rows], app.clock(),
+        return await _alerts(conn, branch, app.clock())
+
+
+async def digest(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
+    """The daily digest: what is overdue, what is due soon, what came in and was decided yesterday."""
+    require(actor, Action.HANDLE_COMPLAINTS, branch_id)
+    async with app.reading(branch_id) as (conn, branch, _config):
+        return await _digest(conn, branch, app.clock(), await _alerts(conn, branch, app.clock()))
+
+
+async def dashboard_part(conn: Any, branch: Any, now: datetime) -> dict[str, Any]:
+    """What the live dashboard shows of complaints: the deadline alerts and the daily digest. In
+    every dashboard snapshot, which the page asks for after each change and every few seconds,
+    so a case turning due-soon or overdue at midnight shows without reloading the page."""
+    alerts = await _alerts(conn, branch, now)
+    return {"alerts": alerts, "digest": await _digest(conn, branch, now, alerts)}
+
+
+async def _alerts(conn: Any, branch: Any, now: datetime) -> list[dict[str, Any]]:
+    rows = await store.open_cases(conn, branch.id, [s.value for s in AWAITING_DECISION])
+    found = rules.deadline_alerts([(r.id, r.number, CaseState(r.state), r.due_on) for r in rows], now,
                                   branch.timezone, deadline_rules(branch.complaints))
     return [{"code": a.code, "severity": a.severity, "case": a.case, "number": a.number,
              "due_on": a.due_on.isoformat(), "days_left": a.days_left} for a in found]
 
 
-async def digest(app: Services, actor: Actor, branch_id: str) -> dict[str, Any]:
-    """The daily digest: what is overdue, what is due soon, what came in and was decided yesterday."""
-    alerts = await deadline_alerts(app, actor, branch_id)
-    async with app.reading(branch_id) as (conn, branch, _config):
-        rows = await store.cases_of(conn, [branch_id])
-    today = rules.local_date(app.clock(), branch.timezone)
+async def _digest(conn: Any, branch: Any, now: datetime, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    today = rules.local_date(now, branch.timezone)
     yesterday = today - timedelta(days=1)
+    start = datetime.combine(yesterday, time.min, ZoneInfo(branch.timezone))
+    received, decided = await store.day_counts(conn, branch.id, yesterday, start, start + timedelta(days=1))
+    open_now = len(await store.open_cases(conn, branch.id, [s.value for s in OPEN_STATES]))
     return {
-        "branch": branch_id, "date": today.isoformat(),
+        "branch": branch.id, "date": today.isoformat(),
         "overdue": [a for a in alerts if a["code"] == "complaint_overdue"],
         "due_soon": [a for a in alerts if a["code"] == "complaint_due_soon"],
-        "received_yesterday": sum(1 for r in rows if r.received_on == yesterday),
-        "decided_yesterday": sum(1 for r in rows if r.decided_at is not None
-                                 and rules.local_date(r.decided_at, branch.timezone) == yesterday),
-        "open": sum(1 for r in rows if r.state in OPEN_STATES),
+        "received_yesterday": received, "decided_yesterday": decided, "open": open_now,
     }
 
 

@@ -12,6 +12,7 @@ from server.domain.numbering import business_date
 from server.reports import advice, charts
 from server.reports.summary import Period, summary
 from server.reports.words import LANGUAGES, Language
+from server.store import complaints as complaint_store
 from server.store import repository as repo
 from server.store.repository import BranchRow
 
@@ -81,13 +82,19 @@ async def staffing(
 async def scorecard(
     app: Services, actor: Actor, branch_id: str, *, first: str | None, last: str | None
 ) -> dict[str, Any]:
-    """Per teller: served, service time against target, satisfaction, no-show share."""
+    """Per teller: served, service time against target, satisfaction, no-show share, and the
+    complaints received in the period and decided upheld against them."""
     require(actor, Action.MANAGE_BRANCH, branch_id)
     now = app.clock()
     async with app.db.slow_read() as conn:
         branch = await _branch(conn, branch_id)
         period = Period.parse(first, last, today=business_date(now, branch.timezone))
         rows = await advice.teller_scorecard(conn, branch_id, period)
+        upheld = await complaint_store.upheld_against_tellers(conn, branch_id, period.first, period.last)
+    for row in rows:
+        row["upheld_complaints"] = upheld.pop(row["teller"], 0)
+    # A teller with upheld complaints and no ticket in the period still shows.
+    rows.extend({"teller": name, "upheld_complaints": n} for name, n in sorted(upheld.items()))
     return {"from": period.first.isoformat(), "to": period.last.isoformat(), "tellers": rows}
 
 

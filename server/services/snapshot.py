@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.domain.access import Action, may
 from server.domain.alerts import CounterView, QueueView, alerts
 from server.domain.events import DEVICE_TICKET_FIELDS, STAFF_VIEWS
 from server.domain.model import CounterMode, Priority
@@ -132,6 +133,10 @@ async def branch_snapshot(
                 state["alerts"] = _alerts(state, config, rows, waiting.tickets, now=app.clock())
         if role == "dashboard":
             state["breaches"] = await _breaches(conn, branch_id)
+            if may(actor, Action.HANDLE_COMPLAINTS, branch_id):
+                from .complaints import dashboard_part
+
+                state["complaints"] = await dashboard_part(conn, branch, app.clock())
         return branch.event_seq, state
 
 

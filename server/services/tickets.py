@@ -607,6 +607,12 @@ async def rate_at_counter(
     app: Services, actor: Actor, branch_id: str, number: int, body: FeedbackIn
 ) -> FeedbackAnswer:
     """The evaluator facing the customer rates the ticket just finished at its counter."""
+    return await give_feedback(app, await just_finished_at(app, actor, branch_id, number), body)
+
+
+async def just_finished_at(app: Services, actor: Actor, branch_id: str, number: int) -> str:
+    """The token of the ticket finished just now at the evaluator's own counter (to rate it, or
+    to complain about it from the customer's phone)."""
     if actor.kind == "public":
         raise Unauthenticated("an evaluator device token is needed")
     if actor.kind != "device" or actor.role != "evaluator" or actor.branch_id != branch_id:
@@ -621,5 +627,5 @@ async def rate_at_counter(
         row = await repo.last_finished_at_counter(tx.conn, conf.id, tx.now - EVALUATOR_WINDOW)
         if row is None:
             raise Conflict(f"no customer was served at counter {number} just now", code="nothing_to_rate")
-        token = row.token
-    return await give_feedback(app, token, body)
+        token: str = row.token
+    return token

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import tables as t
 
 CASE, STEP, FIX = t.Complaint.__table__, t.ComplaintStep.__table__, t.ComplaintRectification.__table__
+PERSON, KEYS = t.ComplaintComplainant.__table__, t.ComplaintIdempotencyKey.__table__
 
 
 async def insert_case(conn: AsyncConnection, values: dict[str, Any]) -> int:
@@ -108,3 +109,98 @@ async def active_staff(conn: AsyncConnection) -> list[Any]:
     """Every active staff account, by id (the superiors a case may escalate to are among them)."""
     s = t.Staff.__table__
     return list((await conn.execute(select(s).where(s.c.active.is_(True)).order_by(s.c.id))).all())
+
+
+# --- statistics and intake retries ------------------------------------------------------------
+
+
+async def first_case_of(conn: AsyncConnection, branch_id: str, contact_hash: str) -> int | None:
+    """The first case the holder of ``contact_hash`` filed at the branch (None: none yet)."""
+    query = (
+        select(func.min(PERSON.c.first_case_id))
+        .select_from(PERSON.join(CASE, CASE.c.id == PERSON.c.complaint_id))
+        .where(CASE.c.branch_id == branch_id, CASE.c.contact_hash == contact_hash)
+    )
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+async def put_complainant(conn: AsyncConnection, case_id: int, first_case_id: int) -> None:
+    await conn.execute(insert(PERSON).values(complaint_id=case_id, first_case_id=first_case_id))
+
+
+async def stat_rows(conn: AsyncConnection, branch_ids: Sequence[str], last: date) -> Sequence[Any]:
+    """What the statistics read of every case received by ``last``: no contact, no text."""
+    services, staff = t.Service.__table__, t.Staff.__table__
+    query = (
+        select(
+            CASE.c.id, CASE.c.branch_id, CASE.c.channel, CASE.c.category, CASE.c.state, CASE.c.received_at,
+            CASE.c.received_on, CASE.c.due_on, CASE.c.first_decided_at, CASE.c.decided_late, CASE.c.outcome,
+            CASE.c.round, CASE.c.escalations, CASE.c.satisfied, CASE.c.merged_into,
+            func.coalesce(PERSON.c.first_case_id, CASE.c.id).label("complainant"),
+            services.c.code.label("service"), staff.c.username.label("teller"),
+        )
+        .select_from(
+            CASE.outerjoin(PERSON, PERSON.c.complaint_id == CASE.c.id)
+            .outerjoin(services, services.c.id == CASE.c.service_id)
+            .outerjoin(staff, staff.c.id == CASE.c.staff_id)
+        )
+        .where(CASE.c.branch_id.in_(list(branch_ids)), CASE.c.received_on <= last)
+        .order_by(CASE.c.id)
+    )
+    return (await conn.execute(query)).all()
+
+
+async def idempotent_case(conn: AsyncConnection, branch_id: str, scope: str, key: str) -> Any:
+    query = select(KEYS).where(KEYS.c.branch_id == branch_id, KEYS.c.scope == scope, KEYS.c.key == key)
+    return (await conn.execute(query)).first()
+
+
+async def claim_idempotency_key(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Record the key; False when a concurrent intake with the same key holds it already."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(KEYS).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(KEYS).values(**values).on_conflict_do_nothing()
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def upheld_against_tellers(conn: AsyncConnection, branch_id: str, first: date | None = None,
+                                 last: date | None = None) -> dict[str, int]:
+    """Cases decided upheld (or partly) against the teller on the case, by username; received
+    from ``first`` to ``last`` when given. Merged duplicates do not count."""
+    staff = t.Staff.__table__
+    query = (
+        select(staff.c.username, func.count())
+        .select_from(CASE.join(staff, staff.c.id == CASE.c.staff_id))
+        .where(CASE.c.branch_id == branch_id, CASE.c.against_teller.is_(True),
+               CASE.c.outcome.in_(["upheld", "partly_upheld"]), CASE.c.merged_into.is_(None))
+        .group_by(staff.c.username)
+    )
+    if first is not None:
+        query = query.where(CASE.c.received_on >= first)
+    if last is not None:
+        query = query.where(CASE.c.received_on <= last)
+    return {name: int(n) for name, n in (await conn.execute(query)).all()}
+
+
+async def open_cases(conn: AsyncConnection, branch_id: str, states: Sequence[str]) -> Sequence[Any]:
+    """(id, number, state, due_on) of the branch's cases in ``states``: what the deadline alerts read."""
+    query = select(CASE.c.id, CASE.c.number, CASE.c.state, CASE.c.due_on).where(
+        CASE.c.branch_id == branch_id, CASE.c.state.in_(list(states)))
+    return (await conn.execute(query)).all()
+
+
+async def day_counts(
+    conn: AsyncConnection, branch_id: str, day: date, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Cases received on ``day`` (the branch's wall clock) and first or again decided from ``start`` to ``end``."""
+    received = select(func.count()).select_from(CASE).where(CASE.c.branch_id == branch_id, CASE.c.received_on == day)
+    decided = select(func.count()).select_from(CASE).where(
+        CASE.c.branch_id == branch_id, CASE.c.decided_at >= start, CASE.c.decided_at < end)
+    return int((await conn.execute(received)).scalar_one()), int((await conn.execute(decided)).scalar_one())

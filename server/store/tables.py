@@ -719,3 +719,31 @@ class NotifyWish(Base):
     ahead: Mapped[int] = mapped_column(Integer)
     ahead_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+
+
+# --- complaint statistics and intake retries ---------------------------------------------
+
+
+class ComplaintComplainant(Base):
+    """Which cases came from the same complainant, without saying who: the id of the first case
+    they filed at the branch. Retention erases the contact and keeps this, so the statistics
+    (repeat complainants) stay the same."""
+
+    __tablename__ = "complaint_complainants"
+    __table_args__ = (Index("ix_complaint_complainants_first", "first_case_id"),)
+
+    complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"), primary_key=True)
+    first_case_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"))
+
+
+class ComplaintIdempotencyKey(Base):
+    """A complaint intake's ``Idempotency-Key``: a retried POST answers with the same case."""
+
+    __tablename__ = "complaint_idempotency_keys"
+
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"))
+    created_at: Mapped[datetime]

@@ -267,9 +267,16 @@ async def read_body(request: web.Request, route: Route) -> Any:
     return model.model_validate(whole_numbers(data))
 
 
-def validated(model: type[P], values: Mapping[str, str]) -> P:
-    """``values`` (a query, headers, path parameters) as ``model``: 400 ``invalid_input`` if not."""
+def validated(model: type[P], values: Mapping[str, str], *, any_case: bool = False) -> P:
+    """``values`` (a query, headers, path parameters) as ``model``: 400 ``invalid_input`` if not.
+
+    ``any_case``: names match whatever their case, as header names do (HTTP/2 and many clients
+    send ``idempotency-key``; a proxy may lower them too).
+    """
     names = {f.alias or name for name, f in model.model_fields.items()}
+    if any_case:
+        folded = {n.lower(): n for n in names}
+        return model.model_validate({folded[k.lower()]: v for k, v in values.items() if k.lower() in folded})
     return model.model_validate({k: v for k, v in values.items() if k in names})
 
 
@@ -305,7 +312,7 @@ def wrap(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         checked: dict[type[Params], Params] = {}
         for model, values in ((r.params, request.match_info), (r.query, request.query), (r.headers, request.headers)):
             if model is not None:
-                checked[model] = validated(model, values)
+                checked[model] = validated(model, values, any_case=model is r.headers)
         request[PARAMS] = checked
         body = await read_body(request, r)
         answer = await r.handler(request, actor, body)

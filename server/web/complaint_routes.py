@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from typing import Annotated, Literal
 
+import segno
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from server.complaint_protocol import (
     STEP_BODIES,
@@ -13,6 +15,7 @@ from server.complaint_protocol import (
     CaseSummary,
     ComplaintCreated,
     ComplaintIn,
+    ComplaintLink,
     PublicCase,
     PublicReply,
     PublicWithdraw,
@@ -21,11 +24,15 @@ from server.complaint_protocol import (
 from server.domain.access import Action
 from server.domain.complaints import CaseAction, CaseState, Category, Channel
 from server.domain.errors import NotFound, RateLimited
-from server.services import complaints
+from server.protocol import IdempotencyKey
+from server.reports import charts
+from server.reports import complaints as stats_files
+from server.services import complaint_stats, complaints, tickets
 from server.services.context import Actor
 
 from .api import BRANCH, DIGITS, SERVICES, Params, RouteTable, params
 from .limits import LIMITER
+from .routes import SVG, XLSX, N, ReportDay, public_base
 
 routes = RouteTable()
 
@@ -34,20 +41,29 @@ CASE = "/{case:[0-9]{1,18}}"
 TOKEN = "/complaints/{token:[A-Za-z0-9_-]{8,64}}"
 
 
-@routes.http("POST", B, summary="File a complaint: public (phone page, online form) or staff (any channel)",
-             body=ComplaintIn, answer=ComplaintCreated, status=201, limit="public", action=Action.BRANCH_PUBLIC)
+class IntakeHeaders(Params):
+    idempotency_key: Annotated[IdempotencyKey | None, Field(alias="Idempotency-Key")] = None
+    """A retried request with the same key and body answers with the same case (201, nothing new filed)."""
+
+
+@routes.http("POST", B, summary="File a complaint: public (phone page, online form) or staff (any channel); "
+             "honours Idempotency-Key", body=ComplaintIn, answer=ComplaintCreated, status=201, limit="public",
+             action=Action.BRANCH_PUBLIC, headers=IntakeHeaders)
 async def file_complaint(request: web.Request, actor: Actor, body: ComplaintIn) -> ComplaintCreated:
     branch = request.match_info["branch"]
+    key = params(request, IntakeHeaders).idempotency_key
     if not actor.is_staff:
         request.app[LIMITER].check("complaint", request, actor)
-    return await complaints.file_complaint(request.app[SERVICES], actor, branch, body)
+    return await complaints.file_complaint(request.app[SERVICES], actor, branch, body, idempotency_key=key)
 
 
 @routes.http("POST", B + "/entries", summary="Staff: enter a complaint from any channel (hotline, box, letter, "
-             "regulator 12378, walk-in)", body=StaffComplaintIn, answer=ComplaintCreated, status=201,
-             action=Action.HANDLE_COMPLAINTS)
+             "regulator 12378, walk-in); honours Idempotency-Key", body=StaffComplaintIn, answer=ComplaintCreated,
+             status=201, action=Action.HANDLE_COMPLAINTS, headers=IntakeHeaders)
 async def enter_complaint(request: web.Request, actor: Actor, body: StaffComplaintIn) -> ComplaintCreated:
-    return await complaints.enter_complaint(request.app[SERVICES], actor, request.match_info["branch"], body)
+    key = params(request, IntakeHeaders).idempotency_key
+    return await complaints.enter_complaint(request.app[SERVICES], actor, request.match_info["branch"], body,
+                                            idempotency_key=key)
 
 
 class ListQuery(Params):
@@ -122,7 +138,27 @@ async def public_reply(request: web.Request, _actor: Actor, body: PublicReply) -
              answer=PublicCase, limit="public", action=Action.PUBLIC)
 async def public_withdraw(request: web.Request, _actor: Actor, body: PublicWithdraw) -> PublicCase:
     return await _counting_misses(
-        request, lambda: complaints.public_reply(request.app[SERVICES], request.match_info["token"], body))
+        request, lambda: complaints.public_withdraw(request.app[SERVICES], request.match_info["token"], body))
+
+
+@routes.http("POST", "/branches/" + BRANCH + N + "/complaint-link",
+             summary="Evaluator device: after a low rating, where the customer's phone continues a complaint about "
+             "the ticket just finished at its counter (a link and its QR code)", answer=ComplaintLink,
+             action=Action.RATE_AT_COUNTER)
+async def complaint_link(request: web.Request, actor: Actor, _body: None) -> ComplaintLink:
+    branch = request.match_info["branch"]
+    token = await tickets.just_finished_at(request.app[SERVICES], actor, branch, int(request.match_info["number"]))
+    url = f"{public_base(request)}/complain/{branch}?ticket={token}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
+    return ComplaintLink(url=url, qr_svg=buffer.getvalue().decode())
+
+
+@routes.http("GET", B + "/superiors", summary="Manager: who may approve a further extension or take an escalated "
+             "case (the branch's managers, regional managers over it, admins)", answer=list[dict],
+             action=Action.HANDLE_COMPLAINTS)
+async def complaint_superiors(request: web.Request, actor: Actor, _body: None) -> list[dict]:
+    return await complaints.superiors(request.app[SERVICES], actor, request.match_info["branch"])
 
 
 @routes.http("GET", B + "/alerts", summary="Manager: complaint cases due soon or overdue, as dashboard alerts",
@@ -135,3 +171,80 @@ async def complaint_alerts(request: web.Request, actor: Actor, _body: None) -> l
              answer=dict, action=Action.HANDLE_COMPLAINTS)
 async def complaint_digest(request: web.Request, actor: Actor, _body: None) -> dict:
     return await complaints.digest(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+BranchList = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}(?:,[a-z0-9][a-z0-9-]{0,39}){0,199}$")]
+
+
+class StatsQuery(Params):
+    first: Annotated[ReportDay | None, Field(alias="from")] = None
+    """The first day of receipt counted (default: 29 days before ``to``)."""
+    last: Annotated[ReportDay | None, Field(alias="to")] = None
+    """The last day of receipt counted (default: today, or ``from``'s day); at most 366 days."""
+    group: Literal["period", "channel", "category", "service", "teller", "branch"] = "period"
+    period: Literal["day", "week", "month", "quarter"] = "month"
+    """With ``group=period``: a row per day, week, month or quarter."""
+
+
+class RegionStatsQuery(StatsQuery):
+    branches: BranchList | None = None
+    """Comma-separated branch ids (default: every branch the signed-in manager oversees)."""
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def _stats(request: web.Request, actor: Actor) -> dict:
+    if "branch" in request.match_info:
+        q: StatsQuery = params(request, StatsQuery)
+        ids: list[str] | None = [request.match_info["branch"]]
+    else:
+        rq = params(request, RegionStatsQuery)
+        q, ids = rq, (rq.branches.split(",") if rq.branches else None)
+    return await complaint_stats.stats(request.app[SERVICES], actor, ids, first=_day(q.first), last=_day(q.last),
+                                       group=q.group, period=q.period)
+
+
+def _file(name: str, body: bytes | str, content_type: str) -> web.Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if isinstance(body, str):
+        return web.Response(text=body, content_type=content_type, charset="utf-8", headers=headers)
+    return web.Response(body=body, content_type=content_type, headers=headers)
+
+
+def _stats_routes(prefix: str, scope: str, query: type[Params]) -> None:
+    path = prefix + "/complaints/stats"
+
+    async def as_json(request: web.Request, actor: Actor, _body: None) -> dict:
+        return await _stats(request, actor)
+
+    async def as_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
+        r = await _stats(request, actor)
+        return _file(f"complaints-{r['from']}-{r['to']}.csv", stats_files.to_csv(r), "text/csv")
+
+    async def as_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
+        r = await _stats(request, actor)
+        return _file(f"complaints-{r['from']}-{r['to']}.xlsx", stats_files.to_xlsx(r), XLSX)
+
+    async def as_svg(request: web.Request, actor: Actor, _body: None) -> web.Response:
+        r = await _stats(request, actor)
+        rows = r["rows"] if r["group"] == "period" else [{**r["total"], "key": "total"}]
+        return web.Response(text=charts.complaints_by_period(rows), content_type=SVG,
+                            headers={"Cache-Control": "no-cache"})
+
+    what = ("received, closed, on-time rate, days to a decision (average, P90), overdue now, upheld, "
+            "second-round, escalation and satisfaction rates, repeat complainants; the weak points")
+    for fn, suffix, kind in ((as_json, "", "JSON"), (as_csv, ".csv", "CSV"), (as_xlsx, ".xlsx", "XLSX"),
+                             (as_svg, "/chart.svg", "an SVG chart")):
+        fn.__name__ = f"complaint_stats_{scope}_{suffix.rsplit('.', 1)[-1] if suffix else 'json'}"
+        options: dict = {"answer": dict} if not suffix else {
+            "content_type": {".csv": "text/csv", ".xlsx": XLSX}.get(suffix, SVG)}
+        routes.http("GET", path + suffix, summary=f"Complaint statistics ({scope}) as {kind}: {what}",
+                    query=query, action=Action.HANDLE_COMPLAINTS, **options)(fn)
+
+
+_stats_routes("/branches/" + BRANCH, "branch", StatsQuery)
+_stats_routes("", "all", RegionStatsQuery)

@@ -34,8 +34,11 @@ def manager(server):
 
 
 @pytest.fixture(scope="module")
-def staff_ids(manager) -> dict[str, int]:
-    return {s["username"]: s["id"] for s in manager.ok("GET", "/admin/staff?branch=demo")}
+def staff_ids(server, manager) -> dict[str, int]:
+    admin = server.api()
+    admin.ok("POST", "/auth/login", {"username": "admin", "password": "demo-pass"})
+    return {**{s["username"]: s["id"] for s in manager.ok("GET", "/admin/staff?branch=demo")},
+            "admin": admin.ok("GET", "/auth/me")["id"]}
 
 
 def test_a_customer_complains_from_the_tickets_phone_page_and_follows_the_case(
@@ -147,11 +150,9 @@ def test_the_network_pulled_during_submit_says_so_and_the_retry_makes_no_duplica
     first = _by_name(manager, "田三")[0]
     page.locator("#submit").click()
     expect(page.locator("#done")).to_be_visible(timeout=ms(10))
-    # The server keeps no Idempotency-Key for complaints: the retry is a repeat on the same matter, merged
-    # into the first (keeping its deadline); the page names the first case, and only it stays open.
-    cases = _by_name(manager, "田三")
-    assert [c["state"] for c in cases if c["state"] != "merged"] == ["received"]
-    assert all(c["merged_into"] == first["id"] for c in cases if c["id"] != first["id"])
+    # The retry carries the same Idempotency-Key: the server answers with the case the lost request
+    # made, and nothing else is filed.
+    assert [c["id"] for c in _by_name(manager, "田三")] == [first["id"]]
     expect(page.locator("#number")).to_have_text(first["number"])
     assert page.errors == []
 
@@ -297,3 +298,135 @@ def test_the_staff_pages_hold_their_layout(server, manager, new_page, width, hei
             page.locator("#actions button[data-action=accept]").click()
         problems = page.evaluate(SIDEWAYS)
         assert problems == [], (path, problems)
+
+
+# --- the case page's other actions: each test puts a case where the action applies, takes it on the page --------
+
+
+def act_on_page(page, action: str, **fields) -> None:
+    """Open ``action``'s form on the case page, fill its fields by name, and send it."""
+    page.locator(f"#actions button[data-action={action}]").click()
+    form = page.locator("#act-form")
+    for name, value in fields.items():
+        field = form.locator(f"[name={name}]").first
+        if field.evaluate("(el) => el.tagName") == "SELECT":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
+    form.locator("button[type=submit]").click()
+
+
+def case_in(manager, staff_ids, name: str, *, to: str = "received") -> dict:
+    """A hotline case taken through the API to ``to``: received, handling, decided or upheld."""
+    case = hotline_case(manager, name=name, phone=a_phone())
+    base = f"/branches/demo/complaints/{case['id']}"
+    if to == "received":
+        return case
+    manager.ok("POST", f"{base}/accept", {})
+    manager.ok("POST", f"{base}/assign", {"handler": staff_ids["manager"]})
+    if to in ("decided", "upheld"):
+        manager.ok("POST", f"{base}/decide", {"text": "已核实", "sent_via": "phone", "remedies": ["review"],
+                                              "outcome": "upheld" if to == "upheld" else "not_upheld"})
+    return case
+
+
+def opened(server, new_page, case: dict):
+    page = staff_page(server, new_page, f"/manage/demo/complaints/{case['id']}")
+    expect(page.locator("#actions button").first).to_be_visible(timeout=ms(10))
+    return page
+
+
+def state_of(manager, case: dict) -> dict:
+    return manager.ok("GET", f"/branches/demo/complaints/{case['id']}")
+
+
+def test_the_case_page_extends_once_with_a_reason_then_again_with_an_approver(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "延一", to="handling")
+    page = opened(server, new_page, case)
+    act_on_page(page, "extend", reason="需要调取录像")
+    expect(page.locator("#act-done")).to_be_visible(timeout=ms(10))
+    assert state_of(manager, case)["extensions"] == 1
+    act_on_page(page, "extend", reason="涉及第三方机构", approver=staff_ids["admin"])
+    expect(page.locator("#timeline li")).to_have_count(len(state_of(manager, case)["timeline"]), timeout=ms(10))
+    after = state_of(manager, case)
+    assert after["extensions"] == 2 and after["timeline"][-1]["data"]["approver"] == staff_ids["admin"]
+    assert page.errors == []
+
+
+def test_the_case_page_transfers_a_case_to_a_department(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "转二", to="handling")
+    page = opened(server, new_page, case)
+    act_on_page(page, "transfer", department="银行卡中心", reason="涉及卡片扣费")
+    expect(page.locator("#facts")).to_contain_text("已转交相关部门", timeout=ms(10))
+    after = state_of(manager, case)
+    assert after["state"] == "transferred" and after["department"] == "银行卡中心"
+
+
+def test_the_case_page_escalates_to_a_superior(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "升三", to="handling")
+    page = opened(server, new_page, case)
+    act_on_page(page, "escalate", reason="客户要求上级处理", superior=staff_ids["admin"])
+    expect(page.locator("#act-done")).to_be_visible(timeout=ms(10))
+    after = state_of(manager, case)
+    assert after["state"] == "escalated" and after["handler"] == staff_ids["admin"] and after["escalations"] == 1
+
+
+def test_the_case_page_reopens_a_decided_case_for_a_second_round(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "复四", to="decided")
+    page = opened(server, new_page, case)
+    act_on_page(page, "reopen", reason="客户对答复不满意")
+    expect(page.locator("#act-done")).to_be_visible(timeout=ms(10))
+    after = state_of(manager, case)
+    assert after["state"] == "second_round" and after["round"] == 2
+
+
+def test_the_case_page_records_a_fix_and_its_recheck(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "整五", to="upheld")
+    page = opened(server, new_page, case)
+    act_on_page(page, "rectify", cause="process", owner="王经理", fix="增加双人复核", due="2027-01-31")
+    expect(page.locator("#act-done")).to_be_visible(timeout=ms(10))
+    assert state_of(manager, case)["rectification"]["owner"] == "王经理"
+    act_on_page(page, "recheck", result="done")
+    expect(page.locator("#timeline li")).to_have_count(len(state_of(manager, case)["timeline"]), timeout=ms(10))
+    assert state_of(manager, case)["rectification"]["checked"] == "done"
+    assert page.errors == []
+
+
+def test_the_case_page_withdraws_a_case_at_the_customers_request(server, manager, staff_ids, new_page):
+    case = case_in(manager, staff_ids, "撤六")
+    page = opened(server, new_page, case)
+    act_on_page(page, "withdraw", reason="客户来电撤回")
+    expect(page.locator("#facts")).to_contain_text("已撤回", timeout=ms(10))
+    assert state_of(manager, case)["state"] == "withdrawn"
+
+
+def test_the_case_page_merges_a_repeat_into_the_first_case_and_takes_its_deadline(
+        server, manager, staff_ids, new_page):
+    first = case_in(manager, staff_ids, "并七")
+    repeat = case_in(manager, staff_ids, "并八")
+    page = opened(server, new_page, repeat)
+    act_on_page(page, "merge", into=first["id"])
+    expect(page.locator("#act-done")).to_be_visible(timeout=ms(10))
+    after = state_of(manager, repeat)
+    assert after["state"] == "merged" and after["merged_into"] == first["id"]
+    assert after["due_at"] == state_of(manager, first)["due_at"]
+
+
+def test_the_desks_statistics_tab_shows_the_figures_the_chart_and_the_exports(server, manager, staff_ids, new_page):
+    case_in(manager, staff_ids, "统九", to="upheld")
+    page = staff_page(server, new_page, "/manage/demo/complaints")
+    expect(page.locator("#cases tbody tr").first).to_be_visible(timeout=ms(10))
+    page.get_by_role("tab", name="投诉统计 Statistics").click()
+    total = page.locator("#stats tbody tr").last
+    expect(total).to_contain_text("合计", timeout=ms(10))
+    figures = manager.ok("GET", "/branches/demo/complaints/stats?" + page.evaluate(
+        "new URL(document.getElementById('stats-csv').href).search.slice(1)"))
+    expect(total.locator("td").nth(1)).to_have_text(str(figures["total"]["received"]))
+    expect(page.locator("#weak tbody tr").first).to_contain_text("服务态度")
+    expect(page.locator("#chart img")).to_have_js_property("complete", True, timeout=ms(10))
+    assert page.locator("#chart img").evaluate("(img) => img.naturalWidth") > 0
+    assert "/complaints/stats.xlsx?" in page.locator("#stats-xlsx").get_attribute("href")
+    page.locator("select[name=group]").select_option("category")
+    page.locator("#stats-query button[type=submit]").click()
+    expect(page.locator("#stats tbody tr").first).to_contain_text("服务态度", timeout=ms(10))
+    assert page.errors == []

@@ -145,3 +145,22 @@ def test_the_manager_pauses_and_closes_a_counter_from_the_dashboard(server, bran
     expect(row).to_contain_text("关闭 closed", timeout=seconds(5) * MS)
     expect(page.locator("#counter-result")).to_be_hidden()
     assert page.errors == []
+
+
+def test_an_overdue_complaint_shows_on_the_open_dashboard_without_a_reload(server, new_page):
+    from datetime import UTC, datetime, timedelta
+
+    page = dashboard(server, new_page)
+    expect(page.locator("#complaint-digest")).to_be_visible(timeout=seconds(10) * MS)
+    manager = server.api()
+    manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})
+    received = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+    case = manager.ok("POST", "/branches/demo/complaints/entries", {
+        "channel": "letter", "category": "fees", "text": "来信投诉收费", "received_at": received,
+        "contact": {"name": "过期", "phone": "13800009999"}})
+    alert = page.locator("#alerts li[data-code=complaint_overdue]", has_text=case["number"])
+    expect(alert).to_be_visible(timeout=seconds(10) * MS)
+    expect(alert).to_contain_text("已超期")
+    assert "13800009999" not in page.locator("main").inner_text()
+    expect(page.locator("#complaint-digest")).to_contain_text("投诉日报")
+    assert page.errors == []

@@ -68,3 +68,38 @@ def test_the_faces_are_drawn_without_an_emoji_font(server, new_page):
         assert not EMOJI.search(button.inner_text()), button.inner_text()
         box = button.locator("svg").bounding_box()
         assert box and box["width"] >= 48 and box["height"] >= 48
+
+
+def test_after_a_low_score_one_tap_shows_a_qr_code_and_the_phone_continues_the_complaint(
+        server, branch, new_page):
+    evaluator = new_page(f"{server.base_url}/evaluator/demo/5?token=demo-evaluator", width=1280, height=800)
+    expect(evaluator.locator("#welcome")).to_be_visible(timeout=ms(5))
+    evaluator.wait_for_timeout(500)  # the socket's snapshot is in before the finish
+    finished = finished_at(branch, 5)
+    expect(evaluator.locator("#rate")).to_be_visible(timeout=ms(5))
+    evaluator.locator('.stars button[data-score="1"]').click()
+    evaluator.get_by_role("button", name="提交 Submit").click()
+    want = evaluator.get_by_role("button", name="我要投诉 I want to complain")
+    expect(want).to_be_visible(timeout=ms(5))
+    want.click()
+    expect(evaluator.locator("#complain-qr svg")).to_be_visible(timeout=ms(5))
+    [url] = evaluator.evaluate("window.__evaluator.links")
+    assert re.search(r"/complain/demo\?ticket=[A-Za-z0-9_-]{8,}$", url), url
+    expect(evaluator.locator("#complain-url")).to_have_text(url)
+    phone = new_page(url, width=390, height=844)
+    expect(phone.locator("#ticket")).to_contain_text(finished["number"], timeout=ms(10))
+    evaluator.get_by_role("button", name="关闭 Close").click()
+    expect(evaluator.locator("#welcome")).to_be_visible()
+    assert evaluator.errors == [] and phone.errors == []
+
+
+def test_a_good_score_offers_no_complaint(server, branch, new_page):
+    evaluator = new_page(f"{server.base_url}/evaluator/demo/5?token=demo-evaluator", width=1280, height=800)
+    expect(evaluator.locator("#welcome")).to_be_visible(timeout=ms(5))
+    evaluator.wait_for_timeout(500)
+    finished_at(branch, 5)
+    expect(evaluator.locator("#rate")).to_be_visible(timeout=ms(5))
+    evaluator.locator('.stars button[data-score="4"]').click()
+    evaluator.get_by_role("button", name="提交 Submit").click()
+    expect(evaluator.locator("#thanks")).to_be_visible(timeout=ms(5))
+    expect(evaluator.locator("#complain")).to_be_hidden()

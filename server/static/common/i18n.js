@@ -762,6 +762,15 @@ export const STRINGS = {
 
 
     // --- complaint-stats.* ---
+    'complaint-stats.previous': '上期',
+    'complaint-stats.trend': '趋势',
+    'complaint-stats.upheld': '投诉成立',
+    'complaint-stats.want_to_complain': '我要投诉',
+    'complaint-stats.continue_on_phone': '请用手机扫码，在手机上继续填写投诉',
+    'complaint-stats.close': '关闭',
+    'complaint-stats.alert_overdue': '投诉 {number} 已超期 {n} 天',
+    'complaint-stats.alert_due_soon': '投诉 {number} 还有 {n} 天到期',
+    'complaint-stats.digest': '投诉日报：超期 {overdue} 件，即将到期 {due_soon} 件；昨日收到 {received} 件，答复 {decided} 件；未结 {open} 件',
 
 
     // --- day.* ---
@@ -1513,6 +1522,15 @@ export const STRINGS = {
 
 
     // --- complaint-stats.* ---
+    'complaint-stats.previous': 'Previous period',
+    'complaint-stats.trend': 'Trend',
+    'complaint-stats.upheld': 'Upheld complaints',
+    'complaint-stats.want_to_complain': 'I want to complain',
+    'complaint-stats.continue_on_phone': 'Scan with your phone to continue the complaint there',
+    'complaint-stats.close': 'Close',
+    'complaint-stats.alert_overdue': 'Complaint {number} is {n} d overdue',
+    'complaint-stats.alert_due_soon': 'Complaint {number} is due in {n} d',
+    'complaint-stats.digest': 'Complaints: {overdue} overdue, {due_soon} due soon; yesterday {received} received, {decided} decided; {open} open',
 
 
     // --- day.* ---
@@ -2269,6 +2287,15 @@ export const STRINGS = {
 
 
     // --- complaint-stats.* ---
+    'complaint-stats.previous': '上期',
+    'complaint-stats.trend': '趨勢',
+    'complaint-stats.upheld': '投訴成立',
+    'complaint-stats.want_to_complain': '我要投訴',
+    'complaint-stats.continue_on_phone': '請用手機掃碼，在手機上繼續填寫投訴',
+    'complaint-stats.close': '關閉',
+    'complaint-stats.alert_overdue': '投訴 {number} 已超期 {n} 天',
+    'complaint-stats.alert_due_soon': '投訴 {number} 還有 {n} 天到期',
+    'complaint-stats.digest': '投訴日報：超期 {overdue} 件，即將到期 {due_soon} 件；昨日收到 {received} 件，答覆 {decided} 件；未結 {open} 件',
 
 
     // --- day.* ---

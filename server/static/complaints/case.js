@@ -18,7 +18,10 @@ window.__case = { loads: 0 };
 
 const staffOptions = (filter = () => true) => page.staff.filter((s) => s.active !== false && filter(s))
   .map((s) => [String(s.id), staffName(s.id)]);
-const superiors = (s) => ["manager", "admin", "regional_manager", "regional"].includes(s.role);
+// Who may approve a further extension or take an escalated case: the server's list (admins and
+// regional managers are not among the branch's own staff).
+let superiorIds = new Set();
+const superiors = (s) => superiorIds.has(s.id);
 
 /** The fields of each action's body (server/complaint_protocol.py STEP_BODIES). */
 function fieldsOf(action) {
@@ -221,6 +224,9 @@ async function load() {
 
 $("act-form").addEventListener("submit", act);
 if (await start("complaint.desk", () => { open = null; draw(); })) {
+  const above = await api("GET", `${base}/complaints/superiors`).catch(() => []);
+  superiorIds = new Set(above.map((s) => s.id));
+  page.staff.push(...above.filter((s) => !page.staff.some((x) => x.id === s.id)));
   $("to-desk").href = desk;
   await load();
 }

@@ -1,9 +1,9 @@
 // The desk's statistics tab: per period and group, received, closed, on-time rate, days to a
 // decision (average and P90), overdue now, upheld, second-round, escalation and satisfaction
 // rates and repeat complainants; a chart of received and closed per period; the weak points;
-// CSV and Excel of the same query.
+// CSV and Excel of the same query. The figures are the server's (server/reports/complaints.py).
 import { api } from "/static/common/signin.js";
-import { $, base, fill, named, page, showError, w } from "/static/complaints/staff.js";
+import { $, base, fill, named, showError, w, when } from "/static/complaints/staff.js";
 
 const PERIODS = ["day", "week", "month", "quarter"];
 const GROUPS = [["", "complaint.all"], ["channel", "complaint.channel"], ["category", "complaint.category"],
@@ -29,8 +29,9 @@ function form() { return $("stats-query"); }
 
 export function setUpStats() {
   const f = form().elements;
-  const today = new Date().toISOString().slice(0, 10);
-  const first = new Date(Date.now() - 89 * 86400e3).toISOString().slice(0, 10);
+  // Days on the branch's clock: the server counts a case on the day it was received there.
+  const today = when(new Date().toISOString(), { dateOnly: true });
+  const first = when(new Date(Date.now() - 89 * 86400e3).toISOString(), { dateOnly: true });
   f.from.value = first;
   f.to.value = today;
   drawChoices();
@@ -51,7 +52,7 @@ function params() {
 }
 
 function keyName(row, group) {
-  const k = row.key ?? row.group ?? row.period ?? "—";
+  const k = row.key ?? "—";
   if (group === "channel") return named("ch", k);
   if (group === "category") return named("cat", k);
   return String(k);
@@ -85,9 +86,11 @@ export async function drawStats({ reload = false, quiet = false } = {}) {
   const rows = [...(report.rows ?? []), ...(report.total ? [{ ...report.total, key: w("common.total") }] : [])];
   table($("stats"), [w(group ? "complaint.group" : "complaint.period"), ...STAT_COLUMNS.map(([, k]) => w(`complaint.${k}`))],
     rows.map((r) => [keyName(r, group), ...STAT_COLUMNS.map(([f, , kind]) => figure(r[f], kind))]));
-  table($("weak"), [w("complaint.category"), w("complaint.service"), w("complaint.out_upheld")],
-    (report.weak_points ?? []).map((p) => [named("cat", p.category), p.service ?? "—", String(p.upheld ?? p.count ?? "—")]));
-  const exportParams = new URLSearchParams({ ...Object.fromEntries(params()), lang: page.lang });
+  table($("weak"), [w("complaint.category"), w("complaint.service"), w("complaint.out_upheld"),
+    w("complaint-stats.previous"), w("complaint-stats.trend")],
+    (report.weak_points ?? []).map((p) => [named("cat", p.category), p.service ?? "—", String(p.upheld),
+      String(p.previous), p.trend > 0 ? `▲ +${p.trend}` : p.trend < 0 ? `▼ ${p.trend}` : "="]));
+  const exportParams = params();
   $("stats-csv").href = `${base}/complaints/stats.csv?${exportParams}`;
   $("stats-xlsx").href = `${base}/complaints/stats.xlsx?${exportParams}`;
   const img = Object.assign(document.createElement("img"), { alt: w("complaint.chart"), src: `${base}/complaints/stats/chart.svg?${exportParams}` });

@@ -82,6 +82,14 @@ function alertsOf(state) {
       add("printer", `🖨 ${d.name}: ${what}${p.message ? ` (${p.message})` : ""}`);
     }
   }
+  // Complaint deadlines (server/services/complaints.py, in the snapshot of a manager's dashboard).
+  for (const a of state.complaints?.alerts ?? []) {
+    const overdue = a.code === "complaint_overdue";
+    alerts.push({
+      code: a.code, severity: a.severity,
+      text: `⚖ ${w(`complaint-stats.alert_${overdue ? "overdue" : "due_soon"}`, { number: a.number, n: Math.abs(a.days_left) })}`,
+    });
+  }
   for (const r of lowRatings) add("low_rating", `☹ ${w("dash.low_rating", { number: r.number, score: r.score, counter: r.counter })}`);
   return alerts;
 }
@@ -112,8 +120,20 @@ function draw(state) {
         { buttons: counterButtons(c) }];
     }));
   drawAlerts(alertsOf(state));
+  drawDigest(state.complaints?.digest);
   drawBreaches($("breaches"), state.breaches ?? [], services, lang, base);
   drawNotices(state.notices ?? []);
+}
+
+/** The daily complaint digest, as the last snapshot has it. */
+function drawDigest(digest) {
+  const el = $("complaint-digest");
+  el.hidden = !digest;
+  if (!digest) return;
+  el.textContent = w("complaint-stats.digest", {
+    overdue: digest.overdue.length, due_soon: digest.due_soon.length, received: digest.received_yesterday,
+    decided: digest.decided_yesterday, open: digest.open,
+  });
 }
 
 /** What holds now; when nothing does, it says there is nothing to report (never "all well" over an alert). */
@@ -311,6 +331,7 @@ async function main() {
         if (e.kind.startsWith("ticket.") || e.kind === "feedback.given") scheduleKpis();
         if (e.kind.startsWith("ticket.") || e.kind.startsWith("counter.")) scheduleResync();
         if (e.kind.startsWith("alert.")) scheduleResync(0); // the open breaches are the snapshot's
+        if (e.kind.startsWith("complaint.")) scheduleResync(); // so are the complaint deadlines
       }
       draw(state);
       drawEmergency(state);

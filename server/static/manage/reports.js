@@ -90,10 +90,10 @@ async function show(form) {
     $("xlsx").href = `${base}/reports/summary.xlsx?${exportParams}`;
     const score = await api("GET", `${base}/reports/tellers?from=${params.get("from")}&to=${params.get("to")}`);
     table($("tellers"), ["reports.teller", "reports.served", "reports.service_avg", "reports.target", "reports.vs_target",
-      "reports.rating", "reports.ratings", "reports.no_show_share"].map((k) => w(k)),
-      score.tellers.map((t) => [t.teller, t.served, format(t.service_avg_s, "duration"),
+      "reports.rating", "reports.ratings", "reports.no_show_share", "complaint-stats.upheld"].map((k) => w(k)),
+      score.tellers.map((t) => [t.teller, t.served ?? 0, format(t.service_avg_s, "duration"),
         format(t.target_service_avg_s, "duration"), format(t.service_vs_target, "rating"),
-        format(t.rating_mean, "rating"), t.ratings, format(t.no_show_share, "share")]));
+        format(t.rating_mean, "rating"), t.ratings ?? 0, format(t.no_show_share, "share"), t.upheld_complaints]));
     const staffing = await api("GET", `${base}/reports/staffing?from=${params.get("from")}&to=${params.get("to")}`);
     table($("staffing"), ["reports.day", "reports.hour", "reports.arrivals", "reports.aht", "reports.needed",
       "reports.open", "reports.sla_open"].map((k) => w(k)),
