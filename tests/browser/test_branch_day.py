@@ -1,0 +1,159 @@
+"""A branch's day as its people live it: a teller signing out with a customer called, a kiosk
+whose printer failed on the ticket it just issued, notices that run out on every screen."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import seconds
+
+from .conftest import ServerProcess
+from .test_counter import sign_in
+
+MS = 1000
+KIOSK_AUTH = {"Authorization": "Bearer demo-kiosk"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo server, taking notices past their end time down every 0.2 s."""
+    process = ServerProcess(tmp_path_factory.mktemp("server"), env={"BRANCHQ_NOTICE_CHECK_S": "0.2"})
+    process.start()
+    yield process
+    process.stop()
+
+
+# --- the teller signs out with a customer called ------------------------------------------
+
+
+def teller_with_a_called_customer(server, branch, new_page, counter: int, service: str):
+    """Teller N at counter N on the page, a customer of ``service`` called there by the one key."""
+    ticket = branch.issue(service)
+    page = new_page(f"{server.base_url}/counter?branch=demo&counter={counter}")
+    sign_in(page, f"teller{counter}")
+    expect(page.locator("#status")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    page.get_by_role("button", name="开启 Open").click()
+    expect(page.locator("#counter-state")).to_have_text("开启 Open", timeout=seconds(5) * MS)
+    expect(page.locator("#waiting")).to_contain_text(ticket["number"], timeout=seconds(5) * MS)
+    page.keyboard.press("Space")
+    expect(page.locator("#current-number")).to_have_text(ticket["number"], timeout=seconds(5) * MS)
+    return page, ticket
+
+
+def sign_out_choosing(page, choice: str) -> None:
+    page.locator("#signout").click()
+    dialog = page.locator("#signout-dialog")
+    expect(dialog).to_be_visible(timeout=seconds(5) * MS)
+    dialog.locator(f'button[value="{choice}"]').click()
+
+
+def manager(branch):
+    """The lobby manager's session (the one ``branch.issue`` signs in)."""
+    if branch._manager is None:
+        branch.issue("A")
+    return branch._manager
+
+
+def counter_now(branch, counter: int) -> dict:
+    return manager(branch).ok("GET", f"/branches/demo/counters/{counter}")["counter"]
+
+
+def ticket_now(branch, ticket: dict) -> dict:
+    return branch.public.ok("GET", f"/tickets/{ticket['token']}")
+
+
+def test_signing_out_with_a_customer_called_asks_what_to_do_and_put_back_puts_them_first(
+    server, branch, new_page
+):
+    page, ticket = teller_with_a_called_customer(server, branch, new_page, 4, "C")
+    page.locator("#signout").click()
+    dialog = page.locator("#signout-dialog")
+    expect(dialog).to_be_visible(timeout=seconds(5) * MS)
+    expect(dialog).to_contain_text(ticket["number"])
+    choices = dialog.locator("button").evaluate_all("buttons => buttons.map((b) => b.value)")
+    assert choices == ["finish", "no_show", "put_back", "keep", "cancel"]
+    expect(dialog.locator('button[value="put_back"]')).to_contain_text("放回队首")
+    dialog.locator('button[value="cancel"]').click()  # 不退出: nothing happens
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#current-number")).to_have_text(ticket["number"])
+    assert ticket_now(branch, ticket)["state"] == "called"
+
+    sign_out_choosing(page, "put_back")
+    expect(page.get_by_label("用户名 Username")).to_be_visible(timeout=seconds(10) * MS)
+    assert ticket_now(branch, ticket)["state"] == "waiting"
+    after = counter_now(branch, 4)
+    assert after["state"] == "closed" and after["current"] is None, after
+    queue = manager(branch).ok("GET", "/branches/demo/queue")
+    numbers = [t["number"] for t in queue["tickets"] if t["service"] == "C"]
+    assert numbers[0] == ticket["number"], "put back first in its queue"
+    assert page.errors == []
+
+
+def test_signing_out_with_a_customer_who_never_came_records_a_no_show_and_closes_the_counter(
+    server, branch, new_page
+):
+    page, ticket = teller_with_a_called_customer(server, branch, new_page, 5, "D")
+    sign_out_choosing(page, "no_show")
+    expect(page.get_by_label("用户名 Username")).to_be_visible(timeout=seconds(10) * MS)
+    assert ticket_now(branch, ticket)["state"] == "no_show"
+    after = counter_now(branch, 5)
+    assert after["state"] == "closed" and after["current"] is None, after
+    assert page.errors == []
+
+
+def test_signing_out_after_serving_the_customer_finishes_them_and_closes_the_counter(server, branch, new_page):
+    page, ticket = teller_with_a_called_customer(server, branch, new_page, 6, "E")
+    sign_out_choosing(page, "finish")
+    expect(page.get_by_label("用户名 Username")).to_be_visible(timeout=seconds(10) * MS)
+    assert ticket_now(branch, ticket)["state"] == "done"
+    assert counter_now(branch, 6)["state"] == "closed"
+    assert page.errors == []
+
+
+def test_signing_out_keeping_the_customer_pauses_the_counter_and_puts_them_back(server, branch, new_page):
+    """Keep: the teller leaves in a hurry; the server pauses the counter and no one waits for a ghost."""
+    page, ticket = teller_with_a_called_customer(server, branch, new_page, 2, "B")
+    sign_out_choosing(page, "keep")
+    expect(page.get_by_label("用户名 Username")).to_be_visible(timeout=seconds(10) * MS)
+    after = counter_now(branch, 2)
+    assert after["state"] == "paused" and after["current"] is None, after
+    assert ticket_now(branch, ticket)["state"] == "waiting"
+    assert page.errors == []
+
+
+# --- a notice whose time is over leaves every screen --------------------------------------
+
+
+def test_a_notice_whose_time_is_over_leaves_the_board_kiosk_counter_top_and_phone_without_a_reload(
+    server, branch, board_url, new_page
+):
+    ticket = branch.issue("A")
+    board = new_page(board_url(announce="off"))
+    kiosk = new_page(f"{server.base_url}/kiosk/demo?token=demo-kiosk", width=1080, height=1920)
+    counter_top = new_page(board_url("/counter/3"), width=1280, height=800)
+    phone = new_page(f"{server.base_url}/t/{ticket['token']}", width=390, height=844)
+    expect(board.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    expect(counter_top.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)
+    expect(kiosk.locator("#services button").first).to_be_enabled(timeout=seconds(10) * MS)
+    expect(phone.locator("#number")).to_have_text(ticket["number"], timeout=seconds(10) * MS)
+
+    text = "午间 12:00–13:00 仅开放两个窗口"
+    notice = manager(branch).ok("POST", "/branches/demo/notices", {"texts": {"zh-CN": text}, "minutes": 30})
+    showing = {"board": board.locator("#ticker"), "kiosk": kiosk.locator("#notice"),
+               "counter-top": counter_top.locator("#notice"), "phone": phone.locator("#notices")}
+    for where, locator in showing.items():
+        expect(locator, where).to_contain_text(text, timeout=seconds(10) * MS)
+    loads = {name: page.evaluate("performance.getEntriesByType('navigation').length + performance.timeOrigin")
+             for name, page in (("board", board), ("kiosk", kiosk), ("counter-top", counter_top), ("phone", phone))}
+
+    with sqlite3.connect(server.workdir / "branchq.db") as db:  # its 30 minutes are over now
+        db.execute("UPDATE notices SET expires_at = posted_at WHERE id = ?", (notice["id"],))
+    for where, locator in showing.items():
+        expect(locator, where).not_to_contain_text(text, timeout=seconds(10) * MS)
+    for name, page in (("board", board), ("kiosk", kiosk), ("counter-top", counter_top), ("phone", phone)):
+        now = page.evaluate("performance.getEntriesByType('navigation').length + performance.timeOrigin")
+        assert now == loads[name], f"the {name} page was reloaded"
+        assert page.errors == [], name
