@@ -3,6 +3,7 @@ whose printer failed on the ticket it just issued, notices that run out on every
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -157,3 +158,90 @@ def test_a_notice_whose_time_is_over_leaves_the_board_kiosk_counter_top_and_phon
         now = page.evaluate("performance.getEntriesByType('navigation').length + performance.timeOrigin")
         assert now == loads[name], f"the {name} page was reloaded"
         assert page.errors == [], name
+
+
+# --- the kiosk's printer fails on the ticket it just issued -------------------------------
+
+
+def kiosk_page(server, new_page):
+    page = new_page(f"{server.base_url}/kiosk/demo?token=demo-kiosk", width=1080, height=1920)
+    expect(page.locator("#services button").first).to_be_enabled(timeout=seconds(10) * MS)
+    return page
+
+
+def printer(server, **status) -> None:
+    """The kiosk's printer as its agent reports it (``POST /devices/me/status``)."""
+    server.api().ok("POST", "/devices/me/status", status, headers=KIOSK_AUTH)
+
+
+def take(page, service: str) -> dict:
+    page.wait_for_timeout(800)  # past the guard against a double tap after a change of screen
+    page.locator(f'#services button[data-service="{service}"]').click()
+    expect(page.locator("#result")).to_be_visible(timeout=seconds(5) * MS)
+    return page.evaluate("window.__kiosk.issued.at(-1)")
+
+
+def test_when_the_ticket_just_issued_fails_to_print_the_kiosk_says_so_and_prints_a_copy_on_request(
+    server, new_page
+):
+    page = kiosk_page(server, new_page)
+    printer(server, printer={"online": True, "paper": "ok"})
+    issued = take(page, "C")
+    expect(page.locator("#print-failed")).to_be_hidden()
+    printer(server, printer={"online": False, "paper": "ok", "message": "print failed: USB write error"})
+    try:
+        failed = page.locator("#print-failed")
+        expect(failed).to_be_visible(timeout=seconds(5) * MS)
+        expect(failed).to_contain_text("您的号码单未能打印")
+        expect(page.locator("#number")).to_have_text(issued["number"])
+        expect(page.locator("#reprint")).to_have_text("重新打印")
+        expect(page.locator("#on-screen")).to_have_text("在屏幕上显示（手机扫码）")
+        page.locator("#reprint").click()
+        expect(failed).to_contain_text("正在重新打印", timeout=seconds(5) * MS)
+        expect(page.locator("#reprint")).to_be_hidden()
+        jobs = server.api().ok("GET", "/devices/me/print-jobs?after_id=0", headers=KIOSK_AUTH)
+        copies = [j for j in jobs if j["id"] == issued["id"]]
+        assert len(copies) == 1 and copies[0]["number"] == issued["number"], jobs
+        assert copies[0]["job"], "a print job for this kiosk's agent, marked as a copy"
+        page.locator("#on-screen").click()  # still no paper: the phone keeps the ticket instead
+        expect(page.locator("#result")).to_have_class(re.compile(r"\bphone-ticket\b"))
+        expect(failed).to_contain_text("请用手机扫码保存号码")
+        assert page.locator("#qr").bounding_box()["width"] >= 400, "the code large enough to scan from afar"
+        page.locator("#done").click()
+        expect(page.locator("#start")).to_be_visible()
+        expect(failed).to_be_hidden()
+    finally:
+        printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])
+    assert page.errors == []
+
+
+def test_a_kiosk_out_of_paper_offers_the_phone_ticket_at_once_in_the_customers_language(server, new_page):
+    page = kiosk_page(server, new_page)
+    printer(server, printer={"online": True, "paper": "out"})
+    try:
+        page.get_by_role("button", name="English").click()
+        issued = take(page, "A")
+        expect(page.locator("#print-failed")).to_contain_text("Your ticket could not be printed",
+                                                              timeout=seconds(5) * MS)
+        small = page.locator("#qr").bounding_box()["width"]
+        page.locator("#on-screen").click()
+        expect(page.locator("#print-failed")).to_contain_text("Scan the code with your phone")
+        assert page.locator("#qr").bounding_box()["width"] > 1.5 * small
+        expect(page.locator("#reprint")).to_be_hidden()
+        jobs = server.api().ok("GET", "/devices/me/print-jobs?after_id=0", headers=KIOSK_AUTH)
+        assert all(j["id"] != issued["id"] for j in jobs), "no copy asked for: nothing to print later"
+    finally:
+        printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])
+    assert page.errors == []
+
+
+def test_a_ticket_the_printer_prints_after_all_takes_the_offer_away(server, new_page):
+    page = kiosk_page(server, new_page)
+    printer(server, printer={"online": True, "paper": "ok"})
+    issued = take(page, "B")
+    printer(server, printer={"online": False, "paper": "unknown", "message": "print failed: timeout"})
+    expect(page.locator("#print-failed")).to_be_visible(timeout=seconds(5) * MS)
+    printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])  # the retry worked
+    expect(page.locator("#print-failed")).to_be_hidden(timeout=seconds(5) * MS)
+    expect(page.locator("#number")).to_have_text(issued["number"])
+    assert page.errors == []
