@@ -245,3 +245,46 @@ def test_a_ticket_the_printer_prints_after_all_takes_the_offer_away(server, new_
     expect(page.locator("#print-failed")).to_be_hidden(timeout=seconds(5) * MS)
     expect(page.locator("#number")).to_have_text(issued["number"])
     assert page.errors == []
+
+
+# --- the lobby manager's console: what the board sends people to the front desk for -------
+
+
+def lobby_page(server, new_page):
+    from .test_lobby import lobby
+
+    return lobby(server, new_page)
+
+
+def test_the_lobby_manager_moves_a_waiting_ticket_to_another_service_and_it_keeps_its_number(
+    server, branch, new_page
+):
+    from .test_lobby import confirm, find
+
+    ticket = branch.issue("E")
+    page = lobby_page(server, new_page)
+    find(page, ticket["number"])
+    page.locator("#to-service").select_option("A")
+    page.locator("#change-service").click()
+    confirm(page)
+    expect(page.locator("#message")).to_contain_text(f"{ticket['number']} 已改为业务 A", timeout=seconds(5) * MS)
+    expect(page.locator("#found-service")).to_have_text("A", timeout=seconds(5) * MS)
+    queue = manager(branch).ok("GET", "/branches/demo/queue")["tickets"]
+    moved = [t for t in queue if t["id"] == ticket["id"]]
+    assert moved and moved[0]["service"] == "A" and moved[0]["number"] == ticket["number"], moved
+    assert page.errors == []
+
+
+def test_the_lobby_manager_closes_a_counter_its_teller_left_open(server, branch, new_page):
+    from .test_lobby import confirm
+
+    branch.teller(1)  # teller 1 opened counter 1 and went off
+    page = lobby_page(server, new_page)
+    close = page.locator('#counters button[data-counter="1"][data-action="close"]')
+    expect(close).to_be_visible(timeout=seconds(5) * MS)
+    close.click()
+    confirm(page)
+    expect(page.locator("#message")).to_contain_text("1 号窗口已关闭", timeout=seconds(5) * MS)
+    expect(close).to_have_count(0, timeout=seconds(5) * MS)
+    assert counter_now(branch, 1)["state"] == "closed"
+    assert page.errors == []
