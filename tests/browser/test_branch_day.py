@@ -288,3 +288,25 @@ def test_the_lobby_manager_closes_a_counter_its_teller_left_open(server, branch,
     expect(close).to_have_count(0, timeout=seconds(5) * MS)
     assert counter_now(branch, 1)["state"] == "closed"
     assert page.errors == []
+
+
+# --- the phone tells the truth when nobody serves ----------------------------------------
+
+
+def test_the_phone_of_a_ticket_sent_to_a_service_with_no_open_counter_says_so_until_one_opens(
+    server, branch, new_page
+):
+    branch.teller(5)  # D's only counter: opened by its teller, then closed
+    if counter_now(branch, 5)["state"] != "closed":
+        branch.act(5, "close")
+    ticket = branch.issue("A")
+    branch.act(3, "call", {"ticket": ticket["number"]})
+    branch.act(3, "transfer", {"service": "D", "position": "first"})
+    phone = new_page(f"{server.base_url}/t/{ticket['token']}", width=390, height=844)
+    expect(phone.locator("#number")).to_have_text(ticket["number"], timeout=seconds(10) * MS)
+    expect(phone.locator("#estimate")).to_contain_text("目前暂无窗口办理此业务", timeout=seconds(5) * MS)
+    expect(phone.locator("#estimate")).not_to_contain_text("即将叫号")
+    phone.wait_for_function("window.__phone.live && window.__phone.live.connected", timeout=seconds(10) * MS)
+    branch.act(5, "open")
+    expect(phone.locator("#estimate")).not_to_contain_text("目前暂无窗口办理此业务", timeout=seconds(10) * MS)
+    assert phone.errors == []
