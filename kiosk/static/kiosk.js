@@ -198,6 +198,7 @@ function drawPrinting() {
   if (shown && printed && printing === "failed") printing = null; // it came out after all
   const box = $("print-failed");
   box.hidden = !printing;
+  $("result").classList.toggle("print-trouble", Boolean(printing));
   $("result").classList.toggle("phone-ticket", printing === "on_screen");
   if (!printing) return;
   $("print-failed-title").textContent = printing === "on_screen" ? w("phone_ticket") : w("print_failed");

@@ -310,3 +310,23 @@ def test_the_phone_of_a_ticket_sent_to_a_service_with_no_open_counter_says_so_un
     branch.act(5, "open")
     expect(phone.locator("#estimate")).not_to_contain_text("目前暂无窗口办理此业务", timeout=seconds(10) * MS)
     assert phone.errors == []
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (1080, 1920), (1366, 768)])
+def test_the_failed_print_offer_and_the_phone_ticket_fit_the_kiosk_screen(server, new_page, width, height):
+    from .test_layouts import OVERFLOW
+
+    page = new_page(f"{server.base_url}/kiosk/demo?token=demo-kiosk", width=width, height=height)
+    expect(page.locator("#services button").first).to_be_enabled(timeout=seconds(10) * MS)
+    printer(server, printer={"online": True, "paper": "out"})
+    try:
+        page.get_by_role("button", name="English").click()  # the longest words
+        issued = take(page, "A")
+        expect(page.locator("#print-failed")).to_be_visible(timeout=seconds(5) * MS)
+        page.wait_for_timeout(800)  # settled
+        assert page.evaluate(OVERFLOW) == [], "the offer of a copy"
+        page.locator("#on-screen").click()
+        expect(page.locator("#result")).to_have_class(re.compile(r"\bphone-ticket\b"))
+        assert page.evaluate(OVERFLOW) == [], "the phone ticket"
+    finally:
+        printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])
