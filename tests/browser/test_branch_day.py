@@ -330,3 +330,35 @@ def test_the_failed_print_offer_and_the_phone_ticket_fit_the_kiosk_screen(server
         assert page.evaluate(OVERFLOW) == [], "the phone ticket"
     finally:
         printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])
+
+
+# --- the manager acts on services from the dashboard --------------------------------------
+
+
+def test_the_manager_suspends_a_service_from_the_dashboard_and_the_kiosk_greys_it_until_resumed(
+    server, new_page
+):
+    from .test_dashboard_alerts import dashboard
+
+    kiosk = kiosk_page(server, new_page)
+    button = kiosk.locator('#services button[data-service="C"]')
+    expect(button).to_be_enabled()
+    page = dashboard(server, new_page)
+    expect(page.locator("#to-lobby")).to_have_attribute("href", "/lobby/demo")
+    suspend = page.locator('#services button[data-service="C"][data-switch="suspend"]')
+    expect(suspend).to_be_visible(timeout=seconds(5) * MS)
+    page.once("dialog", lambda dialog: dialog.accept())
+    suspend.click()
+    expect(page.locator("#service-result")).to_contain_text("业务 C 已暂停办理", timeout=seconds(5) * MS)
+    expect(button).to_be_disabled(timeout=seconds(10) * MS)
+    expect(button).to_contain_text("暂停办理")
+    status, answer = server.api().call("POST", "/branches/demo/tickets", {"service": "C"}, headers=KIOSK_AUTH)
+    assert status == 409 and answer["error"]["code"] == "suspended"
+
+    resume = page.locator('#services button[data-service="C"][data-switch="resume"]')
+    expect(resume).to_be_visible(timeout=seconds(5) * MS)
+    page.once("dialog", lambda dialog: dialog.accept())
+    resume.click()
+    expect(page.locator("#service-result")).to_contain_text("业务 C 已恢复办理", timeout=seconds(5) * MS)
+    expect(button).to_be_enabled(timeout=seconds(10) * MS)
+    assert page.errors == [] and kiosk.errors == []
