@@ -362,3 +362,23 @@ def test_the_manager_suspends_a_service_from_the_dashboard_and_the_kiosk_greys_i
     expect(page.locator("#service-result")).to_contain_text("业务 C 已恢复办理", timeout=seconds(5) * MS)
     expect(button).to_be_enabled(timeout=seconds(10) * MS)
     assert page.errors == [] and kiosk.errors == []
+
+
+# --- the green channel shows at every step -----------------------------------------------
+
+
+def test_the_kiosk_shows_the_green_channel_is_on_from_the_reason_to_the_ticket(server, new_page):
+    page = kiosk_page(server, new_page)
+    page.locator("#green").click()
+    page.wait_for_timeout(800)
+    page.locator('[data-reason="elderly"]').click()
+    expect(page.locator("#green")).to_contain_text("已开启绿色通道：老年人", timeout=seconds(5) * MS)
+    expect(page.locator("body")).to_have_class(re.compile(r"\bgreen-mode\b"))
+    issued = take(page, "A")
+    assert issued["priority"] == "green" and issued["number"].startswith("G")
+    expect(page.locator("#result-green")).to_be_visible()
+    expect(page.locator("#result-green")).to_contain_text("绿色通道 Green channel · 老年人")
+    page.locator("#done").click()
+    expect(page.locator("#green")).not_to_contain_text("已开启", timeout=seconds(5) * MS)
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bgreen-mode\b"))
+    assert page.errors == []
