@@ -30,6 +30,7 @@ import re
 import shutil
 import signal
 import sys
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ PASSWORD_ENV = "BRANCHQ_PASSWORD"
 SESSION_COOKIE = "branchq_session"
 CONNECT_TIMEOUT_S = 15.0
 COMMAND_TIMEOUT_S = 10.0
+JUST_CALLED_S = 2.0
+"""A call-next this soon after this screen's own call, not yet started, is the key pressed twice."""
 MAX_TYPED = 200  # the server's limit for a pause reason
 
 # --- words -------------------------------------------------------------------------------
@@ -93,6 +96,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cancelled": "已取消", "unknown_key": "“{key}” 键没有功能，请看下方按键说明",
         "bad_target": "请输入业务字母（如 B）或窗口号（如 4）",
         "not_connected": "未连接到服务器，请稍后再试",
+        "just_called": "刚刚叫号：{number}（再按一次即办结并叫下一位）",
         "no_answer": "服务器未及时应答，请确认屏幕后再操作",
         "refresh_failed": "无法刷新：{message}",
         "signing_in": "会话已失效，正在重新登录…",
@@ -126,6 +130,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cancelled": "cancelled", "unknown_key": "the key {key} does nothing; the keys are below",
         "bad_target": "type a service letter (such as B) or a counter number (such as 4)",
         "not_connected": "not connected to the server; try again in a moment",
+        "just_called": "just called: {number} (press again to finish it and call the next)",
         "no_answer": "the server did not answer in time; check the screen before trying again",
         "refresh_failed": "could not refresh: {message}",
         "signing_in": "the session ended; signing in again…",
@@ -159,6 +164,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cancelled": "已取消", "unknown_key": "「{key}」鍵沒有功能，請看下方按鍵說明",
         "bad_target": "請輸入業務字母（如 B）或櫃檯號（如 4）",
         "not_connected": "未連線到伺服器，請稍後再試",
+        "just_called": "剛剛叫號：{number}（再按一次即辦結並叫下一位）",
         "no_answer": "伺服器未及時回應，請確認螢幕後再操作",
         "refresh_failed": "無法更新：{message}",
         "signing_in": "工作階段已失效，正在重新登入…",
@@ -545,6 +551,7 @@ class TellerTerminal:
         self._refresh = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._connection: asyncio.Task | None = None  # the client's run()
+        self._just_called: tuple[int, float] | None = None  # (ticket id, monotonic time) of our last call
 
     # --- connecting ------------------------------------------------------------------------
 
@@ -722,6 +729,10 @@ class TellerTerminal:
         self.draw()
         # The ticket this screen shows as current: a key pressed twice acts once (``stale``).
         current = self.screen.view.counter.current if self.screen.view else None
+        if type_ == "counter/call_next" and self._second_press(current):
+            self.screen.say(self.words("just_called", number=current.number))  # type: ignore[union-attr]
+            self._just_called = None  # the next press is meant: finish and call the next
+            return
         try:
             result = await self.client.command(
                 type_, counter=self.opts.counter, timeout=COMMAND_TIMEOUT_S,
@@ -737,11 +748,21 @@ class TellerTerminal:
             self.screen.say(self.words("not_connected"), error=True)
             return
         answer = CounterResult.model_validate(result)
+        if type_ in ("counter/call_next", "counter/call") and answer.ticket is not None:
+            self._just_called = (answer.ticket.id, time.monotonic())
         today = self.screen.view.today if self.screen.view else None
         self.screen.view = answer.model_copy(update={"today": today})
         self.version += 1
         self._refresh.set()
         self.screen.say(self._done(type_, answer, args))
+
+    def _second_press(self, current: Any) -> bool:
+        """A call-next moments after this screen's call, the customer not yet started: the key
+        pressed twice (as the teller page judges it), not a wish to finish someone not yet here."""
+        if current is None or current.state != "called" or self._just_called is None:
+            return False
+        ticket_id, at = self._just_called
+        return current.id == ticket_id and time.monotonic() - at < JUST_CALLED_S
 
     def _done(self, type_: str, answer: CounterResult, args: dict[str, Any]) -> str:
         w, n, ticket = self.words, self.opts.counter, answer.ticket

@@ -128,6 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         tasks = [
             asyncio.create_task(_watch_days(app[SERVICES])),
             asyncio.create_task(_sweep_sockets(app[SERVICES], hub)),
+            asyncio.create_task(_sweep_notices(app[SERVICES], settings.notice_check_s)),
             asyncio.create_task(_watch_counters(app[SERVICES], settings.abandoned_after_s)),
             asyncio.create_task(_retention_daily(app[SERVICES], settings.retention_days)),
             asyncio.create_task(_watch_standards(app[SERVICES], settings.standards_every_s)),
@@ -169,6 +170,23 @@ async def _sweep_sockets(services: Services, hub: Hub) -> None:
             await hub.revalidate(lambda credential: actor_now(services, credential))
         except Exception:
             log.exception("socket sweep failed")
+
+
+async def _sweep_notices(services: Services, every_s: float) -> None:
+    """Notices past their end time taken down, and every screen told (``notice.cleared``).
+
+    Every process runs this; each notice is still cleared and announced once (see
+    :func:`server.services.notices.clear_expired`).
+    """
+    from server.services.notices import clear_expired
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            for branch_id, notice_id in await clear_expired(services):
+                log.info("notice %s of %s taken down: its time is over", notice_id, branch_id)
+        except Exception:  # try again at the next check
+            log.exception("notice expiry sweep failed")
 
 
 async def _watch_counters(services: Services, after_s: float) -> None:

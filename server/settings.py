@@ -37,6 +37,8 @@ class Settings(BaseSettings):
                                  description="the largest inspection photo accepted")
     standards_every_s: float = Field(default=30.0, ge=0.2, le=3600,
                                      description="how often the service standards are evaluated (seconds)")
+    notice_check_s: float = Field(default=10.0, ge=0.2, le=3600,
+                                  description="how often notices past their end time are taken down (seconds)")
     checklist: str | None = Field(default=None, description="an inspection checklist YAML file "
                                   "(default: the bank-branch checklist shipped with branchq)")
     max_body_bytes: int = 64 * 1024

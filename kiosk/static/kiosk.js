@@ -9,50 +9,19 @@
 // every button off (the server refuses kiosk tickets meanwhile), until it is cleared.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
-import { t, wordsOf } from "/static/common/i18n.js";
+import { errorText, t, wordsOf } from "/static/common/i18n.js";
 import { emergencyText, emergencyTitle, stopsAll, stopsService } from "/static/common/emergency.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
 const token = await deviceTokenOrEnroll("kiosk", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
-const IDLE_MS = { start: 60000, "green-reasons": 30000, result: 20000 };
+const IDLE_MS = { start: 60000, "green-reasons": 30000, result: 20000, print_failed: 60000 };
 /** Taps this soon after a change of screen are ignored: the second tap of a double tap. */
 const GUARD_MS = 700;
 
-const WORDS = {
-  "zh-CN": {
-    choose: "请选择业务", green_entry: "♿ 绿色通道（老年人、残障人士、孕妇、急事）", green_title: "绿色通道：请选择",
-    elderly: "老年人", disabled: "残障人士", pregnant: "孕妇", urgent: "紧急业务", back: "返回", done: "完成",
-    your_number: "您的号码", scan: "扫码用手机查看排队进度", waiting: "等候 {n} 人", wait: "约 {m} 分钟",
-    ahead: "前面还有 {n} 人", no_wait: "无需等候", closed: "暂停取号：不在营业时间", suspended: "暂停办理",
-    daily_cap_reached: "今日号已取完", print_problem: "打印机故障：请记下号码或扫码", printer: "打印机故障，号码请以屏幕为准",
-    offline: "网络中断，正在重新连接…", failed: "取号失败：{m}", busy: "请稍候再试",
-    no_counter: "目前暂无窗口办理此业务", no_counter_ticket: "目前暂无窗口办理此业务，开放后按顺序叫号",
-    first_in_line: "您前面没有人", offline_hold: "暂停取号，连接恢复后即可取号", opens: "{t} 开始取号",
-    hours_today: "今日营业时间：{h}", closed_today: "今日不营业", notice: "通知",
-    green_on: "已开启绿色通道：{r}，请选择业务", green_result: "绿色通道 Green channel · {r}",
-    needs_confirmation: "此绿色通道请找大堂经理办理",
-  },
-  en: {
-    choose: "Please choose a service", green_entry: "♿ Green channel (elderly, disabled, pregnant, urgent)",
-    green_title: "Green channel: please choose", elderly: "Elderly", disabled: "Disabled", pregnant: "Pregnant",
-    urgent: "Urgent business", back: "Back", done: "Done", your_number: "Your number",
-    scan: "Scan to follow your place on your phone", waiting: "{n} waiting", wait: "about {m} min",
-    ahead: "{n} ahead of you", no_wait: "no wait", closed: "Not now: outside opening hours", suspended: "Suspended",
-    daily_cap_reached: "No more tickets today", print_problem: "Printer problem: please note your number or scan the code",
-    printer: "Printer problem: please read your number from the screen", offline: "Connection lost, reconnecting…",
-    failed: "Could not issue a ticket: {m}", busy: "Please try again in a moment",
-    no_counter: "No counter open for this service now",
-    no_counter_ticket: "No counter is open for this service now; you keep your place in the queue",
-    first_in_line: "No one ahead of you", offline_hold: "Tickets can be taken again once the connection is back",
-    opens: "Opens {t}", hours_today: "Today's hours: {h}", closed_today: "Closed today", notice: "Notice",
-    green_on: "Green channel on: {r}. Now choose a service", green_result: "Green channel · {r}",
-    needs_confirmation: "For this green channel, please ask the lobby manager",
-  },
-  // Traditional Chinese comes from the one zh-TW table of every page (i18n.js, kiosk.*).
-  "zh-TW": wordsOf("zh-TW", "kiosk."),
-};
+/** The kiosk's words, from the one table of every page (i18n.js: kiosk.*, and day.kiosk_*). */
+const WORDS = Object.fromEntries(["zh-CN", "en", "zh-TW"].map((l) => [l, { ...wordsOf(l, "kiosk."), ...wordsOf(l, "day.kiosk_") }]));
 
 let lang = "zh-CN";
 let services = [];
@@ -62,6 +31,10 @@ let idleTimer = null;
 let busy = false;
 let screen = "start";
 let screenChangedAt = -Infinity;
+/** The ticket on the result screen, and what became of its printing: null (nothing to say),
+ * "failed", "reprinting" (a copy asked for), "on_screen" (the customer takes it by phone). */
+let shown = null;
+let printing = null;
 window.__kiosk = { issued: [] };
 
 const w = (key, params = {}) => (WORDS[lang][key] ?? WORDS["zh-CN"][key] ?? key)
@@ -70,6 +43,7 @@ const nameOf = (names) => names?.[lang] ?? names?.["zh-CN"] ?? "";
 
 function show(id) {
   if (id !== screen) settle();
+  if (id !== "result") { shown = null; printing = null; }
   screen = id;
   for (const s of ["start", "green-reasons", "result"]) $(s).hidden = s !== id;
   armIdle();
@@ -94,7 +68,8 @@ function goHome() {
 /** The idle timer: any screen but a bare start screen in the branch's language goes home when left alone. */
 function armIdle() {
   clearTimeout(idleTimer);
-  if (screen !== "start" || lang !== homeLanguage() || greenReason !== null) idleTimer = setTimeout(goHome, IDLE_MS[screen]);
+  const wait = screen === "result" && printing ? IDLE_MS.print_failed : IDLE_MS[screen];
+  if (screen !== "start" || lang !== homeLanguage() || greenReason !== null) idleTimer = setTimeout(goHome, wait);
 }
 
 function homeLanguage() {
@@ -200,7 +175,68 @@ function banner() {
     : refused ?? (problem ? w("printer") : null);
   $("banner").textContent = text ?? "";
   $("banner").hidden = !text;
-  $("print-problem").hidden = !problem;
+  $("print-problem").hidden = !problem || Boolean(printing);
+  drawPrinting();
+}
+
+/**
+ * The ticket just issued and its printer. The agent reports a failed print at once (the printer
+ * offline with the reason, or out of paper) and, once a print succeeds, the last ticket it
+ * printed; until this ticket is printed, a printer in trouble means this ticket is not. The
+ * customer is told and offered a copy ("reprint", a print job for this kiosk) or the number
+ * on the screen with its QR code, for the phone page to keep instead of the paper.
+ */
+function drawPrinting() {
+  const status = state?.device?.status;
+  const printer = status?.printer;
+  const printed = shown && (status?.last_printed ?? 0) >= shown.id;
+  const trouble = printer && (!printer.online || printer.paper === "out");
+  if (shown && !printed && trouble && printing === null) {
+    printing = "failed";
+    armIdle();
+  }
+  if (shown && printed && printing === "failed") printing = null; // it came out after all
+  const box = $("print-failed");
+  box.hidden = !printing;
+  $("result").classList.toggle("print-trouble", Boolean(printing));
+  $("result").classList.toggle("phone-ticket", printing === "on_screen");
+  if (!printing) return;
+  $("print-failed-title").textContent = printing === "on_screen" ? w("phone_ticket") : w("print_failed");
+  $("print-failed-hint").textContent = printing === "failed" ? w("print_failed_hint")
+    : printing === "reprinting" ? w("reprint_queued") : "";
+  $("print-failed-hint").hidden = !$("print-failed-hint").textContent;
+  $("reprint").hidden = printing !== "failed";
+  $("on-screen").hidden = printing === "on_screen";
+}
+
+/** A copy of the ticket on screen, printed at this kiosk (the server allows a few, and audits them). */
+async function reprint() {
+  if (!shown || busy) return;
+  busy = true;
+  try {
+    const response = await fetch(`/api/v1/branches/${branch}/tickets/${shown.id}/reprint`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: "{}",
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw answer.error ?? { message: response.statusText };
+    printing = "reprinting";
+  } catch (e) {
+    refusal = { text: w("reprint_failed", { m: errorText(lang, e) }), until: performance.now() + REFUSAL_MS };
+    setTimeout(banner, REFUSAL_MS);
+  } finally {
+    busy = false;
+    banner();
+    armIdle();
+  }
+}
+
+/** The number on screen with a large QR code: the customer's phone keeps the ticket instead. */
+function onScreen() {
+  printing = "on_screen";
+  banner();
+  armIdle();
 }
 
 function draw() {
@@ -231,7 +267,7 @@ function draw() {
   box.style.setProperty("--cols", String(cols));
   box.style.setProperty("--rows", String(rows));
   $("green").disabled = !online() || Boolean(emergencyNotice());
-  for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason]")) b.disabled = false;
+  for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason], #reprint, #on-screen")) b.disabled = false;
   drawGreen();
   drawClosed(offered);
   banner();
@@ -352,7 +388,7 @@ async function take(service) {
       greenReason = null; // the lobby manager issues it: back to a plain start screen
       throw new Error(w("needs_confirmation"));
     }
-    if (!response.ok) throw new Error(response.status === 429 ? w("busy") : answer.error?.message ?? response.statusText);
+    if (!response.ok) throw new Error(response.status === 429 ? w("busy") : errorText(lang, answer.error ?? { message: response.statusText }));
     window.__kiosk.issued.push(answer);
     $("number").textContent = answer.number;
     $("result-service").textContent = nameOf(service.names);
@@ -366,6 +402,7 @@ async function take(service) {
     $("qr").src = `/api/v1/tickets/${answer.token}/qr.svg`;
     greenReason = null;
     show("result");
+    shown = { id: answer.id, number: answer.number };
     banner();
   } catch (e) {
     // Kept through the redraw that follows (the services reload): the customer must read it.
@@ -396,6 +433,8 @@ function main() {
   }
   $("reasons-back").addEventListener("click", () => { greenReason = null; show("start"); draw(); });
   $("done").addEventListener("click", goHome);
+  $("reprint").addEventListener("click", reprint);
+  $("on-screen").addEventListener("click", onScreen);
   document.addEventListener("pointerdown", armIdle);
   window.addEventListener("resize", draw);
   if (!token) {

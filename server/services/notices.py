@@ -42,6 +42,24 @@ async def clear_notice(app: Services, actor: Actor, branch_id: str, notice_id: i
     return {"cleared": notice_id}
 
 
+async def clear_expired(app: Services) -> list[tuple[str, int]]:
+    """Take down every notice whose end time has passed, each with ``notice.cleared``, so every
+    screen drops it without a reload; the (branch, notice) pairs taken down.
+
+    Safe on several processes at once: a notice is cleared by one conditional update, inside
+    its branch's unit of work, and only the process whose update took it down announces it.
+    """
+    async with app.db.read() as conn:
+        branches = await repo.branches_with_expired_notices(conn, app.clock())
+    cleared: list[tuple[str, int]] = []
+    for branch_id in branches:
+        async with app.unit_of_work(branch_id) as tx:
+            for notice_id in await repo.clear_expired_notices(tx.conn, branch_id, tx.now):
+                tx.emit(NOTICE_CLEARED, {"id": notice_id})
+                cleared.append((branch_id, notice_id))
+    return cleared
+
+
 async def list_notices(app: Services, actor: Actor, branch_id: str) -> list[NoticeAnswer]:
     require(actor, Action.READ_QUEUE, branch_id)
     async with app.reading(branch_id) as (conn, _branch, _config):

@@ -850,6 +850,34 @@ async def insert_notice(conn: AsyncConnection, values: dict[str, Any]) -> int:
     return notice_id
 
 
+async def branches_with_expired_notices(conn: AsyncConnection, now: datetime) -> list[str]:
+    """The branches with a notice still up whose end time has passed."""
+    query = (
+        select(NOTICE.c.branch_id)
+        .where(NOTICE.c.cleared_at.is_(None), NOTICE.c.expires_at.is_not(None), NOTICE.c.expires_at <= now)
+        .distinct()
+        .order_by(NOTICE.c.branch_id)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+async def clear_expired_notices(conn: AsyncConnection, branch_id: str, now: datetime) -> list[int]:
+    """Take down the branch's notices whose end time has passed; the ids this call took down.
+
+    One conditional UPDATE: of two processes sweeping at once, the second finds the rows
+    already cleared (PostgreSQL re-checks the condition after the first commits; SQLite
+    runs one writer at a time), so each notice is cleared, and announced, once.
+    """
+    result = await conn.execute(
+        update(NOTICE)
+        .where(NOTICE.c.branch_id == branch_id, NOTICE.c.cleared_at.is_(None),
+               NOTICE.c.expires_at.is_not(None), NOTICE.c.expires_at <= now)
+        .values(cleared_at=NOTICE.c.expires_at)
+        .returning(NOTICE.c.id)
+    )
+    return sorted(result.scalars())
+
+
 async def clear_notice(conn: AsyncConnection, branch_id: str, notice_id: int, now: datetime) -> bool:
     result = await conn.execute(
         update(NOTICE)

@@ -83,7 +83,7 @@ def test_a_printer_fault_is_shown_on_the_kiosk(server, new_page):
     api.ok("POST", "/devices/me/status", {"printer": {"online": True, "paper": "out"}}, headers=auth)
     expect(page.locator("#banner")).to_contain_text("打印机故障", timeout=seconds(5) * MS)
     page.locator('#services button[data-service="C"]').click()
-    expect(page.locator("#print-problem")).to_be_visible(timeout=seconds(5) * MS)
+    expect(page.locator("#print-failed")).to_be_visible(timeout=seconds(5) * MS)
     expect(page.locator("#number")).not_to_be_empty()
     api.ok("POST", "/devices/me/status", {"printer": {"online": True, "paper": "ok"}}, headers=auth)
     expect(page.locator("#banner")).to_be_hidden(timeout=seconds(5) * MS)

@@ -228,3 +228,51 @@ def test_the_screen_shows_the_called_ticket_its_timers_the_queue_and_fits_the_wi
     assert zh[0].startswith("演示支行 · 3 号窗口 · 服务中")
     assert all(sum(2 if "\u4e00" <= c <= "\u9fff" or c in "，：（）" else 1 for c in line) <= 30
                for line in zh)
+
+
+class _Counter3:
+    """The server's side of counter 3, as far as call-next goes: each call finishes the current
+    ticket and calls the next of A001, A002, …; it records each command with its ``expect``."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+        self.connected.set()
+        self.sent: list[tuple[str, dict]] = []
+        self.calls = 0
+
+    async def command(self, type_: str, **args) -> dict:
+        self.sent.append((type_, args))
+        self.calls += 1
+        ticket = {
+            "id": self.calls, "number": f"A{self.calls:03d}", "service": "A", "priority": "normal",
+            "green_reason": None, "state": "called", "issued_at": "2026-03-02T01:20:00Z",
+            "queued_at": "2026-03-02T01:20:00Z", "called_at": "2026-03-02T01:30:00Z", "started_at": None,
+            "finished_at": None, "counter": 3, "target_counter": None, "recalls": 0, "transfers": 0,
+        }
+        return {"counter": {"number": 3, "names": {}, "state": "open", "staff": "teller3", "pause_reason": None,
+                            "services": ["A"], "current": ticket}, "ticket": ticket}
+
+
+async def test_call_next_pressed_again_moments_after_the_terminals_own_call_finishes_nobody(monkeypatch):
+    """As on the teller page: the second press of a double press says who was just called and sends
+    nothing (the server would take it, with ``expect`` naming the called customer); a press after
+    that is meant, and after the moment any press is."""
+    import counter.cli as cli
+
+    terminal = cli.TellerTerminal(cli.Options("http://127.0.0.1:1", "demo", 3, "teller3", lang="en"),
+                                  None, "")  # type: ignore[arg-type]
+    server = terminal.client = _Counter3()  # type: ignore[assignment]
+    now = [1000.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: now[0])
+
+    await terminal.act("n")
+    assert server.sent == [("counter/call_next", {"counter": 3, "timeout": cli.COMMAND_TIMEOUT_S, "expect": None})]
+    now[0] += 0.4
+    await terminal.act(" ")
+    assert len(server.sent) == 1, "the second press of a double press sends nothing"
+    assert terminal.screen.status == "just called: A001 (press again to finish it and call the next)"
+    await terminal.act("n")  # pressed once more: meant
+    assert [args["expect"] for _type, args in server.sent] == [None, 1]
+    now[0] += cli.JUST_CALLED_S + 0.1  # A002 called long enough ago: the key finishes it
+    await terminal.act("\r")
+    assert [args["expect"] for _type, args in server.sent] == [None, 1, 2]

@@ -145,3 +145,44 @@ async def test_upgrading_an_up_to_date_database_changes_nothing_and_keeps_its_da
     finally:
         await db.dispose()
     assert [tuple(r) for r in rows] == [("north", 7)]
+
+
+async def test_revision_0007_turns_the_old_no_estimate_sentinel_into_null_and_keeps_real_estimates(empty_db_url):
+    """Before 0007 "issued with no counter open" was stored as -1; after it, NULL (sums skip it)."""
+    await upgrade(empty_db_url, "0006")
+    db = open_database(empty_db_url)
+    try:
+        async with db.write() as conn:
+            await conn.execute(text(
+                "INSERT INTO branches (id, name_zh, name_en, name_zh_tw, timezone, language, hours,"
+                " no_show_grace_s, business_date, event_seq, config_version) VALUES"
+                " ('north', '北', 'North', '北', 'Asia/Shanghai', 'zh-CN', '{}', 600, '2026-03-02', 0, 1)"
+            ))
+            await conn.execute(text(
+                "INSERT INTO services (id, branch_id, code, name_zh, name_en, name_zh_tw, target_wait_s,"
+                " target_service_s, green_allowed, active, position) VALUES"
+                " (1, 'north', 'A', '现金', 'Cash', '現金', 600, 300, TRUE, TRUE, 0)"
+            ))
+            for ticket_id, estimate in [(1, -1), (2, 420), (3, 0)]:
+                await conn.execute(text(
+                    "INSERT INTO tickets (id, branch_id, business_date, service_id, series, sequence, number,"
+                    " priority, state, token, issued_at, queued_at, head, recalls, transfers, ahead_at_issue,"
+                    " estimated_wait_s, issued_hour) VALUES (:id, 'north', '2026-03-02', 1, 'A', :sequence,"
+                    " :number, 'normal', 'waiting', :token, '2026-03-02 01:00:00+00:00',"
+                    " '2026-03-02 01:00:00+00:00', FALSE, 0, 0, 0, :estimate, 9)"
+                ), {"id": ticket_id, "sequence": ticket_id, "number": f"A{ticket_id:03d}",
+                    "token": f"t{ticket_id:031d}", "estimate": estimate})
+    finally:
+        await db.dispose()
+
+    await upgrade(empty_db_url, "0007")
+
+    db = open_database(empty_db_url)
+    try:
+        async with db.read() as conn:
+            rows = (await conn.execute(text("SELECT id, estimated_wait_s FROM tickets ORDER BY id"))).all()
+    finally:
+        await db.dispose()
+    assert [tuple(r) for r in rows] == [(1, None), (2, 420), (3, 0)]
+    await upgrade(empty_db_url)  # and on to the head with the row in place
+    assert await schema_differences(empty_db_url) == []

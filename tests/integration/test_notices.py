@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
 from server.client import BranchClient
-from tests.conftest import KIOSK, login
+from server.services.notices import clear_expired
+from server.store import tables as t
+from tests.conftest import KIOSK, login, seconds
 
 B = "/api/v1/branches/demo"
 
@@ -73,3 +80,65 @@ async def test_an_emergency_is_started_as_an_incident_and_a_notice_only_informs(
     # An ordinary notice stops nothing.
     await c.post(f"{B}/notices", json={"texts": {"zh-CN": "今日对公业务暂停"}})
     assert (await c.post(f"{B}/tickets", json={"service": "A"}, headers=KIOSK)).status == 201
+
+
+@pytest.fixture
+def settings(settings):
+    """The notice sweep every 0.2 s, so a test sees it act on a moved clock at once."""
+    return settings.model_copy(update={"notice_check_s": 0.2})
+
+
+async def _notice_events(services, notice_id: int, kind: str) -> int:
+    async with services.db.read() as conn:
+        rows = (await conn.execute(select(t.TicketEvent.__table__.c.data).where(
+            t.TicketEvent.__table__.c.kind == kind))).scalars()
+        return sum(1 for data in rows if data.get("id") == notice_id)
+
+
+async def test_a_notice_past_its_end_time_is_cleared_on_every_screen_without_a_reload(demo):
+    """Nobody clears it: the server's sweep takes it down, once, and the screens hear it at once."""
+    c, clock = demo.client, demo.clock
+    url = str(c.make_url(""))
+    async with (BranchClient(url, role="display", branch="demo", token="demo-display") as display,
+                BranchClient(url, role="kiosk", branch="demo", token="demo-kiosk") as kiosk):
+        await login(c, "manager")
+        resp = await c.post(f"{B}/notices", json={"texts": {"zh-CN": "十点后暂停外币兑换"}, "minutes": 10})
+        assert resp.status == 201, await resp.text()
+        notice = await resp.json()
+        await display.next_event("notice.posted")
+        clock.advance(minutes=9)
+        await asyncio.sleep(seconds(0.6))  # three sweeps before its end: nothing happens
+        assert [n["id"] for n in (await display.command("snapshot"))["state"]["notices"]] == [notice["id"]]
+        clock.advance(minutes=2)
+        cleared = await display.next_event("notice.cleared", timeout=seconds(5))
+        assert cleared.data == {"id": notice["id"]}
+        await kiosk.next_event("notice.cleared", timeout=seconds(5))
+        assert (await display.command("snapshot"))["state"]["notices"] == []
+        assert (await kiosk.command("snapshot"))["state"]["notices"] == []
+    await asyncio.sleep(seconds(0.6))  # more sweeps: it stays cleared, and is announced once
+    assert await _notice_events(demo.services, notice["id"], "notice.cleared") == 1
+    async with demo.services.db.read() as conn:
+        row = (await conn.execute(select(t.Notice.__table__).where(t.Notice.__table__.c.id == notice["id"]))).one()
+    assert row.cleared_at == row.expires_at, "it came down when its time was over"
+    assert (await c.post(f"{B}/notices/{notice['id']}/clear")).status == 404
+
+
+async def test_two_sweeps_at_once_clear_an_expired_notice_once(demo):
+    """As two server processes would: the conditional update lets one of them take it down."""
+    c, clock = demo.client, demo.clock
+    await login(c, "manager")
+    posted = [await (await c.post(f"{B}/notices", json={"texts": {"zh-CN": f"通知 {i}"}, "minutes": 5})).json()
+              for i in range(3)]
+    lasting = await (await c.post(f"{B}/notices", json={"texts": {"zh-CN": "长期通知"}})).json()
+    clock.advance(minutes=6)
+    results = await asyncio.gather(*(clear_expired(demo.services) for _ in range(4)))
+    taken = sorted(pair for result in results for pair in result)
+    # The app's own sweep may have run meanwhile: whoever took each down, it came down once.
+    assert len(taken) == len(set(taken))
+    for notice in posted:
+        assert await _notice_events(demo.services, notice["id"], "notice.cleared") == 1
+    assert await _notice_events(demo.services, lasting["id"], "notice.cleared") == 0
+    async with demo.services.db.read() as conn:
+        up = (await conn.execute(select(func.count()).select_from(t.Notice.__table__).where(
+            t.Notice.__table__.c.cleared_at.is_(None)))).scalar_one()
+    assert up == 1, "a notice with no end time stays up"

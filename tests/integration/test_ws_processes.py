@@ -300,3 +300,46 @@ async def test_admin_changes_on_process_a_hold_at_once_on_process_b(pg_database,
         finally:
             await manager.close()
             await teller3.close()
+
+
+async def test_a_notice_past_its_end_time_is_cleared_once_by_two_processes_and_both_screens_hear_it(
+    pg_database, tmp_path: Path
+):
+    """Both processes sweep every 0.2 s; one takes the notice down, a display on each drops it."""
+    from sqlalchemy import select, update
+
+    from server.store import tables as t
+
+    await _truncate_pg(pg_database)
+    fast = {"BRANCHQ_NOTICE_CHECK_S": "0.2"}
+    a = ServerProcess(pg_database, tmp_path / "a", demo=True, env=fast)
+    b = ServerProcess(pg_database, tmp_path / "b", demo=True, env=fast)
+    async with a, b:
+        manager = await signed_in(a, "manager")
+        try:
+            async with (BranchClient(a.base_url, role="display", branch="demo", token=DISPLAY_TOKEN) as on_a,
+                        BranchClient(b.base_url, role="display", branch="demo", token=DISPLAY_TOKEN) as on_b):
+                notice = await ok(await manager.post(f"{B}/notices", json={
+                    "texts": {"zh-CN": "今日十二点至一点午休"}, "minutes": 30}), 201)
+                for display in (on_a, on_b):
+                    await display.next_event("notice.posted", timeout=seconds(10))
+                notices = t.Notice.__table__
+                db = open_database(pg_database)
+                try:
+                    async with db.write() as conn:  # its end time brought forward: it is over now
+                        await conn.execute(update(notices).where(notices.c.id == notice["id"])
+                                           .values(expires_at=notices.c.posted_at))
+                    for display in (on_a, on_b):
+                        cleared = await display.next_event("notice.cleared", timeout=seconds(10))
+                        assert cleared.data == {"id": notice["id"]}
+                        assert (await display.command("snapshot"))["state"]["notices"] == []
+                    await asyncio.sleep(seconds(1))  # five more sweeps on each process
+                    events = t.TicketEvent.__table__
+                    async with db.read() as conn:
+                        kinds = (await conn.execute(select(events.c.data).where(
+                            events.c.kind == "notice.cleared"))).scalars().all()
+                    assert [d["id"] for d in kinds] == [notice["id"]], "cleared and announced once"
+                finally:
+                    await db.dispose()
+        finally:
+            await manager.close()

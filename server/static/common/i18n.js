@@ -774,6 +774,13 @@ export const STRINGS = {
 
 
     // --- day.* ---
+    'day.kiosk_print_failed': '您的号码单未能打印',
+    'day.kiosk_print_failed_hint': '请选择：重新打印，或在屏幕上显示号码，用手机扫码保存',
+    'day.kiosk_reprint': '重新打印',
+    'day.kiosk_on_screen': '在屏幕上显示（手机扫码）',
+    'day.kiosk_reprint_queued': '正在重新打印：打印机恢复后即出票',
+    'day.kiosk_reprint_failed': '未能重新打印：{m}',
+    'day.kiosk_phone_ticket': '请用手机扫码保存号码，叫号时手机会显示',
 
 
     // --- estimate.* ---
@@ -1534,6 +1541,13 @@ export const STRINGS = {
 
 
     // --- day.* ---
+    'day.kiosk_print_failed': 'Your ticket could not be printed',
+    'day.kiosk_print_failed_hint': 'Choose: print it again, or show the number on screen and scan it with your phone',
+    'day.kiosk_reprint': 'Print again',
+    'day.kiosk_on_screen': 'Show on screen (scan with your phone)',
+    'day.kiosk_reprint_queued': 'Printing again: the ticket comes out as soon as the printer is ready',
+    'day.kiosk_reprint_failed': 'Could not print again: {m}',
+    'day.kiosk_phone_ticket': 'Scan the code with your phone to keep your number; it shows when you are called',
 
 
     // --- estimate.* ---
@@ -2299,6 +2313,13 @@ export const STRINGS = {
 
 
     // --- day.* ---
+    'day.kiosk_print_failed': '您的號碼單未能列印',
+    'day.kiosk_print_failed_hint': '請選擇：重新列印，或在螢幕上顯示號碼，用手機掃碼儲存',
+    'day.kiosk_reprint': '重新列印',
+    'day.kiosk_on_screen': '在螢幕上顯示（手機掃碼）',
+    'day.kiosk_reprint_queued': '正在重新列印：印表機恢復後即出票',
+    'day.kiosk_reprint_failed': '未能重新列印：{m}',
+    'day.kiosk_phone_ticket': '請用手機掃碼儲存號碼，叫號時手機會顯示',
 
 
     // --- estimate.* ---

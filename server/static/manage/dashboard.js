@@ -2,7 +2,8 @@
 // current customer, alerts, notices, and today's figures — kept live over the websocket.
 // The alert rules are the server's (server/domain/alerts.py, in the dashboard's snapshot): the
 // page asks for a fresh snapshot after each change and every few seconds, as waits grow by
-// themselves. From here the manager posts and clears notices and pauses or closes counters.
+// themselves. From here the manager posts and clears notices, pauses or closes counters, and suspends or
+// resumes services; the lobby console (linked) does the rest.
 import { connect } from "/static/common/live.js";
 import { drawBreaches } from "/static/manage/breaches.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
@@ -99,13 +100,14 @@ function draw(state) {
   $("branch-name").textContent = nameOf(state.branch.names, lang) || state.branch.id;
   const longest = {};
   for (const t of state.queue ?? []) longest[t.service] = Math.max(longest[t.service] ?? 0, since(t.issued_at));
-  rows($("services"), ["dash.service", "dash.waiting", "dash.green", "dash.longest", "dash.target"].map((k) => w(k)),
+  rows($("services"), ["dash.service", "dash.waiting", "dash.green", "dash.longest", "dash.target", "dash.actions"].map((k) => w(k)),
     state.services.map((s) => {
       const wait = longest[s.code] ?? null;
       const late = wait !== null && wait > s.target_wait_s;
       const name = lang === "en" ? s.names.en : `${nameOf(s.names, lang)} ${s.names.en}`;
-      return [`${s.code} ${name}`, s.waiting, s.green_waiting,
-        { text: mmss(wait), className: late ? "late" : "" }, mmss(s.target_wait_s)];
+      const suspended = s.active === false;
+      return [`${s.code} ${name}` + (suspended ? ` · ${w("lobby.suspended")}` : ""), s.waiting, s.green_waiting,
+        { text: mmss(wait), className: late ? "late" : "" }, mmss(s.target_wait_s), { buttons: [serviceButton(s)] }];
     }));
   const services = Object.fromEntries(state.services.map((s) => [s.code, s]));
   rows($("counters"), ["dash.counter", "dash.state", "dash.teller", "dash.current", "dash.elapsed", "dash.actions"].map((k) => w(k)),
@@ -168,6 +170,33 @@ function counterButtons(c) {
   if (c.state === "open") button("pause", "dash.pause");
   if (c.state !== "closed") button("close", "dash.close");
   return buttons;
+}
+
+/** Suspend a service (the kiosks grey it, issuing it is refused) or resume a suspended one. */
+function serviceButton(s) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.dataset.service = s.code;
+  b.dataset.switch = s.active === false ? "resume" : "suspend";
+  b.textContent = w(s.active === false ? "lobby.resume" : "lobby.suspend");
+  return b;
+}
+
+async function serviceAction(event) {
+  const b = event.target.closest("button[data-switch]");
+  if (!b) return;
+  const { service, switch: action } = b.dataset;
+  if (!window.confirm(w(action === "suspend" ? "lobby.confirm_suspend" : "lobby.confirm_resume", { service }))) return;
+  b.disabled = true;
+  try {
+    await api("POST", `${base}/services/${encodeURIComponent(service)}/${action}`, {});
+    $("service-result").textContent = w(action === "suspend" ? "lobby.suspended_now" : "lobby.resumed", { service });
+    scheduleResync(0);
+  } catch (e) {
+    $("service-result").textContent = `${service}: ${errorText(lang, e)}`;
+  } finally {
+    b.disabled = false;
+  }
 }
 
 async function counterAction(event) {
@@ -308,10 +337,12 @@ async function main() {
     return;
   }
   $("to-reports").href = `/manage/${encodeURIComponent(branch)}/reports`;
+  $("to-lobby").href = `/lobby/${encodeURIComponent(branch)}`;
   $("to-complaints").href = `/manage/${encodeURIComponent(branch)}/complaints`;
   $("to-inspections").href = `/manage/${encodeURIComponent(branch)}/inspections`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
   $("counters").addEventListener("click", counterAction);
+  $("services").addEventListener("click", serviceAction);
   $("notices").addEventListener("click", clearNotice);
   $("notice-form").addEventListener("submit", postNotice);
   live = connect({
