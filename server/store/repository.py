@@ -854,3 +854,55 @@ async def clear_notice(conn: AsyncConnection, branch_id: str, notice_id: int, no
         .values(cleared_at=now)
     )
     return result.rowcount == 1
+
+
+# --- what the projected wait estimate reads ------------------------------------------------
+
+
+async def recent_service_seconds_by_service(
+    conn: AsyncConnection, branch_id: str, *, limit: int
+) -> dict[int, list[float]]:
+    """Service id → service times (call → finish) of the branch's latest ``limit`` finished tickets,
+    oldest first."""
+    rows = (
+        await conn.execute(
+            select(TICKET.c.service_id, TICKET.c.called_at, TICKET.c.finished_at)
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.DONE)
+            .order_by(TICKET.c.finished_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    out: dict[int, list[float]] = {}
+    for sid, c, f in reversed(rows):
+        if c and f:
+            out.setdefault(sid, []).append((_aware(f) - _aware(c)).total_seconds())
+    return out
+
+
+async def issued_since(
+    conn: AsyncConnection, branch_id: str, since: datetime
+) -> tuple[dict[tuple[int, str], int], datetime | None]:
+    """(service id, priority) → tickets issued since ``since``, and the first such issue time."""
+    rows = (
+        await conn.execute(
+            select(TICKET.c.service_id, TICKET.c.priority, func.count(), func.min(TICKET.c.issued_at))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.issued_at >= since)
+            .group_by(TICKET.c.service_id, TICKET.c.priority)
+        )
+    ).all()
+    first = min((_aware(r[3]) for r in rows if r[3] is not None), default=None)
+    return {(sid, prio): n for sid, prio, n, _ in rows}, first
+
+
+async def calls_in_progress(
+    conn: AsyncConnection, ticket_ids: Sequence[int]
+) -> dict[int, tuple[int, datetime]]:
+    """Ticket id → (service id, when called) for the tickets counters hold now."""
+    if not ticket_ids:
+        return {}
+    rows = (
+        await conn.execute(
+            select(TICKET.c.id, TICKET.c.service_id, TICKET.c.called_at).where(TICKET.c.id.in_(list(ticket_ids)))
+        )
+    ).all()
+    return {r.id: (r.service_id, _aware(r.called_at)) for r in rows if r.called_at is not None}
