@@ -47,9 +47,10 @@ class Result:
         }
 
 
-async def simulate(scenario: Scenario, *, seed: int = 1, **sources: Any) -> Result:
+async def simulate(scenario: Scenario, *, seed: int = 1, estimator: str = "projected", **sources: Any) -> Result:
     """Run ``scenario`` on a fresh in-memory database (with the demo branch's accounts when the
-    scenario's branch is the demo's) and measure it.
+    scenario's branch is the demo's) and measure it; ``estimator`` is the server's
+    (:attr:`Services.estimator`: ``simple`` is the first one, to compare with).
 
     Raises:
         InvalidInput: the scenario asks for replayed arrivals or recent service times, which
@@ -64,7 +65,7 @@ async def simulate(scenario: Scenario, *, seed: int = 1, **sources: Any) -> Resu
         tz = ZoneInfo(scenario.spec.timezone)
         first = scenario.business_days()[0]
         clock = VirtualClock(datetime.combine(first - timedelta(days=1), time(8, 0), tz).astimezone(UTC))
-        app = Services(db, clock, demo=True)
+        app = Services(db, clock, demo=True, estimator=estimator)
         if scenario.branch == "demo":
             await seed_demo(app)
         return await simulate_on(app, clock, scenario, seed=seed, **sources)
