@@ -161,3 +161,33 @@ def test_the_textbook_queue_over_a_long_stationary_run_waits_as_erlang_c_says() 
     assert abs(long_run / erlang - 1) < 0.05
     mean, spread = day_spread(rate_s, MMC_SERVICE_S, MMC_COUNTERS, day_s=8 * 3600, days=200, seed=1)
     assert mean < erlang and spread > 0.25 * erlang  # why one day is no check: biased low, and wide
+
+
+# --- the staffing what-if ----------------------------------------------------------------------
+
+
+def test_the_advised_staffing_opens_what_the_advice_needs_and_always_serves_every_service() -> None:
+    from server.simulate.run import advised_staffing
+
+    sc = scenarios.parse(SMALL)
+    shifts, by_hour = advised_staffing(sc, {10: 5})
+    assert by_hour == {9: 1, 10: 5}  # never none: counter 3 alone serves A, B and C
+    with_d = scenarios.parse({**SMALL, "arrivals": {**SMALL["arrivals"], "D": {9: 2}}})
+    assert advised_staffing(with_d, {})[1] == {9: 2, 10: 2}  # and D needs counter 5 too
+    plan = scenarios.parse({**SMALL, "staffing": shifts})
+    at_nine = {s.counter for s in plan.shifts() if s.begin.hour <= 9}
+    served = {code for c in sc.spec.counters if c.number in at_nine for code in c.services}
+    assert served >= {"A", "B", "C"}
+    assert sum(1 for s in plan.shifts() if s.end == sc.closing) == 5
+
+
+async def test_plan_advice_runs_the_same_customers_with_the_advised_counters() -> None:
+    from server.simulate.run import simulate_advice
+
+    tiny = {**SMALL, "closing": "10:00", "arrivals": {"A": {9: 40}, "B": {9: 15}}, "staffing": [
+        {"counter": 3, "from": "09:00", "to": "10:00"}]}
+    run = await simulate_advice(scenarios.parse(tiny), seed=2, sla=0.8)
+    assert run.advised.outcome.issued == run.planned.outcome.issued  # the same customers
+    assert run.counters_by_hour[9] >= 2  # one counter is far too few for 55 customers an hour
+    assert run.advised.sla_share > run.planned.sla_share
+    assert run.as_json()["advised"]["counter_hours"] > run.as_json()["planned"]["counter_hours"]
