@@ -189,18 +189,16 @@ async def projected_estimate(
     """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played
     forward over who waits, the open counters and how long they stay busy, and the customers
     expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
-    waiting = [repo.to_candidate(w, config) for w in await repo.waiting_tickets(conn, branch_id)]
-    rows = [r for r in await repo.counter_rows(conn, branch_id)
-            if r.state == CounterState.OPEN and r.number in config.counters]
+    waiting = [repo.to_candidate(w, config) for w in await repo.waiting_candidates(conn, branch_id)]
     service_s = await expected_service_times(app, conn, branch_id, config)
-    held = await repo.calls_in_progress(conn, [r.current_ticket_id for r in rows if r.current_ticket_id])
     counters = []
-    for r in rows:
+    for r in await repo.open_counters_at_work(conn, branch_id):
+        if r.number not in config.counters:
+            continue
         busy = 0.0
-        if r.current_ticket_id in held:
-            sid, called = held[r.current_ticket_id]
-            code = config.service_by_id(sid).code
-            busy = remaining_seconds(service_s.get(code, 300.0), (now - called).total_seconds())
+        if r.called_at is not None:
+            code = config.service_by_id(r.service_id).code
+            busy = remaining_seconds(service_s.get(code, 300.0), (now - repo.aware(r.called_at)).total_seconds())
         recent = tuple(Priority.GREEN if c == "g" else Priority.NORMAL for c in r.recent_calls or "")
         counters.append(OpenCounter(config.counters[r.number].profile(), busy, recent))
     rates = await arrival_rates(conn, branch_id, config, now)

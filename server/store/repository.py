@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from server.domain.events import CALLS, kind_named
-from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
+from server.domain.model import CounterMode, CounterState, GreenRatio, Priority, TicketState
 from server.domain.numbering import business_date
 from server.domain.policy import Candidate, Profile, ServiceRule
 
@@ -894,15 +894,26 @@ async def issued_since(
     return {(sid, prio): n for sid, prio, n, _ in rows}, first
 
 
-async def calls_in_progress(
-    conn: AsyncConnection, ticket_ids: Sequence[int]
-) -> dict[int, tuple[int, datetime]]:
-    """Ticket id → (service id, when called) for the tickets counters hold now."""
-    if not ticket_ids:
-        return {}
-    rows = (
+async def open_counters_at_work(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    """The branch's open counters: number, recent call classes, and the service and call time of the
+    ticket each holds (None when it holds none)."""
+    return (
         await conn.execute(
-            select(TICKET.c.id, TICKET.c.service_id, TICKET.c.called_at).where(TICKET.c.id.in_(list(ticket_ids)))
+            select(COUNTER.c.number, COUNTER.c.recent_calls, TICKET.c.service_id, TICKET.c.called_at)
+            .select_from(COUNTER.outerjoin(TICKET, TICKET.c.id == COUNTER.c.current_ticket_id))
+            .where(COUNTER.c.branch_id == branch_id, COUNTER.c.retired.is_(False),
+                   COUNTER.c.state == CounterState.OPEN)
+            .order_by(COUNTER.c.number)
         )
     ).all()
-    return {r.id: (r.service_id, _aware(r.called_at)) for r in rows if r.called_at is not None}
+
+
+async def waiting_candidates(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    """Every waiting ticket of the branch, with only what the policy reads (see :func:`to_candidate`)."""
+    return (
+        await conn.execute(
+            select(TICKET.c.id, TICKET.c.service_id, TICKET.c.priority, TICKET.c.queued_at, TICKET.c.head,
+                   TICKET.c.target_counter_id)
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.WAITING)
+        )
+    ).all()
