@@ -383,6 +383,9 @@ def simulate_days(args: argparse.Namespace) -> None:
     chosen = scenarios.load(args.scenario) if args.scenario else scenarios.parse(scenarios.BUSY_DAY)
     if args.days is not None:
         chosen = scenarios.parse({**chosen.model_dump(by_alias=True, exclude_defaults=True), "days": args.days})
+    if args.plan == "advice":
+        _simulate_advice(chosen, args)
+        return
     began = time.perf_counter()
     result = asyncio.run(simulate(chosen, seed=args.seed))
     elapsed = time.perf_counter() - began
@@ -410,6 +413,28 @@ def simulate_days(args: argparse.Namespace) -> None:
         print(f"{name:>10} {f['tickets']:>7} {f['mae_s']:>6.0f}s {f['mean_wait_s']:>7.0f}s "
               f"{f['mae_ratio'] if f['mae_ratio'] is not None else 0:>8.0%} {f['bias_s']:>6.0f}s "
               f"{f['good_share']:>5.0%}")
+
+
+def _simulate_advice(chosen: Any, args: argparse.Namespace) -> None:
+    """``simulate --plan advice``: the days as planned, then with the counters the staffing advice recommends."""
+    import json
+
+    from server.simulate.run import simulate_advice
+
+    run = asyncio.run(simulate_advice(chosen, seed=args.seed, sla=args.sla))
+    data = run.as_json()
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    hours = ", ".join(f"{h:02d}h {n}" for h, n in sorted(run.counters_by_hour.items()))
+    print(f"staffing advice for {args.sla:.0%} within target: counters by hour {hours}")
+    for name in ("planned", "advised"):
+        figures = data[name]
+        share = figures["sla_share"]
+        print(f"{name:>8}: {share if share is not None else 0:.0%} within target with "
+              f"{figures['counter_hours']:.1f} counter hours (mean wait {figures['mean_wait_s'] or 0:.0f} s)")
+    print(f"simulated: {'met' if data['met'] else 'not met'}: "
+          f"{data['advised']['sla_share'] or 0:.0%} within target with these counters")
 
 
 def simulate_history(args: argparse.Namespace) -> None:
@@ -502,6 +527,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1, help="same scenario and seed: the same day")
     sim.add_argument("--days", type=int, help="override the scenario's number of days")
     sim.add_argument("--json", action="store_true", help="the figures as JSON")
+    sim.add_argument("--plan", choices=["scenario", "advice"], default="scenario",
+                     help="advice: run the days again with the counters the staffing advice recommends, "
+                          "and say whether the SLA was met and with how many counter hours")
+    sim.add_argument("--sla", type=float, default=0.8, help="the SLA the advice staffs for (default 0.8)")
     sim.set_defaults(run=simulate_days)
     simsub = sim.add_subparsers(dest="simulate_command", required=False)
     hist = simsub.add_parser("history", help="weeks of realistic past days for a branch with no activity")

@@ -1,8 +1,15 @@
-"""Wait estimates at issue: people ahead and seconds to wait.
+"""Wait estimates: people ahead and seconds to wait.
 
-The estimate is deliberately simple so that it can be explained to a customer
-and its error reported honestly (reports compare it to the actual wait):
-``ahead × typical service time ÷ open counters serving the service``.
+The server's estimate is :func:`projected_wait`: the branch's own call-next played
+forward over who waits now, the open counters (each with its profile, busy for the
+rest of its current service) and the customers expected meanwhile, each call taking
+the service's expected time. It sees what a count of people ahead misses: counters
+that serve the service only after others, green customers still to come, transfers
+to the head, tickets past their maximum wait, a counter opening or closing.
+
+The first estimate, ``ahead × typical service time ÷ open counters serving the
+service`` (:func:`estimate_wait_seconds`), stays for comparison: on the simulated busy
+day (``python -m bench.simulate``) it was short by 11 minutes on average.
 
 With no counter open for the service there is no estimate at all (None): nobody
 is serving, so any number of minutes would be a guess, and "no wait" a lie.
@@ -10,12 +17,15 @@ is serving, so any number of minutes would be a guess, and "no wait" a lie.
 
 from __future__ import annotations
 
+import heapq
+import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from .model import Priority
-from .policy import Candidate, ServiceRule
+from .policy import Candidate, Policy, Profile, ServiceRule, candidates, choose
 
 #: How many recent service times feed the typical service time.
 RECENT_SERVICES = 20
@@ -112,3 +122,109 @@ def ahead_of_new_ticket(priority: Priority, *, waiting_green: int, waiting_norma
     if priority is Priority.GREEN:
         return waiting_green
     return waiting_green + waiting_normal
+
+
+# --- the projection: the branch's own call-next played forward ----------------------------------
+
+#: How many recent service times feed a service's expected service time.
+RECENT_FOR_MEAN = 50
+#: Recent service times above this percentile are cut to it (one forgotten "finish" is not a trend).
+CLIP_PERCENTILE = 95
+#: A customer being served is expected to need at least this share of a service more.
+MIN_REMAINING_SHARE = 0.25
+#: Past this many calls the projection gives up (a queue no counter can get through today).
+MAX_CALLS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCounter:
+    """An open counter as the projection sees it."""
+
+    profile: Profile
+    busy_s: float = 0.0
+    """Expected seconds until it calls again (0: idle now)."""
+    recent: tuple[Priority, ...] = ()
+    """Its recent call classes, oldest first (for a green ratio)."""
+
+
+def expected_service_seconds(recent: Sequence[float], default: float) -> float:
+    """The mean of the latest service times with the top few clipped at the 95th percentile.
+
+    The mean, not the median: a queue drains at the rate of the average service, and
+    service times are skewed (the median of a log-normal with a spread of 0.6 is 14 %
+    below its mean), so a median makes every estimate short. The clip keeps one service
+    left open over lunch from doubling the next hour's estimates.
+    """
+    usable = sorted(s for s in recent[-RECENT_FOR_MEAN:] if s >= 0)
+    if not usable:
+        return default
+    if len(usable) >= 5:
+        cut = usable[min(len(usable) - 1, math.ceil(CLIP_PERCENTILE / 100 * len(usable)) - 1)]
+        usable = [min(s, cut) for s in usable]
+    return statistics.fmean(usable)
+
+
+def remaining_seconds(expected_s: float, elapsed_s: float) -> float:
+    """Expected time left of a service that began ``elapsed_s`` ago."""
+    return max(expected_s - elapsed_s, MIN_REMAINING_SHARE * expected_s)
+
+
+def projected_wait(
+    ticket: Candidate,
+    waiting: Iterable[Candidate],
+    counters: Sequence[OpenCounter],
+    service_s: Mapping[str, float],
+    *,
+    rules: Mapping[str, ServiceRule] | None = None,
+    arrivals_per_s: Mapping[tuple[str, Priority], float] | None = None,
+    now: datetime,
+    default_service_s: float = 300.0,
+) -> int | None:
+    """Seconds until ``ticket`` is called, by playing the branch's call-next forward.
+
+    Each open counter, when it is next free, calls what the real policy
+    (:func:`server.domain.policy.choose`) makes it call: its own profile and service
+    order, the green channel (first, or its ratio), green-only counters, transfers to
+    the head or to one counter, tickets past their maximum wait. Each call keeps the
+    counter busy for the expected service time of the called ticket's service.
+    Customers expected to arrive meanwhile (``arrivals_per_s``, by service and class,
+    evenly spaced) join the queues as they would: a green customer arriving later is
+    still called first, and so is a service placed before the ticket's at a counter
+    that takes both.
+
+    None when no open counter may ever call ``ticket`` (none open for its service).
+    A queue too long to play through gives the time reached so far.
+    """
+    rules = rules or {}
+    pool = [t for t in waiting if t.id != ticket.id]
+    pool.append(ticket)
+    if not any(candidates([ticket], c.profile) for c in counters):
+        return None
+    policies = {c.profile.number: Policy(c.profile, rules) for c in counters}
+    recent = {c.profile.number: list(c.recent) for c in counters}
+    free = [(max(c.busy_s, 0.0), c.profile.number) for c in counters]
+    heapq.heapify(free)
+    # Expected arrivals: a stream per (service, class), the k-th at k ÷ rate seconds from now.
+    streams = sorted((1 / rate, code, prio) for (code, prio), rate in (arrivals_per_s or {}).items() if rate > 0)
+    upcoming = [(gap, i) for i, (gap, _c, _p) in enumerate(streams)]
+    heapq.heapify(upcoming)
+    virtual_id = -1
+    calls = 0
+    while free and calls < MAX_CALLS:
+        at, number = heapq.heappop(free)
+        while upcoming and upcoming[0][0] <= at:
+            when, i = heapq.heappop(upcoming)
+            gap, code, prio = streams[i]
+            pool.append(Candidate(virtual_id, code, prio, now + timedelta(seconds=when)))
+            virtual_id -= 1
+            heapq.heappush(upcoming, (when + gap, i))
+        chosen = choose(pool, policies[number], recent=recent[number], now=now + timedelta(seconds=at))
+        if chosen is None:  # it cannot take the ticket (nor anything else waiting): out of the picture
+            continue
+        if chosen.id == ticket.id:
+            return round(at)
+        calls += 1
+        pool.remove(chosen)
+        recent[number].append(chosen.priority)
+        heapq.heappush(free, (at + service_s.get(chosen.service, default_service_s), number))
+    return round(at) if calls >= MAX_CALLS else None

@@ -124,6 +124,9 @@ class Services:
     """Told after a commit that wrote notifications (the worker looks at once)."""
     demo: bool = False
     """Running as ``serve --demo``: only then are the demo credentials accepted."""
+    estimator: str = "projected"
+    """How waits are estimated: ``projected`` (the branch's call-next played forward), or
+    ``simple`` (ahead × typical service time ÷ open counters, kept to measure against)."""
     _publishing: set[asyncio.Task[None]] = field(default_factory=set)
     _days: dict[str, BranchRow] = field(default_factory=dict)
     """The last branch row this process read, per branch: whose business day it was."""

@@ -1,10 +1,18 @@
 """Weeks of realistic past days for a branch, so reports and the dashboard are not empty.
 
-A small simulation, not random numbers: customers arrive by a bank's daily curve
-(peaks late morning and mid-afternoon, Mondays and Fridays busier, Saturdays
-quiet, Sundays closed), each goes to the counter of its service that frees up
-first (green channel ahead of the others), and service times spread around each
-service's target. Some miss their call, some give up, four in ten rate the service.
+Every past day is a simulated day, not random numbers: customers arrive by a bank's
+daily curve (peaks late morning and mid-afternoon, Mondays and Fridays busier,
+Saturdays quiet, Sundays closed); a staffing plan opens, by the hour, the counters
+that every service needs and more as the hour's expected work grows; each free
+counter calls what the real call-next policy (:func:`server.domain.policy.choose`)
+picks; every customer is given the estimate the server's estimator
+(:func:`server.domain.estimation.projected_wait`) gives at that moment; service
+times are log-normal around three quarters of each service's target. Some miss
+their call, a few give up after a long wait, four in ten rate the service.
+
+The days run in memory on a virtual clock and go in with the bulk inserts of
+:mod:`server.store.history` (through the use cases, as ``branchq simulate`` does,
+four weeks would take minutes; this way they take seconds).
 """
 
 from __future__ import annotations
@@ -19,8 +27,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.errors import Conflict
+from server.domain.estimation import (
+    OpenCounter,
+    expected_service_seconds,
+    people_ahead,
+    projected_wait,
+    remaining_seconds,
+)
 from server.domain.events import COUNTER_CLOSED, COUNTER_OPENED
+from server.domain.model import Priority
 from server.domain.numbering import format_number, series_for
+from server.domain.policy import Candidate, Policy, ServiceRule, choose
 from server.store import accounts
 from server.store import history as past
 from server.store.repository import CounterConf, ServiceConf
@@ -68,7 +85,7 @@ async def generate_history(
                 continue
             day_tickets, day_events = _simulate_day(
                 rng, day, tz, counters, services, mix, staff,
-                volume=round(daily_volume * WEEKDAY_FACTOR[day.weekday()]),
+                volume=round(daily_volume * WEEKDAY_FACTOR[day.weekday()]), rules=config.rules(),
             )
             for ticket in day_tickets:
                 rating = ticket.pop("_rating")
@@ -116,55 +133,43 @@ async def _flush(
 def _simulate_day(
     rng: random.Random, day: date, tz: ZoneInfo, counters: list[CounterConf], services: dict[str, ServiceConf],
     mix: dict[str, float], staff: dict[int, int | None], *, volume: int,
+    rules: dict[str, ServiceRule] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One past day, simulated: customers arrive, the staffing plan opens and closes counters by
+    the hour, each free counter calls what the real policy picks, and every customer is given the
+    estimate the server's estimator would have given at that moment."""
+    rules = rules or {}
     opening = datetime.combine(day, time(9, 0), tz)
     closing = datetime.combine(day, time(17, 0), tz)
-    arrivals = []
+    arrivals: list[tuple[datetime, str, bool]] = []
     for hour, share in HOURLY.items():
         for _ in range(_poisson(rng, volume * share)):
             at = datetime.combine(day, time(hour, 0), tz) + timedelta(seconds=rng.uniform(0, 3600))
             code = rng.choices(list(mix), weights=list(mix.values()))[0]
-            green = rng.random() < GREEN_SHARE
-            arrivals.append((at, code, green))
+            arrivals.append((at, code, rng.random() < GREEN_SHARE))
     arrivals.sort()
-    open_counters = [c for c in counters if rng.random() < 0.9] or counters[:1]
-    events: list[dict[str, Any]] = [
-        {"kind": COUNTER_OPENED.name, "at": opening.astimezone(UTC), "counter_id": c.id,
-         "staff_id": staff.get(c.number), "ticket_id": None, "data": {"counter": c.number, "state": "open"}}
-        for c in open_counters
-    ]
     numbered = []
     sequences: dict[str, int] = {}
     for at, code, green in arrivals:
         series = series_for(code, "green" if green else "normal")
         sequences[series] = sequences.get(series, 0) + 1
         numbered.append((at, code, green, series, sequences[series]))
-    outcome: dict[int, tuple[CounterConf, datetime, float]] = {}  # arrival index → (counter, called, served_s)
-    last_call = closing + timedelta(hours=1)
-    free = [(opening, c.number) for c in open_counters]
-    heapq.heapify(free)
-    by_number = {c.number: c for c in open_counters}
-    waiting: list[int] = []
-    nxt = 0
-    while free:
-        now, number = heapq.heappop(free)
-        if now >= last_call:
-            continue
-        while nxt < len(numbered) and numbered[nxt][0] <= now:
-            waiting.append(nxt)
-            nxt += 1
-        counter = by_number[number]
-        eligible = [i for i in waiting if numbered[i][1] in counter.services]
-        if not eligible:
-            if nxt < len(numbered):
-                heapq.heappush(free, (numbered[nxt][0], number))
-            continue
-        # The policy's default: green channel first, then the longest waiting.
-        pick = min(eligible, key=lambda i: (not numbered[i][2], numbered[i][0]))
-        waiting.remove(pick)
-        served_s = _service_seconds(rng, services[numbered[pick][1]])
-        outcome[pick] = (counter, now, served_s)
-        heapq.heappush(free, (now + timedelta(seconds=served_s), number))
+    plan = staffing_plan(counters, services, mix, volume, hours=sorted(HOURLY))
+    by_number = {c.number: c for c in counters}
+    # The customers' own draws, made up front so that the plan and the estimator change nothing else.
+    draws = [
+        (_service_seconds(rng, services[code]), rng.random(), rng.uniform(10, 40) * 60, rng.expovariate(1 / 20))
+        for _, code, _, _, _ in numbered
+    ]
+    day_ = _Day(numbered, draws, by_number, services, rules)
+    day_.run(opening, closing, plan)
+
+    events: list[dict[str, Any]] = []
+    for number, at, kind in day_.counter_log:
+        c = by_number[number]
+        events.append({"kind": kind.name, "at": at.astimezone(UTC), "counter_id": c.id,
+                       "staff_id": staff.get(number), "ticket_id": None,
+                       "data": {"counter": number, "state": "open" if kind is COUNTER_OPENED else "closed"}})
     tickets = []
     for i, (at, code, green, series, sequence) in enumerate(numbered):
         service = services[code]
@@ -175,49 +180,209 @@ def _simulate_day(
             "green_reason": rng.choice(["elderly", "disabled", "pregnant", "urgent"]) if green else None,
             "issued_at": at.astimezone(UTC), "queued_at": at.astimezone(UTC), "head": False,
             "issued_hour": at.hour, "device_id": None, "target_counter_id": None,
-            "target_wait_s": service.target_wait_s,
-            "ahead_at_issue": 0, "recalls": 0, "transfers": 0, "_rating": None,
+            "target_wait_s": service.target_wait_s, "ahead_at_issue": day_.ahead.get(i, 0),
+            "estimated_wait_s": day_.estimates.get(i), "recalls": 0, "transfers": 0, "_rating": None,
         }
-        roll = rng.random()
-        if i not in outcome or roll < CANCEL_SHARE:
-            state = "expired" if i not in outcome else "cancelled"
-            gave_up = at + timedelta(minutes=rng.uniform(2, 20))
+        fate = day_.fates.get(i)
+        if fate is None or fate[0] in ("cancelled", "expired"):
+            state, ended = fate if fate is not None else ("expired", closing + timedelta(hours=1))
             ticket |= {"state": state, "counter_id": None, "staff_id": None, "called_at": None,
                        "first_called_at": None, "started_at": None, "wait_s": None, "service_s": None,
-                       "estimated_wait_s": round(rng.uniform(300, 1800)),
-                       "finished_at": (last_call if state == "expired" else gave_up).astimezone(UTC)}
+                       "finished_at": ended.astimezone(UTC)}
             tickets.append(ticket)
             continue
-        counter, called, served_s = outcome[i]
-        wait = (called - at).total_seconds()
-        state = "no_show" if roll < CANCEL_SHARE + NO_SHOW_SHARE else "done"
-        finished = called + timedelta(seconds=served_s)
+        state, called, number, started, finished = fate
+        counter = by_number[number]
         ticket |= {
-            "state": state, "counter_id": counter.id, "staff_id": staff.get(counter.number),
+            "state": state, "counter_id": counter.id, "staff_id": staff.get(number),
             "called_at": called.astimezone(UTC), "first_called_at": called.astimezone(UTC),
-            "started_at": (called + timedelta(seconds=30)).astimezone(UTC) if state == "done" else None,
-            "finished_at": finished.astimezone(UTC), "wait_s": round(wait),
-            "service_s": round(served_s) if state == "done" else None,
-            "estimated_wait_s": max(0, round(wait * rng.uniform(0.6, 1.4))),
+            "started_at": started.astimezone(UTC) if started else None,
+            "finished_at": finished.astimezone(UTC), "wait_s": round((called - at).total_seconds()),
+            "service_s": round((finished - started).total_seconds()) if started else None,
         }
         if state == "done" and rng.random() < RATING_SHARE:
             score = rng.choices([5, 4, 3, 2, 1], weights=[55, 28, 10, 5, 2])[0]
             ticket["_rating"] = {"score": score, "tags": [], "comment": "", "at": ticket["finished_at"]}
         tickets.append(ticket)
-    busy_until = {n: opening for n in by_number}
-    for counter, called, served_s in outcome.values():
-        busy_until[counter.number] = max(busy_until[counter.number], called + timedelta(seconds=served_s))
-    for c in open_counters:
-        events.append({"kind": COUNTER_CLOSED.name, "at": max(closing, busy_until[c.number]).astimezone(UTC),
-                       "counter_id": c.id, "staff_id": staff.get(c.number), "ticket_id": None,
-                       "data": {"counter": c.number, "state": "closed"}})
     events.sort(key=lambda e: e["at"])
     return tickets, events
 
 
+#: The plan keeps counters this busy at most (the rest is slack for the hour's ups and downs).
+PLAN_OCCUPANCY = 0.8
+
+
+def staffing_plan(
+    counters: list[CounterConf], services: dict[str, ServiceConf], mix: dict[str, float], volume: int,
+    *, hours: list[int],
+) -> dict[int, set[int]]:
+    """Hour → the counters open that hour: always enough to serve every service customers come
+    for, and more as the hour's expected work grows (a manager's plan that follows demand)."""
+    wanted = {code for code, share in mix.items() if share > 0}
+    order: list[CounterConf] = []
+    uncovered = set(wanted)
+    rest = sorted(counters, key=lambda c: c.number)
+    while uncovered and rest:
+        best = max(rest, key=lambda c: (len(uncovered & set(c.services)), -c.green_only, len(c.services), -c.number))
+        if not uncovered & set(best.services):
+            break
+        order.append(best)
+        rest.remove(best)
+        uncovered -= set(best.services)
+    covering = len(order)
+    order += [c for c in rest if not c.green_only] + [c for c in rest if c.green_only]
+    mean_s = sum(share * services[code].target_service_s * SERVICE_FACTOR for code, share in mix.items())
+    total = sum(mix.values()) or 1.0
+    plan: dict[int, set[int]] = {}
+    for hour in hours:
+        erlangs = volume * HOURLY[hour] * mean_s / total / 3600
+        need = min(len(order), max(covering, math.ceil(erlangs / PLAN_OCCUPANCY)))
+        plan[hour] = {c.number for c in order[:need]}
+    return plan
+
+
+class _Day:
+    """The event loop of one simulated past day (virtual time, nothing stored)."""
+
+    def __init__(self, numbered: list[tuple[datetime, str, bool, str, int]],
+                 draws: list[tuple[float, float, float, float]], counters: dict[int, CounterConf],
+                 services: dict[str, ServiceConf], rules: dict[str, ServiceRule]) -> None:
+        self.numbered, self.draws, self.counters, self.services, self.rules = numbered, draws, counters, services, rules
+        self.policies = {n: Policy(c.profile(), rules) for n, c in counters.items()}
+        self.waiting: dict[int, Candidate] = {}
+        self.busy_until: dict[int, datetime] = {}
+        self.current: dict[int, tuple[str, datetime]] = {}
+        self.recent: dict[int, list[Priority]] = {n: [] for n in counters}
+        self.open: set[int] = set()
+        self.closing: set[int] = set()
+        self.done: dict[str, list[float]] = {}
+        self.estimates: dict[int, int | None] = {}
+        self.ahead: dict[int, int] = {}
+        self.fates: dict[int, Any] = {}
+        self.counter_log: list[tuple[int, datetime, Any]] = []
+        self.heap: list[tuple[datetime, int, str, int]] = []
+        self.order = 0
+        self.draining = False
+
+    def at(self, when: datetime, what: str, arg: int) -> None:
+        self.order += 1
+        heapq.heappush(self.heap, (when, self.order, what, arg))
+
+    def run(self, opening: datetime, closing: datetime, plan: dict[int, set[int]]) -> None:
+        for i, (at, *_rest) in enumerate(self.numbered):
+            self.at(at, "arrive", i)
+        self.plan = plan
+        for hour in sorted(plan):
+            self.at(opening.replace(hour=hour), "plan", hour)
+        self.at(closing, "close", 0)
+        self.last_hour = max(plan)
+        while self.heap:
+            now, _o, what, arg = heapq.heappop(self.heap)
+            getattr(self, "_" + what)(now, arg)
+
+    def _plan(self, now: datetime, hour: int) -> None:
+        wanted = self.plan[hour] | (self.open if hour == self.last_hour else set())
+        for n in sorted(wanted - self.open):
+            self.open.add(n)
+            self.closing.discard(n)
+            self.counter_log.append((n, now, COUNTER_OPENED))
+            self._free(now, n)
+        for n in sorted(self.open - wanted):
+            self.closing.add(n)
+            if n not in self.current:
+                self._shut(now, n)
+
+    def _close(self, now: datetime, _arg: int) -> None:
+        self.draining = True  # from now on a counter with nobody left to call closes
+        for n in sorted(self.open):
+            if n not in self.current:
+                self._free(now, n)
+
+    def _shut(self, now: datetime, n: int) -> None:
+        self.open.discard(n)
+        self.closing.discard(n)
+        self.counter_log.append((n, now, COUNTER_CLOSED))
+
+    def _expected(self) -> dict[str, float]:
+        return {code: expected_service_seconds(self.done.get(code, []), float(s.target_service_s))
+                for code, s in self.services.items()}
+
+    def _arrive(self, now: datetime, i: int) -> None:
+        at, code, green, _series, _seq = self.numbered[i]
+        me = Candidate(i, code, Priority.GREEN if green else Priority.NORMAL, at)
+        expected = self._expected()
+        counters = [
+            OpenCounter(self.counters[n].profile(),
+                        remaining_seconds(expected[self.current[n][0]], (now - self.current[n][1]).total_seconds())
+                        if n in self.current else 0.0, tuple(self.recent[n][-4:]))
+            for n in sorted(self.open - self.closing)
+        ]
+        waiting = list(self.waiting.values())
+        self.ahead[i] = people_ahead(me, waiting, rules=self.rules, now=now)
+        self.estimates[i] = projected_wait(me, waiting, counters, expected, rules=self.rules,
+                                           arrivals_per_s=self._rates(now, i), now=now)
+        self.waiting[i] = me
+        self.at(now + timedelta(seconds=self.draws[i][2]), "give_up", i)
+        for n in sorted(self.open - self.closing):
+            if n not in self.current:
+                self._free(now, n)
+                if i not in self.waiting:
+                    break
+
+    def _rates(self, now: datetime, i: int) -> dict[tuple[str, Priority], float]:
+        since = now - timedelta(hours=1)
+        counts: dict[tuple[str, Priority], int] = {}
+        first = now
+        for at, code, green, _s, _q in reversed(self.numbered[:i]):
+            if at < since:
+                break
+            first = at
+            key = (code, Priority.GREEN if green else Priority.NORMAL)
+            counts[key] = counts.get(key, 0) + 1
+        span = max(600.0, (now - first).total_seconds())
+        return {k: v / span for k, v in counts.items()}
+
+    def _give_up(self, now: datetime, i: int) -> None:
+        if i in self.waiting and self.draws[i][1] < CANCEL_SHARE * 10:  # most stay however long it takes
+            del self.waiting[i]
+            self.fates[i] = ("cancelled", now)
+
+    def _free(self, now: datetime, n: int) -> None:
+        """Counter ``n`` has nobody at it: it closes if its shift is over, else calls the next."""
+        self.current.pop(n, None)
+        if n in self.closing:
+            self._shut(now, n)
+            return
+        chosen = choose(self.waiting.values(), self.policies[n], recent=self.recent[n], now=now)
+        if chosen is None:
+            if self.draining:
+                self._shut(now, n)
+            return
+        i = chosen.id
+        del self.waiting[i]
+        self.recent[n] = [*self.recent[n][-7:], chosen.priority]
+        service_s, roll, _patience, walk = self.draws[i]
+        self.current[n] = (chosen.service, now)
+        if roll < NO_SHOW_SHARE:
+            ended = now + timedelta(seconds=90)
+            self.fates[i] = ("no_show", now, n, None, ended)
+        else:
+            started = now + timedelta(seconds=walk)
+            ended = started + timedelta(seconds=service_s)
+            self.fates[i] = ("done", now, n, started, ended)
+            self.done.setdefault(chosen.service, []).append((ended - now).total_seconds())
+        self.at(ended, "free", n)
+
+
+#: Real services take less than their targets on average.
+SERVICE_FACTOR = 0.75
+
+
 def _service_seconds(rng: random.Random, service: ServiceConf) -> float:
-    """Spread around the service's target time (log-normal: a few take much longer)."""
-    return rng.lognormvariate(math.log(service.target_service_s), 0.45)
+    """Spread around the service's usual time (log-normal: a few take much longer)."""
+    mean, spread = service.target_service_s * SERVICE_FACTOR, 0.5
+    sigma2 = math.log(1 + spread * spread)
+    return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

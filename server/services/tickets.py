@@ -16,10 +16,15 @@ from server.domain.errors import (
     Unauthenticated,
 )
 from server.domain.estimation import (
+    RECENT_FOR_MEAN,
     RECENT_SERVICES,
+    OpenCounter,
     ahead_of_new_ticket,
     estimate_wait_seconds,
+    expected_service_seconds,
     people_ahead,
+    projected_wait,
+    remaining_seconds,
     typical_service_seconds,
 )
 from server.domain.events import (
@@ -39,6 +44,7 @@ from server.domain.model import (
     ticket_move,
 )
 from server.domain.numbering import business_date, format_number, series_for
+from server.domain.policy import Candidate
 from server.protocol import (
     ChangeService,
     FeedbackAnswer,
@@ -55,6 +61,9 @@ from server.store.repository import BranchConfig, BranchRow, ServiceConf
 from . import emergency
 from .context import Actor, BranchTx, Services
 from .views import ticket_answer, ticket_event_data
+
+#: The id a ticket about to be issued has in the projection (no stored ticket has it).
+NEW_TICKET = 2**62
 
 
 class _KeyTaken(Exception):
@@ -138,6 +147,62 @@ async def estimate(
     )
     typical = typical_service_seconds(recent, float(service.target_service_s))
     return estimate_wait_seconds(ahead, typical_service_s=typical, open_counters=open_n)
+
+
+#: Expected arrivals are the rate of the last hour (or of the day so far, if shorter, but ten minutes at least).
+RATE_WINDOW_S, MIN_RATE_SPAN_S = 3600.0, 600.0
+
+
+async def expected_service_times(
+    app: Services, conn: Any, branch_id: str, config: BranchConfig
+) -> dict[str, float]:
+    """Service code → expected service seconds (recent mean, clipped; the target with no history)."""
+    recent: dict[int, list[float]] = await app.estimates.get(
+        ("service_times", branch_id, "all"),
+        lambda: repo.recent_service_seconds_by_service(
+            conn, branch_id, limit=RECENT_FOR_MEAN * max(1, len(config.services))
+        ),
+    )
+    return {
+        code: expected_service_seconds(recent.get(s.id, []), float(s.target_service_s))
+        for code, s in config.services.items()
+    }
+
+
+async def arrival_rates(
+    conn: Any, branch_id: str, config: BranchConfig, now: datetime
+) -> dict[tuple[str, Priority], float]:
+    """(service code, class) → tickets issued per second lately."""
+    counts, first = await repo.issued_since(conn, branch_id, now - timedelta(seconds=RATE_WINDOW_S))
+    if first is None:
+        return {}
+    span = max(MIN_RATE_SPAN_S, (now - first).total_seconds())
+    out: dict[tuple[str, Priority], float] = {}
+    for (sid, prio), n in counts.items():
+        out[(config.service_by_id(sid).code, Priority(prio))] = n / span
+    return out
+
+
+async def projected_estimate(
+    app: Services, conn: Any, branch_id: str, config: BranchConfig, me: Candidate, now: datetime
+) -> int | None:
+    """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played
+    forward over who waits, the open counters and how long they stay busy, and the customers
+    expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
+    waiting = [repo.to_candidate(w, config) for w in await repo.waiting_candidates(conn, branch_id)]
+    service_s = await expected_service_times(app, conn, branch_id, config)
+    counters = []
+    for r in await repo.open_counters_at_work(conn, branch_id):
+        if r.number not in config.counters:
+            continue
+        busy = 0.0
+        if r.called_at is not None:
+            code = config.service_by_id(r.service_id).code
+            busy = remaining_seconds(service_s.get(code, 300.0), (now - repo.aware(r.called_at)).total_seconds())
+        recent = tuple(Priority.GREEN if c == "g" else Priority.NORMAL for c in r.recent_calls or "")
+        counters.append(OpenCounter(config.counters[r.number].profile(), busy, recent))
+    rates = await arrival_rates(conn, branch_id, config, now)
+    return projected_wait(me, waiting, counters, service_s, rules=config.rules(), arrivals_per_s=rates, now=now)
 
 
 def served_by_a_counter(config: BranchConfig, code: str) -> bool:
@@ -255,8 +320,12 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         waiting_green=counts.get((service.id, Priority.GREEN), 0),
         waiting_normal=counts.get((service.id, Priority.NORMAL), 0),
     )
-    open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config)).get(service.code, 0)
-    wait_s = await estimate(app, tx.conn, tx.branch.id, service, ahead, open_n)
+    if app.estimator == "simple":
+        open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config)).get(service.code, 0)
+        wait_s = await estimate(app, tx.conn, tx.branch.id, service, ahead, open_n)
+    else:
+        me = Candidate(NEW_TICKET, service.code, cmd.priority, tx.now)
+        wait_s = await projected_estimate(app, tx.conn, tx.branch.id, tx.config, me, tx.now)
 
     series = series_for(service.code, cmd.priority)
     sequence = await repo.next_sequence(tx.conn, tx.branch.id, today, series)
@@ -364,8 +433,11 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
             ahead = people_ahead(
                 me, [repo.to_candidate(w, config) for w in waiting], rules=config.rules(), now=app.clock()
             )
-            open_n = await _open_for(app, conn, branch_id, config, service.code, row.target_counter_id)
-            wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
+            if app.estimator == "simple":
+                open_n = await _open_for(app, conn, branch_id, config, service.code, row.target_counter_id)
+                wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
+            else:
+                wait_s = await projected_estimate(app, conn, branch_id, config, me, app.clock())
             no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None

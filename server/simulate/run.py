@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ class Result:
     estimate_error: dict[str, Any]
     green_wait_avg_s: float
     normal_wait_avg_s: float
+    advice: Any = None
+    """What ``simulate(advise=…)`` made of the simulated days (the staffing advice, say)."""
 
     @property
     def sla_share(self) -> float | None:
@@ -47,9 +50,13 @@ class Result:
         }
 
 
-async def simulate(scenario: Scenario, *, seed: int = 1, **sources: Any) -> Result:
+async def simulate(
+    scenario: Scenario, *, seed: int = 1, estimator: str = "projected",
+    advise: Callable[[Services, VirtualClock, Result], Awaitable[Any]] | None = None, **sources: Any,
+) -> Result:
     """Run ``scenario`` on a fresh in-memory database (with the demo branch's accounts when the
-    scenario's branch is the demo's) and measure it.
+    scenario's branch is the demo's) and measure it; ``estimator`` is the server's
+    (:attr:`Services.estimator`: ``simple`` is the first one, to compare with).
 
     Raises:
         InvalidInput: the scenario asks for replayed arrivals or recent service times, which
@@ -64,10 +71,13 @@ async def simulate(scenario: Scenario, *, seed: int = 1, **sources: Any) -> Resu
         tz = ZoneInfo(scenario.spec.timezone)
         first = scenario.business_days()[0]
         clock = VirtualClock(datetime.combine(first - timedelta(days=1), time(8, 0), tz).astimezone(UTC))
-        app = Services(db, clock, demo=True)
+        app = Services(db, clock, demo=True, estimator=estimator)
         if scenario.branch == "demo":
             await seed_demo(app)
-        return await simulate_on(app, clock, scenario, seed=seed, **sources)
+        result = await simulate_on(app, clock, scenario, seed=seed, **sources)
+        if advise is not None:
+            result.advice = await advise(app, clock, result)
+        return result
     finally:
         await db.dispose()
 
@@ -85,3 +95,97 @@ async def simulate_on(
     seen = await measure.seen_estimates(app, outcome.branch_id, first, last)
     green, normal = await measure.green_waits(app, outcome.branch_id, first, last)
     return Result(outcome, report, measure.estimate_error(seen), green, normal)
+
+
+# --- the staffing what-if: the day again, with the counters the advice recommends ---------------
+
+
+@dataclass
+class AdvisedRun:
+    """A scenario as planned, and again with the counters the staffing advice recommends."""
+
+    planned: Result
+    advised: Result
+    sla: float
+    counters_by_hour: dict[int, int]
+
+    def as_json(self) -> dict[str, Any]:
+        def brief(r: Result) -> dict[str, Any]:
+            return {"sla_share": r.sla_share, "counter_hours": round(r.outcome.counter_hours, 2),
+                    "mean_wait_s": r.estimate_error["total"]["mean_wait_s"]}
+
+        return {"sla_target": self.sla, "counters_by_hour": self.counters_by_hour,
+                "planned": brief(self.planned), "advised": brief(self.advised),
+                "met": self.advised.sla_share is not None and self.advised.sla_share >= self.sla}
+
+
+def counter_order(scenario: Scenario, wanted: set[str]) -> list[int]:
+    """The order counters open in as more are needed: first a few that serve every service
+    customers come for (most uncovered services first), then the others, green-only last."""
+    counters = sorted(scenario.spec.counters, key=lambda c: c.number)
+    order: list[int] = []
+    uncovered = set(wanted)
+    rest = list(counters)
+    while uncovered and rest:
+        best = max(rest, key=lambda c: (len(uncovered & set(c.services)), -c.green_only, len(c.services), -c.number))
+        if not uncovered & set(best.services):
+            break
+        order.append(best.number)
+        rest.remove(best)
+        uncovered -= set(best.services)
+    return order + [c.number for c in rest if not c.green_only] + [c.number for c in rest if c.green_only]
+
+
+def advised_staffing(scenario: Scenario, needed: dict[int, int]) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """Shifts opening, each hour, the counters the advice needs there (never fewer than it takes
+    to serve every service), and the counters open by hour."""
+    wanted = set(scenario.arrivals) if isinstance(scenario.arrivals, dict) else {s.code for s in scenario.spec.services}
+    order = counter_order(scenario, wanted)
+    covering = next((k for k in range(1, len(order) + 1)
+                     if wanted <= {code for n in order[:k] for code in _services(scenario, n)}), len(order))
+    first = scenario.opening.hour
+    last = scenario.closing.hour + (1 if scenario.closing.minute or scenario.closing.second else 0)
+    by_hour = {h: min(len(order), max(covering, needed.get(h, 0))) for h in range(first, last)}
+    shifts: list[dict[str, Any]] = []
+    for rank, number in enumerate(order):
+        begin: int | None = None
+        for h in [*range(first, last), last]:
+            on = h < last and by_hour[h] > rank
+            if on and begin is None:
+                begin = h
+            if not on and begin is not None:
+                end = scenario.closing if h == last else time(h)
+                shifts.append({"counter": number, "from": max(time(begin), scenario.opening).strftime("%H:%M"),
+                               "to": end.strftime("%H:%M")})
+                begin = None
+    return shifts, by_hour
+
+
+def _services(scenario: Scenario, number: int) -> tuple[str, ...]:
+    return next(tuple(c.services) for c in scenario.spec.counters if c.number == number)
+
+
+async def simulate_advice(scenario: Scenario, *, seed: int = 1, sla: float = 0.8) -> AdvisedRun:
+    """``branchq simulate --plan advice``: run the scenario as planned, take the staffing advice
+    (Erlang C, :func:`server.reports.advice.staffing_advice`) of the simulated days, and run the
+    same days (same seed, same customers) with the counters it recommends, each hour the most
+    it asks for on any weekday of the period."""
+    from server.reports.advice import staffing_advice
+    from server.reports.summary import Period
+
+    async def advise(app: Services, clock: VirtualClock, result: Result) -> dict[int, int]:
+        o = result.outcome
+        async with app.db.read() as conn:
+            advice = await staffing_advice(conn, o.branch_id, o.timezone, Period(o.days[0], o.days[-1]),
+                                           sla=sla, now=clock.now)
+        needed: dict[int, int] = {}
+        for row in advice["rows"]:
+            needed[row["hour"]] = max(needed.get(row["hour"], 0), row["counters_needed"])
+        return needed
+
+    planned = await simulate(scenario, seed=seed, advise=advise)
+    shifts, by_hour = advised_staffing(scenario, planned.advice)
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data["staffing"] = shifts
+    advised = await simulate(Scenario.model_validate(data), seed=seed)
+    return AdvisedRun(planned, advised, sla, by_hour)

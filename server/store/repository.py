@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from server.domain.events import CALLS, kind_named
-from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
+from server.domain.model import CounterMode, CounterState, GreenRatio, Priority, TicketState
 from server.domain.numbering import business_date
 from server.domain.policy import Candidate, Profile, ServiceRule
 
@@ -885,3 +885,66 @@ async def clear_notice(conn: AsyncConnection, branch_id: str, notice_id: int, no
         .values(cleared_at=now)
     )
     return result.rowcount == 1
+
+
+# --- what the projected wait estimate reads ------------------------------------------------
+
+
+async def recent_service_seconds_by_service(
+    conn: AsyncConnection, branch_id: str, *, limit: int
+) -> dict[int, list[float]]:
+    """Service id → service times (call → finish) of the branch's latest ``limit`` finished tickets,
+    oldest first."""
+    rows = (
+        await conn.execute(
+            select(TICKET.c.service_id, TICKET.c.called_at, TICKET.c.finished_at)
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.DONE)
+            .order_by(TICKET.c.finished_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    out: dict[int, list[float]] = {}
+    for sid, c, f in reversed(rows):
+        if c and f:
+            out.setdefault(sid, []).append((_aware(f) - _aware(c)).total_seconds())
+    return out
+
+
+async def issued_since(
+    conn: AsyncConnection, branch_id: str, since: datetime
+) -> tuple[dict[tuple[int, str], int], datetime | None]:
+    """(service id, priority) → tickets issued since ``since``, and the first such issue time."""
+    rows = (
+        await conn.execute(
+            select(TICKET.c.service_id, TICKET.c.priority, func.count(), func.min(TICKET.c.issued_at))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.issued_at >= since)
+            .group_by(TICKET.c.service_id, TICKET.c.priority)
+        )
+    ).all()
+    first = min((_aware(r[3]) for r in rows if r[3] is not None), default=None)
+    return {(sid, prio): n for sid, prio, n, _ in rows}, first
+
+
+async def open_counters_at_work(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    """The branch's open counters: number, recent call classes, and the service and call time of the
+    ticket each holds (None when it holds none)."""
+    return (
+        await conn.execute(
+            select(COUNTER.c.number, COUNTER.c.recent_calls, TICKET.c.service_id, TICKET.c.called_at)
+            .select_from(COUNTER.outerjoin(TICKET, TICKET.c.id == COUNTER.c.current_ticket_id))
+            .where(COUNTER.c.branch_id == branch_id, COUNTER.c.retired.is_(False),
+                   COUNTER.c.state == CounterState.OPEN)
+            .order_by(COUNTER.c.number)
+        )
+    ).all()
+
+
+async def waiting_candidates(conn: AsyncConnection, branch_id: str) -> Sequence[Any]:
+    """Every waiting ticket of the branch, with only what the policy reads (see :func:`to_candidate`)."""
+    return (
+        await conn.execute(
+            select(TICKET.c.id, TICKET.c.service_id, TICKET.c.priority, TICKET.c.queued_at, TICKET.c.head,
+                   TICKET.c.target_counter_id)
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.WAITING)
+        )
+    ).all()

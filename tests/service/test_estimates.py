@@ -1,7 +1,8 @@
 """What a customer is told about the wait, when someone serves and when nobody does.
 
-The rule (``server.domain.estimation``): the estimate is ahead × typical service time ÷
-open counters serving the service; with no such counter open there is no estimate at all
+The rule (``server.domain.estimation``): the estimate plays the branch's call-next forward
+over who waits and the open counters; with no counter open that may call the ticket there
+is no estimate at all
 (``estimated_wait_s`` None, ``no_counter_open`` true), never "no wait". A ticket may still
 be taken then. A service that no counter's profile contains is not offered, and issuing it
 is refused with 409 ``no_counter_serves``.
@@ -125,3 +126,27 @@ async def test_a_ticket_issued_without_an_estimate_is_stored_with_none_not_a_sen
         row = await repo.ticket_by_id(conn, issued.id)
     assert row.estimated_wait_s is None
 
+
+
+async def test_the_phone_page_estimate_follows_the_queue_and_the_counters(world: World):
+    """The phone reads its ticket again on every event of the branch; each read projects afresh."""
+    await open_counter(world, 3)  # A, B, C
+    await world.issue("A")
+    await world.issue("A")
+    mine = await world.issue("A")
+    assert mine.estimated_wait_s == 480  # two ahead at one counter, 4 minutes each
+    phone = lambda: tickets.public_ticket(world.app, mine.token)  # noqa: E731
+
+    await world.issue("A", priority="green", green_reason="elderly")
+    behind_green = (await phone()).estimated_wait_s
+    assert behind_green >= 720  # a green customer came after, and goes first (and more are expected)
+
+    await open_counter(world, 2)  # B, A: a second counter takes A
+    two_counters = (await phone()).estimated_wait_s
+    assert two_counters <= 480 < behind_green
+
+    await counters.close_counter(world.app, await world.staff("teller2"), "demo", 2)
+    assert (await phone()).estimated_wait_s == behind_green  # back to one counter
+    await counters.call_next(world.app, await world.staff("teller3"), "demo", 3)
+    world.clock.advance(seconds=120)  # the green customer has been at the counter for two minutes
+    assert (await phone()).estimated_wait_s == behind_green - 120

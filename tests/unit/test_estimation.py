@@ -177,3 +177,76 @@ def test_estimated_wait_is_ahead_times_typical_over_open_counters(
 @pytest.mark.parametrize("ahead", [0, 3])
 def test_with_no_counter_open_there_is_no_estimate_not_a_zero_wait(ahead):
     assert estimate_wait_seconds(ahead, typical_service_s=100.0, open_counters=0) is None
+
+
+# --- the projection: call-next played forward -------------------------------------------------
+
+from server.domain.estimation import (  # noqa: E402
+    MIN_REMAINING_SHARE,
+    OpenCounter,
+    expected_service_seconds,
+    projected_wait,
+    remaining_seconds,
+)
+from server.domain.policy import Profile  # noqa: E402
+
+SERVICE_S = {"A": 240.0, "B": 300.0, "C": 600.0}
+
+
+def c(number, *services, busy=0.0, green_only=False) -> OpenCounter:
+    return OpenCounter(Profile(number, tuple(services), green_only=green_only), busy)
+
+
+def wait(me, queue, counters, **kw):
+    return projected_wait(me, queue, counters, SERVICE_S, now=NOW, **kw)
+
+
+@pytest.mark.parametrize(
+    ("me", "queue", "counters", "seconds", "why"),
+    [
+        (t(9, "A", 50), [t(1, "A", 0), t(3, "A", 20)], [c(1, "A")], 480, "two ahead × 240 s at one counter"),
+        (t(9, "A", 50), [t(1, "A", 0), t(3, "A", 20)], [c(1, "A"), c(2, "A")], 240, "two counters take the two"),
+        (t(9, "A", 50), [], [c(1, "A", busy=100)], 100, "called when the busy counter frees"),
+        (t(9, "A", 50, G), [t(1, "A", 0), t(3, "A", 20)], [c(1, "A")], 0, "green first"),
+        (t(9, "A", 50), [t(1, "A", 0), t(5, "B", 40)], [c(1, "B", "A")], 540,
+         "a counter serving B first takes the B ticket, then the older A"),
+        (t(9, "A", 50), [t(5, "B", 40)], [c(1, "B", "A"), c(2, "A")], 0, "the counter serving A alone is free"),
+        (t(9, "A", 50), [t(6, "A", 5, counter=2)], [c(2, "A")], 240, "a ticket sent to the counter goes first"),
+        (t(9, "A", 50), [t(1, "A", 0, head=False), t(3, "A", 20, head=True)], [c(1, "A")], 480,
+         "a transfer to the head is ahead too"),
+        (t(9, "C", 50), [t(1, "A", 0)], [c(1, "A"), c(2, "A")], None, "nobody serves C"),
+        (t(9, "A", 50), [t(4, "A", 30, G)], [c(1, "A", "B", green_only=True), c(2, "A")], 0,
+         "the green-only counter takes the green, the other the normal"),
+    ],
+)
+def test_projected_wait_plays_the_policy_forward(me, queue, counters, seconds, why) -> None:
+    assert wait(me, queue, counters) == seconds, why
+
+
+def test_expected_arrivals_before_the_ticket_lengthen_its_wait() -> None:
+    me, queue, counters = t(9, "A", 50), [t(1, "A", 0)], [c(1, "B", "A")]
+    alone = wait(me, queue, counters)
+    with_b = wait(me, queue, counters, arrivals_per_s={("B", N): 1 / 200})
+    assert alone == 240 and with_b is not None and with_b > alone  # B customers still to come go first there
+    greens = wait(me, queue, [c(1, "A")], arrivals_per_s={("A", G): 1 / 100})
+    later_normals = wait(me, queue, [c(1, "A")], arrivals_per_s={("A", N): 1 / 100})
+    assert greens is not None and greens > 240  # a green customer arriving later is called first
+    assert later_normals == 240  # later normal customers are behind
+
+
+def test_the_max_wait_override_is_in_the_projection() -> None:
+    rules = {"A": ServiceRule(max_wait=timedelta(minutes=30))}
+    me = t(9, "A", 0)  # waiting 60 minutes: overdue
+    queue = [t(2, "A", 10, G), t(4, "A", 30, G)]
+    assert wait(me, queue, [c(1, "A")]) == 480
+    assert wait(me, queue, [c(1, "A")], rules=rules) == 0
+
+
+def test_expected_service_time_is_a_clipped_mean() -> None:
+    skewed = [100.0] * 15 + [400.0] * 5  # a few long services: the queue drains at the mean, 175 s
+    assert expected_service_seconds(skewed, 240) == pytest.approx(175)  # not the median, 100 s
+    one_forgotten = [200.0] * 39 + [9000.0]
+    assert expected_service_seconds(one_forgotten, 240) == pytest.approx(200)  # clipped at the 95th percentile
+    assert expected_service_seconds([], 240) == 240
+    assert remaining_seconds(240, 60) == 180
+    assert remaining_seconds(240, 900) == MIN_REMAINING_SHARE * 240
