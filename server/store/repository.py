@@ -64,6 +64,8 @@ class BranchRow:
     """How long after a call a call-next without ``expect`` counts as a second press."""
     complaints: dict[str, Any] | None = None
     """The bank's complaint rules here (deadline days, categories); empty: the defaults."""
+    assessment: dict[str, Any] | None = None
+    """How the branch weighs its tellers' assessment; empty: the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,7 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         tuple(row.green_confirm or ()),
         row.just_called_s,
         dict(row.complaints or {}),
+        dict(row.assessment or {}),
     )
 
 
