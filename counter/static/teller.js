@@ -470,6 +470,8 @@ async function main() {
   $("signout").addEventListener("click", signOutFromDesk);
   $("switch").addEventListener("click", () => { location.search = `?branch=${encodeURIComponent(branch)}`; });
   branch = params.get("branch") || me.branch || "demo";
+  $("my-assessment").href = `/manage/${encodeURIComponent(branch)}/assessment`;
+  $("my-assessment").hidden = false;
   counter = Number(params.get("counter")) || (me.counters.length === 1 ? me.counters[0] : null);
   if (!counter) await chooseCounter();
   else await openDesk();
