@@ -784,6 +784,14 @@ class EmergencyIn(Body):
     """A drill runs the same way, flagged 演练 DRILL, and is kept out of the KPIs."""
 
 
+class EmergencyStartCommand(EmergencyIn):
+    """``emergency/start``: the websocket twin of ``POST …/emergency`` (same arguments)."""
+
+
+class EmergencyEndCommand(Body):
+    """``emergency/end``: the websocket twin of ``DELETE …/emergency`` (no arguments)."""
+
+
 class IncidentEntryIn(Body):
     kind: Literal["note", "action"] = "note"
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

@@ -124,6 +124,8 @@ COMMAND_ARGS: dict[str, dict[str, Any]] = {
     "ticket/requeue": {"ticket": 99999},
     "ticket/change_service": {"ticket": 99999, "service": "B"},
     "breach/acknowledge": {"breach": 99999, "note": "on it"},
+    # A service that does not exist: a manager's cell is refused by the handler, never starts one.
+    "emergency/start": {"kind": "other", "scope": ["ZZ"], "texts": {"zh-CN": "演练"}},
 }
 SOCKET_ROLE = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator",
                "teller": "counter", "manager": "dashboard", "admin": "dashboard"}
