@@ -74,6 +74,13 @@ _WORDS: dict[str, tuple[str, str, str]] = {
     "good": ("良好", "Good", "良好"),
     "fair": ("合格", "Fair", "合格"),
     "poor": ("待改进", "Needs improvement", "待改進"),
+    # the breach report
+    "breaches": ("未达标次数", "Breaches", "未達標次數"),
+    "severe": ("严重", "Severe", "嚴重"),
+    "escalated": ("已上报", "Escalated", "已上報"),
+    "minutes_in_breach": ("未达标分钟", "Minutes in breach", "未達標分鐘"),
+    "acknowledged": ("已确认", "Acknowledged", "已確認"),
+    "minutes_to_acknowledge": ("确认用时(分钟)", "Minutes to acknowledge", "確認用時(分鐘)"),
     # headings
     "branch": ("网点", "Branch", "分行"),
     "period": ("期间", "Period", "期間"),

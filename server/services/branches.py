@@ -10,7 +10,7 @@ transaction (or none); :func:`export_config` writes the current configuration ba
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal, cast
 from zoneinfo import available_timezones
@@ -26,6 +26,7 @@ from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio, GreenReason
 from server.domain.numbering import business_date
+from server.domain.standards import ESCALATE_AFTER
 from server.store import branch_config
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
@@ -220,6 +221,18 @@ class ComplaintRules(BaseModel):
         return DeadlineRules(self.standard_days, self.complex_days, self.further_days, self.due_soon_days)
 
 
+class StandardsSpec(BaseModel):
+    """The branch's ``standards:`` section."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    escalate_after_min: int = Field(int(ESCALATE_AFTER.total_seconds() // 60), ge=1, le=24 * 60)
+    """Minutes a breach may stay unacknowledged before it goes to the regional manager."""
+
+    def escalate_after(self) -> timedelta:
+        return timedelta(minutes=self.escalate_after_min)
+
+
 class BandSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -305,6 +318,8 @@ class BranchSpec(BaseModel):
     complaints: ComplaintRules = Field(default_factory=lambda: ComplaintRules())
     """The bank's complaint rules: calendar days to a decision, the categories offered."""
     assessment: AssessmentSpec = Field(default_factory=lambda: AssessmentSpec())
+    standards: StandardsSpec = Field(default_factory=lambda: StandardsSpec())
+    """How breaches of the service standards are handled (the services carry the limits themselves)."""
     """How tellers are assessed: weights of the parts, bands, penalties (see server/domain/assessment.py)."""
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
@@ -552,6 +567,7 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "limits": branch.limits or {},
             "complaints": branch.complaints or {},
             "assessment": branch.assessment or {},
+            "standards": branch.standards or {},
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
@@ -686,6 +702,7 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
             "complaints": new.complaints.model_dump(mode="json", exclude_defaults=True),
             "assessment": new.assessment.model_dump(mode="json", exclude_defaults=True),
+            "standards": new.standards.model_dump(mode="json", exclude_defaults=True),
         },
         services=[
             {

@@ -7,13 +7,16 @@ breach is one record however many processes evaluate). It raises, clears and esc
 as :func:`server.domain.standards.reconcile` says, each step with its ``alert.*`` event.
 
 Where a breach is raised or escalated, :func:`notify` is called with who should hear of it:
-the one call point for a notifier (webhook, e-mail). Delivery is not built here; it logs.
+the one call point for a notifier (webhook, e-mail). It hands each message to :data:`ENQUEUE`
+in the same transaction when the application has set one (the notifier's ``enqueue``), and logs.
+How long a breach may stay unacknowledged before it escalates is the branch's own
+(``standards: {escalate_after_min: …}`` in its YAML; 10 minutes by default).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,9 +59,24 @@ def standards_of(config: BranchConfig) -> dict[str, Standards]:
     }
 
 
-def notify(branch_id: str, event: str, breach: Mapping[str, Any], audience: list[str]) -> None:
-    """The notifier's call point (webhook / e-mail, where one is configured): not built yet, so it logs."""
+Enqueue = Callable[..., Awaitable[Any]]
+#: The notifier's ``enqueue(uow_or_conn, *, kind, branch_id, contact, language, data, key, send_at=None)``,
+#: set once at start-up where a notifier exists; None: breaches are only logged (and on the dashboards).
+ENQUEUE: Enqueue | None = None
+
+
+async def notify(tx: Any, branch_id: str, event: str, breach: Mapping[str, Any], audience: list[str]) -> None:
+    """Tell ``audience`` (usernames) that a breach was ``event`` ("raised" or "escalated").
+
+    One message per person, queued in the breach's own transaction (so it goes out only if the
+    breach was recorded) under a key that makes a repeat harmless.
+    """
     log.info("breach %s %s of %s for %s", event, breach.get("key"), branch_id, ", ".join(audience) or "nobody")
+    if ENQUEUE is None:
+        return
+    for who in audience:
+        await ENQUEUE(tx, kind=f"breach.{event}", branch_id=branch_id, contact={"staff": who},
+                      language=tx.branch.language, data=dict(breach), key=f"breach:{breach['id']}:{event}:{who}")
 
 
 def _iso(at: datetime) -> str:
@@ -83,9 +101,16 @@ def breach_json(row: Any, names: Mapping[int, str] | None = None) -> dict[str, A
     }
 
 
-async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta = ESCALATE_AFTER) -> Plan:
-    """Raise, clear and escalate the branch's breaches as they stand now; what was done."""
+async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta | None = None) -> Plan:
+    """Raise, clear and escalate the branch's breaches as they stand now; what was done.
+
+    A breach escalates ``escalate_after`` after it was raised unacknowledged: by default the
+    branch's own delay (``standards.escalate_after_min``), else :data:`ESCALATE_AFTER`.
+    """
     async with app.unit_of_work(branch_id) as tx:
+        if escalate_after is None:
+            minutes = (tx.branch.standards or {}).get("escalate_after_min")
+            escalate_after = timedelta(minutes=minutes) if minutes else ESCALATE_AFTER
         # Two evaluators of one branch meet here: the second reads what the first wrote.
         await repo.lock_branch(tx.conn, branch_id)
         state = await store.branch_state(tx.conn, branch_id, tx.config)
@@ -110,7 +135,7 @@ async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta =
                 row = by_id[rid]
                 tx.emit(ALERT_ESCALATED, {**_base(row, level=REGIONAL_LEVEL), "to": to,
                                           "escalated_at": tx.now.isoformat()})
-                notify(branch_id, "escalated", {"key": row.key}, to)
+                await notify(tx, branch_id, "escalated", _message(row.key, _base(row, level=REGIONAL_LEVEL)), to)
     return plan
 
 
@@ -123,7 +148,14 @@ async def _raise(tx: Any, branch_id: str, b: Breach) -> None:
     tx.emit(ALERT_RAISED, {"id": rid, "rule": b.rule.value, "service": b.service, "counter": b.counter,
                            "severity": b.severity.value, "level": 1, "facts": dict(b.facts),
                            "suggestion": suggestion, "raised_at": tx.now.isoformat()})
-    notify(branch_id, "raised", {"key": b.key}, await store.branch_managers(tx.conn, branch_id))
+    message = _message(b.key, {"id": rid, "rule": b.rule.value, "service": b.service, "counter": b.counter,
+                                "severity": b.severity.value, "level": 1, "facts": dict(b.facts),
+                                "suggestion": suggestion})
+    await notify(tx, branch_id, "raised", message, await store.branch_managers(tx.conn, branch_id))
+
+
+def _message(key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"key": key, **fields}
 
 
 async def evaluate_all(app: Services) -> dict[str, Plan]:

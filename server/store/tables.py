@@ -95,6 +95,8 @@ class Branch(Base):
     """The bank's complaint rules for this branch (deadline days, categories); empty: the defaults."""
     assessment: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """How the branch weighs its tellers' assessment (weights, bands, penalties); empty: the defaults."""
+    standards: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """How the branch's breaches are handled (the escalation delay); empty: the defaults."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -723,6 +723,7 @@ export const STRINGS = {
 
 
     // --- assessment.* ---
+    'assessment.breaches_open': '{n} 项服务标准未达标',
     'assessment.title': '员工考核',
     'assessment.mine': '我的考核',
     'assessment.from': '从',
@@ -1478,6 +1479,7 @@ export const STRINGS = {
 
 
     // --- assessment.* ---
+    'assessment.breaches_open': '{n} service standard(s) not met',
     'assessment.title': 'Staff assessment',
     'assessment.mine': 'My assessment',
     'assessment.from': 'From',
@@ -2238,6 +2240,7 @@ export const STRINGS = {
 
 
     // --- assessment.* ---
+    'assessment.breaches_open': '{n} 項服務標準未達標',
     'assessment.title': '員工考核',
     'assessment.mine': '我的考核',
     'assessment.from': '從',

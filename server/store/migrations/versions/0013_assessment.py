@@ -1,4 +1,5 @@
-"""Staff assessment: the branch's assessment rules, the evaluator's prompts, findings about a person.
+"""Staff assessment: the branch's assessment rules, the evaluator's prompts, findings about a person;
+the branch's own breach escalation delay.
 
 Revision ID: 0013
 Revises: 0010
@@ -22,6 +23,7 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     with op.batch_alter_table("branches") as batch:
         batch.add_column(sa.Column("assessment", sa.JSON(), nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("standards", sa.JSON(), nullable=False, server_default="{}"))
     op.create_table(
         "rating_prompts",
         sa.Column("ticket_id", BIG_ID, sa.ForeignKey("tickets.id", name="fk_rating_prompts_ticket_id_tickets"),
@@ -62,4 +64,5 @@ def downgrade() -> None:
     op.drop_index("ix_rating_prompts_staff", table_name="rating_prompts")
     op.drop_table("rating_prompts")
     with op.batch_alter_table("branches") as batch:
+        batch.drop_column("standards")
         batch.drop_column("assessment")
