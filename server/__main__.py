@@ -78,6 +78,9 @@ async def _prepare(settings: Settings, *, migrate: bool, history_weeks: int = 0)
                 from server.services.complaints import seed_demo_complaints
 
                 await seed_demo_complaints(Services(db, vault=vault_of(settings)))
+                from server.services.demo_supervision import seed_demo_supervision
+
+                await seed_demo_supervision(Services(db))  # a past drill, an inspection with an open notice
         finally:
             await db.dispose()
 

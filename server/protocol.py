@@ -171,6 +171,12 @@ class ChangeService(Body):
     service: ServiceCode
 
 
+class RatingPromptIn(Body):
+    """The evaluator asked the customer of this ticket (the one just finished at its counter)."""
+
+    number: Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{3,5}$")]
+
+
 class FeedbackIn(Body):
     score: Annotated[int, Field(ge=1, le=5)]
     tags: Annotated[
@@ -778,6 +784,14 @@ class EmergencyIn(Body):
     """A drill runs the same way, flagged 演练 DRILL, and is kept out of the KPIs."""
 
 
+class EmergencyStartCommand(EmergencyIn):
+    """``emergency/start``: the websocket twin of ``POST …/emergency`` (same arguments)."""
+
+
+class EmergencyEndCommand(Body):
+    """``emergency/end``: the websocket twin of ``DELETE …/emergency`` (no arguments)."""
+
+
 class IncidentEntryIn(Body):
     kind: Literal["note", "action"] = "note"
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -842,11 +856,16 @@ class FindingIn(Body):
     requirement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
     deadline: Deadline | None = None
     """A failed item: the last day (in the branch's zone) to put it right."""
+    staff: Username | None = None
+    """A failed item about a person (appearance, conduct): the username of the staff member it
+    names. It counts in their assessment; the owner of the rectification may be someone else."""
 
     @model_validator(mode="after")
     def _failed_needs_notice(self) -> FindingIn:
         if not self.passed and (self.owner is None or self.requirement is None or self.deadline is None):
             raise ValueError(f"failed item {self.item}: give owner, requirement and deadline")
+        if self.passed and self.staff is not None:
+            raise ValueError(f"item {self.item} passed: only a failed item names a staff member")
         return self
 
 

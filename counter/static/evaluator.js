@@ -98,8 +98,18 @@ function choose(score) {
   countdown(SUBMIT_AFTER_S, "eval.submits_in", submit);
 }
 
+/** Tell the server the customer was asked: rating coverage counts the prompts shown. */
+function recordPrompt(number) {
+  fetch(`/api/v1/branches/${branch}/counters/${counter}/feedback/prompt`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ number }),
+  }).catch(() => {}); // a lost prompt only lowers the coverage figure; the rating still works
+}
+
 function ask(number) {
   window.__evaluator.asked.push(number);
+  recordPrompt(number);
   $("rate-number").textContent = `${number}`;
   chosen = null;
   for (const button of document.querySelectorAll(".stars button")) button.setAttribute("aria-checked", "false");

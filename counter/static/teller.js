@@ -2,6 +2,7 @@
 // with its timers, the live waiting list, every refusal in plain words.
 import { connect, counterQueue } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
+import { breachLine } from "/static/manage/breaches.js";
 import { applyWords, both, chosenLanguage, errorText, languageSwitch, pageLanguage, t } from "/static/common/i18n.js";
 
 // The page's one transport is the websocket: its commands for every action, its live state
@@ -312,6 +313,8 @@ async function openDesk() {
       fillTransferChoices(state);
       showQueue(state);
       if (changesToday(change)) scheduleToday();
+      if (change.kind === "event" && change.event.kind.startsWith("alert.")) live.resync(); // the open breaches are the snapshot's
+      drawBreachBanner(state);
       draw();
     },
     onStatus(status, l) {
@@ -323,6 +326,19 @@ async function openDesk() {
   first = await readToday();
   draw();
   setInterval(tick, 1000);
+}
+
+/** A small banner of the branch's open service-standard breaches (the manager acts on them). */
+function drawBreachBanner(state) {
+  const banner = $("breach-banner");
+  const open = state.breaches ?? [];
+  banner.hidden = open.length === 0;
+  if (!open.length) return;
+  const services = Object.fromEntries(state.services.map((s) => [s.code, s]));
+  const first = breachLine(open[0], services, lang);
+  banner.textContent = `⚠ ${w("assessment.breaches_open", { n: open.length })}: ${first}${open.length > 1 ? " …" : ""}`;
+  banner.dataset.count = String(open.length);
+  banner.classList.toggle("severe", open.some((b) => b.severity === "severe"));
 }
 
 function fillTransferChoices(state) {
@@ -470,6 +486,8 @@ async function main() {
   $("signout").addEventListener("click", signOutFromDesk);
   $("switch").addEventListener("click", () => { location.search = `?branch=${encodeURIComponent(branch)}`; });
   branch = params.get("branch") || me.branch || "demo";
+  $("my-assessment").href = `/manage/${encodeURIComponent(branch)}/assessment`;
+  $("my-assessment").hidden = false;
   counter = Number(params.get("counter")) || (me.counters.length === 1 ? me.counters[0] : null);
   if (!counter) await chooseCounter();
   else await openDesk();

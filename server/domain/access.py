@@ -10,7 +10,8 @@ every role and checks the answers against it.
     kiosk       issue tickets, print its own, report status   —
     display     read the branch's public state                —
     evaluator   rate at a counter                             —
-    teller      operate counters, read queue and notices      —
+    teller      operate counters, read queue and notices,     —
+                their own assessment
     manager     the teller's, plus reports, notices, devices   the branches they oversee
                 and branch settings
     admin       everything                                    everything
@@ -99,6 +100,8 @@ class Action(enum.StrEnum):
     INSPECT = "inspect"  # record an inspection, re-check a rectification
     READ_INSPECTIONS = "read_inspections"  # inspections, rectifications, photos, bulletins
     RECTIFY = "rectify"  # the owner's report of a fix
+    # --- staff assessment ---
+    READ_ASSESSMENT = "read_assessment"  # a manager every teller's assessment, a teller their own
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -120,6 +123,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.INSPECT: frozenset({Role.INSPECTOR, Role.ADMIN}),
     Action.READ_INSPECTIONS: frozenset({Role.INSPECTOR, Role.MANAGER, Role.ADMIN}),
     Action.RECTIFY: frozenset({Role.MANAGER, Role.ADMIN}),
+    # --- staff assessment: the handler narrows a teller to their own ---
+    Action.READ_ASSESSMENT: frozenset({Role.TELLER, Role.MANAGER, Role.ADMIN}),
 }
 
 

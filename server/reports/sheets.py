@@ -27,23 +27,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def to_csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+def to_csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], headings: Sequence[str] | None = None) -> str:
+    """``headings`` (default: the column keys) head the columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([csv_text(h) for h in headings] if headings else columns)
     for row in rows:
         writer.writerow([csv_text(_cell(row.get(c))) if row.get(c) is not None else "" for c in columns])
     return buffer.getvalue()
 
 
-def to_xlsx(tables: Sequence[Table]) -> bytes:
+def to_xlsx(tables: Sequence[Table], headings: Mapping[str, str] | None = None) -> bytes:
+    """One sheet per table; ``headings`` (column key → heading, default the key) head the columns."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     for name, columns, rows in tables:
         ws = book.add_worksheet(name[:31])
         for col, c in enumerate(columns):
-            ws.write_string(0, col, c, bold)
+            ws.write_string(0, col, (headings or {}).get(c, c), bold)
         for r, row in enumerate(rows, start=1):
             for col, c in enumerate(columns):
                 value = _cell(row.get(c))

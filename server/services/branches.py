@@ -9,8 +9,8 @@ transaction (or none); :func:`export_config` writes the current configuration ba
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal, cast
 from zoneinfo import available_timezones
@@ -19,12 +19,14 @@ import yaml
 from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from server.domain.assessment import DEFAULT_BANDS, EFFICIENCY_PARTS, PARTS, AssessmentRules, Band
 from server.domain.complaints import Category, DeadlineRules
 from server.domain.errors import Conflict, InvalidConfig, NotFound
 from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio, GreenReason
 from server.domain.numbering import business_date
+from server.domain.standards import ESCALATE_AFTER
 from server.notify.templates import NotificationRules
 from server.store import branch_config
 from server.store import repository as repo
@@ -220,6 +222,76 @@ class ComplaintRules(BaseModel):
         return DeadlineRules(self.standard_days, self.complex_days, self.further_days, self.due_soon_days)
 
 
+class StandardsSpec(BaseModel):
+    """The branch's ``standards:`` section."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    escalate_after_min: int = Field(int(ESCALATE_AFTER.total_seconds() // 60), ge=1, le=24 * 60)
+    """Minutes a breach may stay unacknowledged before it goes to the regional manager."""
+
+    def escalate_after(self) -> timedelta:
+        return timedelta(minutes=self.escalate_after_min)
+
+
+class BandSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    min_score: float = Field(ge=0, le=100)
+
+
+_DEFAULT = AssessmentRules()
+
+
+def _weights(defaults: Mapping[str, float]) -> Any:
+    return Field(default_factory=lambda: dict(defaults))
+
+
+class AssessmentSpec(BaseModel):
+    """The branch's ``assessment:`` section: how much each part weighs, the bands, the penalties."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    weights: dict[str, Annotated[float, Field(ge=0, le=100)]] = _weights(_DEFAULT.weights)
+    """attitude, efficiency, complaints, inspection (relative: they need not sum to 1)."""
+    efficiency_weights: dict[str, Annotated[float, Field(ge=0, le=100)]] = _weights(_DEFAULT.efficiency_weights)
+    """speed, utilisation, idle."""
+    coverage_weight: float = Field(_DEFAULT.coverage_weight, ge=0, le=1)
+    target_utilisation: float = Field(_DEFAULT.target_utilisation, gt=0, le=1)
+    idle_grace_s: float = Field(_DEFAULT.idle_grace_s, ge=0, le=3600)
+    idle_penalty_per_min: float = Field(_DEFAULT.idle_penalty_per_min, ge=0, le=100)
+    complaint_penalty: float = Field(_DEFAULT.complaint_penalty, ge=0, le=100)
+    finding_penalty: float = Field(_DEFAULT.finding_penalty, ge=0, le=100)
+    bands: list[BandSpec] = Field(
+        default_factory=lambda: [BandSpec(name=b.name, min_score=b.min_score) for b in DEFAULT_BANDS],
+        min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _known(self) -> AssessmentSpec:
+        for name, got, known in (("weights", self.weights, PARTS),
+                                 ("efficiency_weights", self.efficiency_weights, EFFICIENCY_PARTS)):
+            unknown = sorted(set(got) - set(known))
+            if unknown:
+                raise ValueError(f"{name}: unknown part {unknown[0]!r}; the parts are {', '.join(known)}")
+            if not any(got.values()):
+                raise ValueError(f"{name}: give at least one part a weight above 0")
+        names = [b.name for b in self.bands]
+        if len(set(names)) != len(names):
+            raise ValueError("bands: each name once")
+        if min(b.min_score for b in self.bands) > 0:
+            raise ValueError("bands: the lowest band starts at 0, so every score has a band")
+        return self
+
+    def rules(self) -> AssessmentRules:
+        return AssessmentRules(
+            weights=dict(self.weights), efficiency_weights=dict(self.efficiency_weights),
+            coverage_weight=self.coverage_weight, target_utilisation=self.target_utilisation,
+            idle_grace_s=self.idle_grace_s, idle_penalty_per_min=self.idle_penalty_per_min,
+            complaint_penalty=self.complaint_penalty, finding_penalty=self.finding_penalty,
+            bands=tuple(Band(b.name, b.min_score) for b in self.bands))
+
+
 class BranchSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -248,6 +320,10 @@ class BranchSpec(BaseModel):
     """The bank's complaint rules: calendar days to a decision, the categories offered."""
     notifications: NotificationRules = Field(default_factory=lambda: NotificationRules())
     """Message templates per kind and language, and the longest text (anything not given is built in)."""
+    assessment: AssessmentSpec = Field(default_factory=lambda: AssessmentSpec())
+    """How tellers are assessed: weights of the parts, bands, penalties (see server/domain/assessment.py)."""
+    standards: StandardsSpec = Field(default_factory=lambda: StandardsSpec())
+    """How breaches of the service standards are handled (the services carry the limits themselves)."""
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -494,6 +570,8 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "limits": branch.limits or {},
             "complaints": branch.complaints or {},
             "notifications": branch.notifications or {},
+            "assessment": branch.assessment or {},
+            "standards": branch.standards or {},
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
@@ -628,6 +706,8 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "limits": new.limits.model_dump(mode="json", exclude_none=True),
             "complaints": new.complaints.model_dump(mode="json", exclude_defaults=True),
             "notifications": new.notifications.model_dump(mode="json", exclude_defaults=True, exclude_none=True),
+            "assessment": new.assessment.model_dump(mode="json", exclude_defaults=True),
+            "standards": new.standards.model_dump(mode="json", exclude_defaults=True),
         },
         services=[
             {

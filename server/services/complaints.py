@@ -621,12 +621,20 @@ async def rekey(app: Services) -> int:
     return len(rows)
 
 
-async def upheld_by_teller(app: Services, branch_id: str) -> dict[int, int]:
-    """Cases decided upheld against each teller (for the scorecard and assessments)."""
+async def upheld_by_teller(
+    app: Services, branch_id: str, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, int]:
+    """Cases decided upheld against each teller (for the scorecard and assessments); with
+    ``since``/``until``, only those decided in [since, until)."""
     async with app.db.read() as conn:
         rows = await store.cases_of(conn, [branch_id])
     out: dict[int, int] = {}
     for r in rows:
+        decided = repo.aware(r.decided_at) if r.decided_at is not None else None
+        if since is not None and (decided is None or decided < since):
+            continue
+        if until is not None and (decided is None or decided >= until):
+            continue
         if r.staff_id is not None and r.against_teller and r.outcome in ("upheld", "partly_upheld"):
             out[r.staff_id] = out.get(r.staff_id, 0) + 1
     return out

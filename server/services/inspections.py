@@ -34,6 +34,7 @@ from server.domain.inspection import (
     next_state,
 )
 from server.protocol import InspectionIn, RecheckIn, RectificationReportIn
+from server.store import assessment as findings
 from server.store import repository as repo
 from server.store import supervision as store
 
@@ -89,7 +90,7 @@ async def record_inspection(app: Services, actor: Actor, branch_id: str, body: I
     if len(set(given)) != len(given) or len(given) != len(cl.items):
         raise InvalidInput(f"answer each of the checklist's {len(cl.items)} items once")
     async with app.unit_of_work(branch_id) as tx:
-        owners = {}
+        owners, about = {}, {}
         for f in body.items:
             if f.passed:
                 continue
@@ -100,6 +101,11 @@ async def record_inspection(app: Services, actor: Actor, branch_id: str, body: I
             if f.deadline < tx.today:
                 raise InvalidInput(f"item {f.item}: the deadline is today or later")
             owners[f.item] = row.id
+            if f.staff is not None:
+                named = await store.staff_of_branch(tx.conn, branch_id, f.staff)
+                if named is None:
+                    raise InvalidInput(f"item {f.item}: {f.staff!r} is no staff member of branch {branch_id!r}")
+                about[f.item] = named.id
         iid = await store.insert_inspection(
             tx.conn,
             {"branch_id": branch_id, "inspector_id": actor.id, "checklist": cl.name, "visited_at": tx.now,
@@ -107,6 +113,9 @@ async def record_inspection(app: Services, actor: Actor, branch_id: str, body: I
             [{"item": f.item, "category": cl.item(f.item).category, "passed": f.passed,  # type: ignore[union-attr]
               "note": f.note} for f in body.items],
         )
+        await findings.record_findings(tx.conn, [
+            {"branch_id": branch_id, "inspection_id": iid, "item": item, "staff_id": sid, "visited_at": tx.now}
+            for item, sid in about.items()])
         rect_ids = []
         for f in body.items:
             if f.passed:
@@ -153,11 +162,13 @@ async def inspection_detail(app: Services, actor: Actor, branch_id: str, inspect
         items = await store.items_of(conn, [inspection_id])
         photos = await store.photos_of(conn, inspection_id)
         rects = await store.rectifications(conn, branch_id, inspection_id=inspection_id)
-        names = await repo.staff_names(conn, [row.inspector_id, *(r.owner_id for r in rects)])
+        named = await findings.findings_of_inspection(conn, inspection_id)
+        names = await repo.staff_names(conn, [row.inspector_id, *(r.owner_id for r in rects), *named.values()])
     return {
         "id": row.id, "visited_at": _iso(row.visited_at), "inspector": names.get(row.inspector_id),
         "checklist": row.checklist, "note": row.note,
-        "items": [{"item": i.item, "category": i.category, "passed": i.passed, "note": i.note} for i in items],
+        "items": [{"item": i.item, "category": i.category, "passed": i.passed, "note": i.note,
+                   "staff": names.get(named[i.item]) if i.item in named else None} for i in items],
         "photos": [{"id": p.id, "item": p.item, "content_type": p.content_type, "size": p.size,
                     "url": f"/api/v1/branches/{branch_id}/inspections/{inspection_id}/photos/{p.id}"}
                    for p in photos],

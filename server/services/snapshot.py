@@ -131,7 +131,7 @@ async def branch_snapshot(
             state["queue"] = waiting.model_dump(mode="json")["tickets"]
             if "alerts" in parts:
                 state["alerts"] = _alerts(state, config, rows, waiting.tickets, now=app.clock())
-        if role == "dashboard":
+        if role in ("dashboard", "counter"):  # staff screens: the counters show a banner of them
             state["breaches"] = await _breaches(conn, branch_id)
             if may(actor, Action.HANDLE_COMPLAINTS, branch_id):
                 from .complaints import dashboard_part

@@ -7,7 +7,10 @@ breach is one record however many processes evaluate). It raises, clears and esc
 as :func:`server.domain.standards.reconcile` says, each step with its ``alert.*`` event.
 
 Where a breach is raised or escalated, :func:`notify` is called with who should hear of it:
-the one call point for a notifier (webhook, e-mail). Delivery is not built here; it logs.
+the one call point for the notifier: the branch's staff recipients (webhook, e-mail) get a
+message written in the same transaction (server/notify's outbox), and it is logged.
+How long a breach may stay unacknowledged before it escalates is the branch's own
+(``standards: {escalate_after_min: …}`` in its YAML; 10 minutes by default).
 """
 
 from __future__ import annotations
@@ -57,9 +60,18 @@ def standards_of(config: BranchConfig) -> dict[str, Standards]:
     }
 
 
-def notify(branch_id: str, event: str, breach: Mapping[str, Any], audience: list[str]) -> None:
-    """The notifier's call point (webhook / e-mail, where one is configured): not built yet, so it logs."""
+
+async def notify(tx: Any, branch_id: str, event: str, breach: Mapping[str, Any], audience: list[str]) -> None:
+    """Tell of a breach ``event`` ("raised" or "escalated"): ``audience`` (usernames) see it on
+    their screens, and the staff recipients the branch's YAML names (``notifications.staff``:
+    its webhook, e-mail addresses) get a message queued in the breach's own transaction, so it
+    goes out only if the breach was recorded, under a key that makes a repeat harmless.
+    """
     log.info("breach %s %s of %s for %s", event, breach.get("key"), branch_id, ", ".join(audience) or "nobody")
+    facts = ", ".join(f"{k} {v}" for k, v in dict(breach.get("facts") or {}).items())
+    await notifications.tell_staff(tx, "breach", f"breach:{breach['id']}:{event}", {
+        **{k: v for k, v in breach.items() if k != "key"}, "event": event, "to": audience,
+        "text": f"{breach['rule']}: {facts}" if facts else str(breach["rule"])})
 
 
 def _iso(at: datetime) -> str:
@@ -84,9 +96,16 @@ def breach_json(row: Any, names: Mapping[int, str] | None = None) -> dict[str, A
     }
 
 
-async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta = ESCALATE_AFTER) -> Plan:
-    """Raise, clear and escalate the branch's breaches as they stand now; what was done."""
+async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta | None = None) -> Plan:
+    """Raise, clear and escalate the branch's breaches as they stand now; what was done.
+
+    A breach escalates ``escalate_after`` after it was raised unacknowledged: by default the
+    branch's own delay (``standards.escalate_after_min``), else :data:`ESCALATE_AFTER`.
+    """
     async with app.unit_of_work(branch_id) as tx:
+        if escalate_after is None:
+            minutes = (tx.branch.standards or {}).get("escalate_after_min")
+            escalate_after = timedelta(minutes=minutes) if minutes else ESCALATE_AFTER
         # Two evaluators of one branch meet here: the second reads what the first wrote.
         await repo.lock_branch(tx.conn, branch_id)
         state = await store.branch_state(tx.conn, branch_id, tx.config)
@@ -111,7 +130,7 @@ async def evaluate(app: Services, branch_id: str, *, escalate_after: timedelta =
                 row = by_id[rid]
                 tx.emit(ALERT_ESCALATED, {**_base(row, level=REGIONAL_LEVEL), "to": to,
                                           "escalated_at": tx.now.isoformat()})
-                notify(branch_id, "escalated", {"key": row.key}, to)
+                await notify(tx, branch_id, "escalated", _message(row.key, _base(row, level=REGIONAL_LEVEL)), to)
     return plan
 
 
@@ -124,11 +143,14 @@ async def _raise(tx: Any, branch_id: str, b: Breach) -> None:
     tx.emit(ALERT_RAISED, {"id": rid, "rule": b.rule.value, "service": b.service, "counter": b.counter,
                            "severity": b.severity.value, "level": 1, "facts": dict(b.facts),
                            "suggestion": suggestion, "raised_at": tx.now.isoformat()})
-    notify(branch_id, "raised", {"key": b.key}, await store.branch_managers(tx.conn, branch_id))
-    facts = ", ".join(f"{k} {v}" for k, v in dict(b.facts).items())
-    await notifications.tell_staff(tx, "breach", f"breach:{rid}", {
-        "rule": b.rule.value, "service": b.service, "counter": b.counter, "severity": b.severity.value,
-        "text": f"{b.rule.value}: {facts}"})
+    message = _message(b.key, {"id": rid, "rule": b.rule.value, "service": b.service, "counter": b.counter,
+                                "severity": b.severity.value, "level": 1, "facts": dict(b.facts),
+                                "suggestion": suggestion})
+    await notify(tx, branch_id, "raised", message, await store.branch_managers(tx.conn, branch_id))
+
+
+def _message(key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"key": key, **fields}
 
 
 async def evaluate_all(app: Services) -> dict[str, Plan]:

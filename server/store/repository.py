@@ -66,6 +66,10 @@ class BranchRow:
     """The bank's complaint rules here (deadline days, categories); empty: the defaults."""
     notifications: dict[str, Any] | None = None
     """The branch's message templates and limits (``notifications:`` in its YAML); empty: the built-in ones."""
+    assessment: dict[str, Any] | None = None
+    """How the branch weighs its tellers' assessment; empty: the defaults."""
+    standards: dict[str, Any] | None = None
+    """How the branch's breaches are handled (``escalate_after_min``); empty: the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,8 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         row.just_called_s,
         dict(row.complaints or {}),
         dict(row.notifications or {}),
+        dict(row.assessment or {}),
+        dict(row.standards or {}),
     )
 
 

@@ -95,6 +95,12 @@ class Branch(Base):
     """The bank's complaint rules for this branch (deadline days, categories); empty: the defaults."""
     notifications: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """Customer and staff message templates per kind and language (server/notify/templates.py); empty: built in."""
+
+
+    assessment: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """How the branch weighs its tellers' assessment (weights, bands, penalties); empty: the defaults."""
+    standards: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """How the branch's breaches are handled (the escalation delay); empty: the defaults."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -747,3 +753,41 @@ class ComplaintIdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id"))
     created_at: Mapped[datetime]
+
+
+# --- staff assessment: what the evaluator showed, and findings about a person ------------------
+
+
+class RatingPrompt(Base):
+    """The evaluator at a counter asked the customer of a finished ticket for a rating.
+
+    With :class:`Feedback` it gives a teller's rating coverage: of the tickets they finished,
+    those where the prompt was shown, and of those, the ones the customer answered.
+    """
+
+    __tablename__ = "rating_prompts"
+    __table_args__ = (Index("ix_rating_prompts_staff", "branch_id", "staff_id", "shown_at"),)
+
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id"), primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    shown_at: Mapped[datetime]
+
+
+class StaffFinding(Base):
+    """A failed inspection item that names the staff member it is about (conduct, appearance …)."""
+
+    __tablename__ = "staff_findings"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "item"),
+        Index("ix_staff_findings_staff", "branch_id", "staff_id", "visited_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    item: Mapped[str] = mapped_column(String(40))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    visited_at: Mapped[datetime]

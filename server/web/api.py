@@ -190,6 +190,7 @@ def tables() -> list[RouteTable]:
     """The route tables of the application, in one explicit list."""
     from . import (
         admin_routes,
+        assessment_routes,
         complaint_routes,
         display_pages,
         emergency_routes,
@@ -200,7 +201,7 @@ def tables() -> list[RouteTable]:
     )
 
     return [routes.routes, admin_routes.routes, display_pages.routes, complaint_routes.routes, ws.routes,
-            emergency_routes.routes, supervision_routes.routes, notify_routes.routes]
+            emergency_routes.routes, supervision_routes.routes, notify_routes.routes, assessment_routes.routes]
 
 
 _REGISTRY: Registry | None = None
@@ -284,8 +285,10 @@ PARAMS = web.RequestKey("params", dict)
 
 
 def params(request: web.Request, model: type[P]) -> P:
-    """The route's ``model`` parameters as the view validated them (query, headers or path)."""
-    value = request[PARAMS][model]
+    """The route's ``model`` parameters as the view validated them (query, headers or path);
+    a route declared with a subclass of ``model`` answers with its own."""
+    found = request[PARAMS]
+    value = found.get(model) or next(v for v in found.values() if isinstance(v, model))
     assert isinstance(value, model)
     return value
 

@@ -8,7 +8,14 @@ from aiohttp import web
 from pydantic import Field
 
 from server.domain.access import Action
-from server.protocol import EmergencyIn, EmergencyState, IncidentAnswer, IncidentEntryIn
+from server.protocol import (
+    EmergencyEndCommand,
+    EmergencyIn,
+    EmergencyStartCommand,
+    EmergencyState,
+    IncidentAnswer,
+    IncidentEntryIn,
+)
 from server.reports import incident_export
 from server.services import emergency
 from server.services.context import Actor
@@ -41,6 +48,16 @@ async def start_emergency(request: web.Request, actor: Actor, body: EmergencyIn)
              answer=IncidentAnswer, action=Action.DECLARE_EMERGENCY)
 async def end_emergency(request: web.Request, actor: Actor, _body: None) -> IncidentAnswer:
     return await emergency.end_emergency(request.app[SERVICES], actor, request.match_info["branch"])
+
+
+@routes.command("emergency/start", EmergencyStartCommand, action=Action.DECLARE_EMERGENCY, staff_view=True)
+async def start_emergency_command(services, conn, args: EmergencyStartCommand) -> IncidentAnswer:
+    return await emergency.start_emergency(services, conn.actor, conn.branch_id, args)
+
+
+@routes.command("emergency/end", EmergencyEndCommand, action=Action.DECLARE_EMERGENCY, staff_view=True)
+async def end_emergency_command(services, conn, _args: EmergencyEndCommand) -> IncidentAnswer:
+    return await emergency.end_emergency(services, conn.actor, conn.branch_id)
 
 
 @routes.http("GET", B + "/emergency", summary="Staff: the incident in force (with its timeline), or none",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import BodyPartReader, web
 from pydantic import Field, StringConstraints
@@ -12,6 +12,7 @@ from server.domain.access import Action, Role
 from server.domain.errors import InvalidInput
 from server.protocol import AcknowledgeCommand, AcknowledgeIn, InspectionIn, RecheckIn, RectificationReportIn
 from server.reports import sheets
+from server.reports.words import LANGUAGES, Language, word
 from server.services import inspections, standards
 from server.services.context import Actor
 
@@ -33,6 +34,11 @@ class DaysQuery(Params):
     """The first business day (default: today)."""
     last: Annotated[ReportDay | None, Field(alias="to")] = None
     """The last business day (default: ``from``)."""
+
+
+class BreachReportQuery(DaysQuery):
+    lang: Literal["zh-CN", "en", "zh-TW"] | None = None
+    """The language of an export's headings (default: the branch's)."""
 
 
 class MonthQuery(Params):
@@ -92,19 +98,31 @@ async def report_breaches(request: web.Request, actor: Actor, _body: None) -> di
     return await _breach_report(request, actor)
 
 
-@routes.http("GET", B + "/reports/breaches.csv", summary="The breach report as CSV", query=DaysQuery,
-             content_type="text/csv", action=Action.MANAGE_BRANCH)
+async def _headings_language(request: web.Request) -> Language:
+    """``?lang=``, else the branch's own language."""
+    asked = params(request, BreachReportQuery).lang
+    if asked is not None:
+        return asked
+    async with request.app[SERVICES].reading(request.match_info["branch"]) as (_conn, row, _config):
+        return next((lang for lang in LANGUAGES if lang == row.language), "zh-CN")
+
+
+@routes.http("GET", B + "/reports/breaches.csv", summary="The breach report as CSV, headed in ?lang=",
+             query=BreachReportQuery, content_type="text/csv", action=Action.MANAGE_BRANCH)
 async def report_breaches_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
     r = await _breach_report(request, actor)
-    return _file(f"breaches-{r['from']}-{r['to']}.csv", sheets.to_csv(BREACH_COLUMNS, r["rows"]), "text/csv")
+    lang = await _headings_language(request)
+    text = sheets.to_csv(BREACH_COLUMNS, r["rows"], [word(c, lang) for c in BREACH_COLUMNS])
+    return _file(f"breaches-{r['from']}-{r['to']}.csv", text, "text/csv")
 
 
-@routes.http("GET", B + "/reports/breaches.xlsx", summary="The breach report as an Excel workbook",
-             query=DaysQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
+@routes.http("GET", B + "/reports/breaches.xlsx", summary="The breach report as an Excel workbook, headed in ?lang=",
+             query=BreachReportQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
 async def report_breaches_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
     r = await _breach_report(request, actor)
-    return _file(f"breaches-{r['from']}-{r['to']}.xlsx", sheets.to_xlsx([("breaches", BREACH_COLUMNS, r["rows"])]),
-                 XLSX)
+    lang = await _headings_language(request)
+    body = sheets.to_xlsx([("breaches", BREACH_COLUMNS, r["rows"])], {c: word(c, lang) for c in BREACH_COLUMNS})
+    return _file(f"breaches-{r['from']}-{r['to']}.xlsx", body, XLSX)
 
 
 # --- inspections ---------------------------------------------------------------------------

@@ -43,11 +43,17 @@ WAV_NUMBER = "A001"
 BRANCHES = {"own": "demo", "other": "nowhere"}
 
 
-def fill(path: str, branch: str) -> str:
+#: The counter the demo's evaluator faces (its own, as teller1's is the teller's).
+EVALUATOR_COUNTER = "5"
+
+
+def fill(path: str, branch: str, role: str | None = None) -> str:
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "branch":
             return branch
+        if role == "evaluator" and name == "number" and "/counters/" in path:
+            return EVALUATOR_COUNTER
         if name == "number" and path.endswith(".wav"):
             return WAV_NUMBER
         return FILL[name]
@@ -90,7 +96,7 @@ async def test_every_route_answers_every_role_as_the_authorization_table_says(de
                 for where, branch in BRANCHES.items():
                     if "{branch" not in r.path and where == "other":
                         continue
-                    path = fill(r.path, branch)
+                    path = fill(r.path, branch, role)
                     body = b"{}" if r.method in ("POST", "PATCH", "PUT") else None
                     if r.name == "counter_close":
                         continue  # would close the counter the later cells rely on; open covers it
@@ -124,6 +130,8 @@ COMMAND_ARGS: dict[str, dict[str, Any]] = {
     "ticket/requeue": {"ticket": 99999},
     "ticket/change_service": {"ticket": 99999, "service": "B"},
     "breach/acknowledge": {"breach": 99999, "note": "on it"},
+    # A service that does not exist: a manager's cell is refused by the handler, never starts one.
+    "emergency/start": {"kind": "other", "scope": ["ZZ"], "texts": {"zh-CN": "演练"}},
 }
 SOCKET_ROLE = {"kiosk": "kiosk", "display": "display", "evaluator": "evaluator",
                "teller": "counter", "manager": "dashboard", "admin": "dashboard"}

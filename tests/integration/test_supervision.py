@@ -3,7 +3,10 @@ acknowledged by command; inspections, photos and the reports as the contract say
 
 from __future__ import annotations
 
+import io
+
 import aiohttp
+import openpyxl
 
 from server.services import standards
 from server.services.branches import BranchSpec, create_branch
@@ -66,10 +69,14 @@ async def test_a_breach_reaches_the_dashboards_of_its_branch_only_and_is_acknowl
         report = await manager.get("/api/v1/branches/demo/reports/breaches?from=2026-03-02")
         assert report.status == 200
         assert [r["service"] for r in (await report.json())["rows"]] == ["E"]
-        csv = await manager.get("/api/v1/branches/demo/reports/breaches.csv?from=2026-03-02")
-        assert (await csv.text()).splitlines()[0].startswith("day,service,breaches")
-        xlsx = await manager.get("/api/v1/branches/demo/reports/breaches.xlsx?from=2026-03-02")
-        assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
+        csv = await manager.get("/api/v1/branches/demo/reports/breaches.csv?from=2026-03-02&lang=en")
+        assert (await csv.text()).splitlines()[0].startswith("Day,Service,Breaches")
+        csv = await manager.get("/api/v1/branches/demo/reports/breaches.csv?from=2026-03-02")  # the branch's zh-CN
+        assert (await csv.text()).splitlines()[0].startswith("日期,业务,未达标次数")
+        xlsx = await manager.get("/api/v1/branches/demo/reports/breaches.xlsx?from=2026-03-02&lang=zh-TW")
+        assert xlsx.status == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(await xlsx.read())).active
+        assert [c.value for c in sheet[1]][:3] == ["日期", "業務", "未達標次數"]
     finally:
         await manager.close()
         await admin.close()

@@ -13,6 +13,10 @@ function serviceLabel(services, code, lang) {
 }
 
 /** The breach's line in ``lang`` (with English beside, as the dashboard writes). */
+export function breachLine(b, services, lang) {
+  return text(b, services, lang);
+}
+
 function text(b, services, lang) {
   const f = b.facts ?? {};
   const one = (l) => t(l, `supervision.rule_${b.rule}`, {

@@ -138,6 +138,7 @@ async function main() {
     return;
   }
   $("to-dashboard").href = `/manage/${encodeURIComponent(branch)}`;
+  $("to-assessment").href = `/manage/${encodeURIComponent(branch)}/assessment`;
   $("signout").addEventListener("click", async () => { await signOut(); location.reload(); });
   let today;
   try {
