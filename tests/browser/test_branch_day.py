@@ -382,3 +382,24 @@ def test_the_kiosk_shows_the_green_channel_is_on_from_the_reason_to_the_ticket(s
     expect(page.locator("#green")).not_to_contain_text("已开启", timeout=seconds(5) * MS)
     expect(page.locator("body")).not_to_have_class(re.compile(r"\bgreen-mode\b"))
     assert page.errors == []
+
+
+def test_the_failed_print_offer_in_zh_tw_shows_only_traditional_chinese_or_english(server, new_page):
+    from .test_languages import assert_traditional
+
+    page = kiosk_page(server, new_page)
+    printer(server, printer={"online": False, "paper": "ok", "message": "print failed: USB write error"})
+    try:
+        page.get_by_role("button", name="繁體中文").click()
+        issued = take(page, "A")
+        expect(page.locator("#print-failed")).to_contain_text("您的號碼單未能列印", timeout=seconds(5) * MS)
+        assert_traditional(page, "the kiosk's failed print")
+        page.locator("#reprint").click()
+        expect(page.locator("#print-failed")).to_contain_text("正在重新列印", timeout=seconds(5) * MS)
+        assert_traditional(page, "the kiosk's reprint")
+        page.locator("#on-screen").click()
+        expect(page.locator("#print-failed")).to_contain_text("請用手機掃碼")
+        assert_traditional(page, "the kiosk's phone ticket")
+    finally:
+        printer(server, printer={"online": True, "paper": "ok"}, last_printed=issued["id"])
+    assert page.errors == []
