@@ -32,7 +32,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from server.domain.events import CALLS, kind_named
 from server.domain.model import CounterMode, GreenRatio, Priority, TicketState
-from server.domain.numbering import business_date
+from server.domain.numbering import APPOINTMENT_SERIES, business_date
 from server.domain.policy import Candidate, Profile, ServiceRule
 
 from . import tables as t
@@ -64,6 +64,10 @@ class BranchRow:
     """How long after a call a call-next without ``expect`` counts as a second press."""
     complaints: dict[str, Any] | None = None
     """The bank's complaint rules here (deadline days, categories); empty: the defaults."""
+    appointments: dict[str, Any] | None = None
+    """The ``appointments:`` settings (server/domain/slots.py); empty: none taken."""
+    remote: dict[str, Any] | None = None
+    """The ``remote:`` settings: tickets from the phone; empty: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,8 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         tuple(row.green_confirm or ()),
         row.just_called_s,
         dict(row.complaints or {}),
+        dict(row.appointments or {}),
+        dict(row.remote or {}),
     )
 
 
@@ -454,6 +460,8 @@ def to_candidate(row: Any, config: BranchConfig) -> Candidate:
         queued_at=row.queued_at,
         head=row.head,
         counter=target.number if target else None,
+        # While a checked-in appointment keeps its place, it is queued at its slot's start.
+        appointment=row.queued_at if row.series == APPOINTMENT_SERIES and not row.transfers else None,
     )
 
 

@@ -188,10 +188,19 @@ REGISTRY = web.AppKey("registry", Registry)
 
 def tables() -> list[RouteTable]:
     """The route tables of the application, in one explicit list."""
-    from . import admin_routes, complaint_routes, display_pages, emergency_routes, routes, supervision_routes, ws
+    from . import (
+        admin_routes,
+        booking_routes,
+        complaint_routes,
+        display_pages,
+        emergency_routes,
+        routes,
+        supervision_routes,
+        ws,
+    )
 
     return [routes.routes, admin_routes.routes, display_pages.routes, complaint_routes.routes, ws.routes,
-            emergency_routes.routes, supervision_routes.routes]
+            emergency_routes.routes, supervision_routes.routes, booking_routes.routes]
 
 
 _REGISTRY: Registry | None = None

@@ -171,6 +171,7 @@ class Limiter:
             "public": tuple(parse_many(settings.public_rate_limit)),
             "complaint": tuple(parse_many(settings.complaint_rate_limit)),
             "complaint_guess": tuple(parse_many(settings.complaint_guess_limit)),
+            "booking": tuple(parse_many(settings.booking_rate_limit)),
         }
         self.branch_limits: Callable[[str], Mapping[str, str] | None] = lambda _branch: None
         """A branch's own limits as this process last read its row (set by ``create_app``):
