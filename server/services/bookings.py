@@ -421,8 +421,8 @@ async def cancel_closed(uow: UnitOfWork, schedule: rules.Schedule) -> int:
     Runs inside the configuration change's unit of work (its ``branch`` set): all or nothing.
     """
     assert uow.branch is not None
-    if uow.config is None:
-        return 0
+    if uow.config is None:  # a configuration change's unit of work: read what it has just written
+        uow.config = await repo.load_config(uow.conn, uow.branch)
     rows = await store.booked_from(uow.conn, uow.branch.id, uow.now, lock=True)
     by_id = {r.id: r for r in rows}
     codes = {s.id: s.code for s in uow.config.services.values()}
