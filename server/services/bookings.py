@@ -33,9 +33,9 @@ from server.booking_protocol import (
     SlotTally,
 )
 from server.domain import slots as rules
-from server.domain.access import Action, Actor, Role, require
+from server.domain.access import Action, Actor, require
 from server.domain.complaints import mask_name
-from server.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.events import BOOKING_BOOKED, BOOKING_CANCELLED, BOOKING_CHECKED_IN, BOOKING_RESCHEDULED
 from server.domain.numbering import APPOINTMENT_SERIES, business_date
 from server.domain.slots import AppointmentRules, Arrival, Attendance, BookingState, Late, RemoteRules, Slot
@@ -280,23 +280,20 @@ async def reschedule(app: Services, token: str, body: Reschedule) -> PublicBooki
 async def check_in(app: Services, actor: Actor, branch_id: str, code: str, body: CheckIn) -> CheckedIn:
     """A booked customer arrives: a ticket of the live queue, issued as the kiosk issues one.
 
-    At a kiosk of the branch (device token) by code alone; anyone else with the booking's
-    token. On time (``early_min`` before the slot to ``grace_min`` after its start) the
+    At a kiosk of the branch (device token) or by its staff, by code alone; the customer's
+    phone with the booking's token. On time (``early_min`` before the slot to ``grace_min`` after its start) the
     ticket draws from ``Y`` and is queued at the slot's start; later, per the branch: an
     ordinary walk-in ticket, or refused (``too_late``). A code used twice (``checked_in``),
     unknown (``unknown_booking``), too early (``too_early``), of another day
     (``not_today``): refused, nothing changed.
     """
-    kiosk = actor.kind == "device" and actor.role == Role.KIOSK
-    if kiosk:
-        require(actor, Action.ISSUE, branch_id)
-    elif actor.kind == "device":
-        raise Forbidden("only a kiosk checks bookings in")
-    elif body.token is None:
+    require(actor, Action.CHECK_IN, branch_id)
+    by_code = actor.kind != "public"  # a kiosk of the branch, or its staff
+    if not by_code and body.token is None:
         raise InvalidInput("checking in from the phone needs the booking's token", code="token_needed")
     async with app.unit_of_work(branch_id) as tx:
         row = await store.by_code(tx.conn, branch_id, code.upper(), lock=True)
-        if row is None or (not kiosk and not secrets.compare_digest(row.token, body.token or "")):
+        if row is None or (not by_code and not secrets.compare_digest(row.token, body.token or "")):
             raise NotFound("no booking with this code", code="unknown_booking")
         if row.state == BookingState.CHECKED_IN:
             raise Conflict("this booking has already been checked in", code="checked_in")
@@ -392,8 +389,6 @@ async def day_bookings(app: Services, actor: Actor, branch_id: str, day: date | 
 async def remote_ticket(app: Services, actor: Actor, branch_id: str, body: RemoteIn) -> RemoteIssued:
     """Today's ticket from the phone: while the branch is open, for services that allow it, within the cap."""
     require(actor, Action.BRANCH_PUBLIC, branch_id)
-    if actor.kind == "device":
-        raise Forbidden("a device issues tickets at the kiosk, not from the phone")
     async with app.unit_of_work(branch_id) as tx:
         rr = remote_rules(tx.branch.remote)
         service = tx.config.service(body.service)

@@ -32,7 +32,7 @@ routes = RouteTable()
 
 B = "/branches/" + BRANCH
 TOKEN = "/bookings/{token:[A-Za-z0-9_-]{8,64}}"
-CODE = "{code:[A-Za-z0-9]{6,12}}"
+CODE = "{booking:[A-Za-z0-9]{6,12}}"
 
 
 class SlotsQuery(Params):
@@ -86,10 +86,10 @@ async def day_bookings(request: web.Request, actor: Actor, _body: None) -> DayBo
 
 @routes.http("POST", B + "/bookings/" + CODE + "/check-in", summary="Kiosk (by code) or the customer's phone "
              "(with the booking's token): check in, becoming a ticket", body=CheckIn, body_optional=True,
-             answer=CheckedIn, status=201, limit="public", action=Action.BRANCH_PUBLIC)
+             answer=CheckedIn, status=201, limit="public", action=Action.CHECK_IN)
 async def check_in(request: web.Request, actor: Actor, body: CheckIn | None) -> CheckedIn:
     return await _counting_misses(request, lambda: bookings.check_in(
-        request.app[SERVICES], actor, request.match_info["branch"], request.match_info["code"], body or CheckIn()))
+        request.app[SERVICES], actor, request.match_info["branch"], request.match_info["booking"], body or CheckIn()))
 
 
 @routes.http("GET", TOKEN, summary="Public: the booking, by its token", answer=PublicBooking, limit="public",
