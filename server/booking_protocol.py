@@ -11,10 +11,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from server.complaint_protocol import Email, Name, Phone
+from server.complaint_protocol import Phone
 from server.domain.slots import Attendance, BookingState
 from server.protocol import Answer, Body, ServiceCode, TicketIssued
 
+#: A name and an e-mail address without control characters (NUL included: PostgreSQL cannot store it).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120,
+                                         pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,100}\.[^@\s\x00-\x1f]{1,20}$")]
 SlotId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}-[0-9]{12}$")]
 BookingCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6,12}$")]
 BookingToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
@@ -54,8 +58,8 @@ class BookingIn(Body):
     service: ServiceCode
     slot: SlotId
     contact: BookingContact
-    consent: bool
-    """The customer agrees to be contacted about this booking (reminders, changes); required."""
+    consent: Literal[True]
+    """The customer agrees to be contacted about this booking (reminders, changes): required."""
     language: Language | None = None
 
 

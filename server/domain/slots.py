@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .errors import InvalidInput
+from .errors import NotFound
 from .hours import WEEKDAYS
 
 Hours = Mapping[str, Sequence[Sequence[str]]]
@@ -134,7 +134,7 @@ def parse_slot_id(text: str) -> tuple[str, date, time]:
     """``A-202612070930`` → (``A``, the day, the local start).
 
     Raises:
-        InvalidInput: not a slot id (``bad_slot``).
+        NotFound: no slot has this id (``no_such_slot``): it names no day and time.
     """
     service, _, stamp = text.partition("-")
     try:
@@ -142,7 +142,7 @@ def parse_slot_id(text: str) -> tuple[str, date, time]:
             raise ValueError
         at = datetime.strptime(stamp, "%Y%m%d%H%M")
     except ValueError:
-        raise InvalidInput(f"{text[:40]!r} is not a slot id", code="bad_slot") from None
+        raise NotFound(f"no slot {text[:40]!r}", code="no_such_slot") from None
     return service, at.date(), at.time()
 
 

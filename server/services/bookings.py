@@ -35,7 +35,7 @@ from server.booking_protocol import (
 from server.domain import slots as rules
 from server.domain.access import Action, Actor, require
 from server.domain.complaints import mask_name
-from server.domain.errors import Conflict, InvalidInput, NotFound
+from server.domain.errors import Conflict, NotFound
 from server.domain.events import BOOKING_BOOKED, BOOKING_CANCELLED, BOOKING_CHECKED_IN, BOOKING_RESCHEDULED
 from server.domain.numbering import APPOINTMENT_SERIES, business_date
 from server.domain.slots import AppointmentRules, Arrival, Attendance, BookingState, Late, RemoteRules, Slot
@@ -101,7 +101,7 @@ def _slot_of(branch: BranchRow, config: BranchConfig, service: ServiceConf, slot
              ar: AppointmentRules) -> Slot:
     code, day, _start = rules.parse_slot_id(slot_id)
     if code != service.code:
-        raise InvalidInput(f"slot {slot_id} is not of service {service.code}", code="bad_slot")
+        raise NotFound(f"slot {slot_id} is not of service {service.code}", code="no_such_slot")
     slot = rules.find_slot(day_slots(branch, config, service, day, ar), slot_id)
     if slot is None:
         raise NotFound(f"service {service.code} has no slot {slot_id}", code="no_such_slot")
@@ -133,8 +133,6 @@ async def list_slots(app: Services, actor: Actor, branch_id: str, service_code: 
 async def book(app: Services, actor: Actor, branch_id: str, body: BookingIn) -> BookingCreated:
     """Book a slot: refused with a 4xx and nothing changed when it is past, full, or over a limit."""
     require(actor, Action.BRANCH_PUBLIC, branch_id)
-    if not body.consent:
-        raise InvalidInput("a booking needs consent to be contacted about it", code="consent_needed")
     fingerprint = app.vault.fingerprint(body.contact.phone, body.contact.email)
     async with app.unit_of_work(branch_id) as tx:
         ar = appointment_rules(tx.branch.appointments)
@@ -290,7 +288,8 @@ async def check_in(app: Services, actor: Actor, branch_id: str, code: str, body:
     require(actor, Action.CHECK_IN, branch_id)
     by_code = actor.kind != "public"  # a kiosk of the branch, or its staff
     if not by_code and body.token is None:
-        raise InvalidInput("checking in from the phone needs the booking's token", code="token_needed")
+        # The code alone proves nothing off the kiosk: without the token there is no such booking.
+        raise NotFound("checking in from the phone needs the booking's token", code="token_needed")
     async with app.unit_of_work(branch_id) as tx:
         row = await store.by_code(tx.conn, branch_id, code.upper(), lock=True)
         if row is None or (not by_code and not secrets.compare_digest(row.token, body.token or "")):

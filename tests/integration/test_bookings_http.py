@@ -132,7 +132,8 @@ async def test_remote_tickets_from_the_phone_stop_at_the_cap(demo):
     ("/bookings", {**body("A-202603031000"), "contact": {"name": "x", "email": "not-an-address"}}, 400,
      "invalid_input"),
     ("/bookings", {**body("A-202603031000"), "contact": {"name": "x"}}, 400, "invalid_input"),
-    ("/bookings", {**body("A-202603031000"), "consent": False}, 400, "consent_needed"),
+    ("/bookings", {**body("A-202603031000"), "consent": False}, 400, "invalid_input"),
+    ("/bookings", body("A-202602301000"), 404, "no_such_slot"),
     ("/bookings", {**body("Q-202603031000")}, 404, "not_found"),
     ("/remote-tickets", {"service": "E", "travel_min": -1}, 400, "invalid_input"),
 ])
@@ -145,7 +146,7 @@ async def test_unknown_reused_and_early_check_ins_are_refused(demo):
     created = await ok(await c.post(f"{B}/bookings", json=body("A-202603021100")), 201)
     await refused(demo, "POST", f"{B}/bookings/ZZZZZZZZ/check-in", 404, "unknown_booking", json={}, headers=KIOSK)
     await refused(demo, "POST", f"{B}/bookings/{created['code']}/check-in", 409, "too_early", json={}, headers=KIOSK)
-    await refused(demo, "POST", f"{B}/bookings/{created['code']}/check-in", 400, "token_needed", json={})
+    await refused(demo, "POST", f"{B}/bookings/{created['code']}/check-in", 404, "token_needed", json={})
     demo.clock.now = shanghai(2, "10:40")
     await ok(await c.post(f"{B}/bookings/{created['code']}/check-in", json={}, headers=KIOSK), 201)
     await refused(demo, "POST", f"{B}/bookings/{created['code']}/check-in", 409, "checked_in", json={}, headers=KIOSK)

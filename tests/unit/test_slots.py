@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.errors import InvalidInput
+from server.domain.errors import NotFound
 from server.domain.slots import (
     AppointmentRules,
     Arrival,
@@ -195,7 +195,7 @@ def test_come_now_once_the_wait_is_no_longer_than_the_journey(wait_s, travel, no
 @pytest.mark.parametrize("text", ["", "A", "A-2026", "a-202603021000", "A-20260302100x", "AAA-202603021000",
                                   "A-202613021000", "A-202603021060", "1-202603021000"])
 def test_anything_but_a_slot_id_is_refused(text):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(NotFound):
         parse_slot_id(text)
 
 
