@@ -331,3 +331,54 @@ def still_open(b: Booked, schedule: Schedule) -> bool:
 def affected(bookings: Iterable[Booked], schedule: Schedule) -> list[Booked]:
     """The bookings a new holiday or shorter hours leave outside the opening: to cancel and tell."""
     return [b for b in bookings if not still_open(b, schedule)]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A booking as the reports see it: its slot, its state, its ticket's first call."""
+
+    state: BookingState
+    start: datetime
+    end: datetime
+    on_time: bool | None = None
+    checked_in_at: datetime | None = None
+    first_called_at: datetime | None = None
+
+
+def figures(outcomes: Iterable[Outcome], *, tickets: int, walk_in_waits: Sequence[int], now: datetime,
+            rules: AppointmentRules) -> dict[str, object]:
+    """Appointment share, punctuality, no-show rate and the waits of appointments against walk-ins.
+
+    - ``appointment_share``: tickets that were checked-in appointments, of all ``tickets``;
+    - ``punctuality``: of appointments called, those first called by slot start + grace;
+    - ``no_show_rate``: of bookings whose slot (and grace) is over and not cancelled, those never checked in;
+    - ``appointment_wait_s``: mean from the later of check-in and slot start to the first call;
+    - ``walk_in_wait_s``: mean wait of the other tickets (``walk_in_waits``).
+    """
+    booked = [o for o in outcomes if o.state in (BookingState.BOOKED, BookingState.CHECKED_IN)]
+    appointments = [o for o in booked if o.state is BookingState.CHECKED_IN and o.on_time]
+    called = [o for o in appointments if o.first_called_at is not None]
+    punctual = [o for o in called
+                if o.first_called_at is not None and o.first_called_at <= o.start + timedelta(minutes=rules.grace_min)]
+    over = [o for o in booked if attendance(o.state, o.start, o.end, now, rules)
+            in (Attendance.NO_SHOW, Attendance.CHECKED_IN)]
+    no_shows = [o for o in over if o.state is BookingState.BOOKED]
+    waits = [
+        (o.first_called_at - max(o.start, o.checked_in_at or o.start)).total_seconds()
+        for o in called if o.first_called_at is not None
+    ]
+
+    def share(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    return {
+        "bookings": len(booked),
+        "cancelled": sum(1 for o in outcomes if o.state not in (BookingState.BOOKED, BookingState.CHECKED_IN)),
+        "checked_in": sum(1 for o in booked if o.state is BookingState.CHECKED_IN),
+        "appointment_tickets": len(appointments),
+        "appointment_share": share(len(appointments), tickets),
+        "punctuality": share(len(punctual), len(called)),
+        "no_show_rate": share(len(no_shows), len(over)),
+        "appointment_wait_s": round(sum(max(w, 0) for w in waits) / len(waits)) if waits else None,
+        "walk_in_wait_s": round(sum(walk_in_waits) / len(walk_in_waits)) if walk_in_waits else None,
+    }

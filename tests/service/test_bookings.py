@@ -276,3 +276,29 @@ async def test_remote_tickets_are_refused_where_the_branch_turned_them_off(world
 async def test_a_service_without_appointments_offers_no_slots(world):
     await settings(world, services=["A"])
     await world.refused("no_appointments", lambda: bookings.list_slots(world.app, PUBLIC, "demo", "B", TOMORROW))
+
+
+async def test_the_summary_reports_appointment_share_punctuality_no_shows_and_waits(world):
+    from server.reports.appointments import appointment_figures
+
+    on_time = await bookings.book(world.app, PUBLIC, "demo", booking("C-202603021000"))
+    await bookings.book(world.app, PUBLIC, "demo", booking("C-202603021000", phone="13900000001"))  # never comes
+    teller = await world.staff("teller4")
+    await counters.open_counter(world.app, teller, "demo", 4)
+    await world.issue("C")
+    world.clock.now = at(date(2026, 3, 2), "09:58")
+    await bookings.check_in(world.app, await world.device("kiosk"), "demo", on_time.code, CheckIn())
+    world.clock.now = at(date(2026, 3, 2), "10:00")
+    walk_in = await counters.call_next(world.app, teller, "demo", 4)
+    assert walk_in.ticket.number == "C001"
+    world.clock.now = at(date(2026, 3, 2), "10:04")
+    await counters.finish(world.app, teller, "demo", 4)
+    assert (await counters.call_next(world.app, teller, "demo", 4)).ticket.number == "Y001"
+    world.clock.now = at(date(2026, 3, 2), "10:45")
+    async with world.app.db.read() as conn:  # the summary report adds these (on its own connection)
+        figures = await appointment_figures(conn, "demo", date(2026, 3, 2), date(2026, 3, 2), now=world.clock(),
+                                            rules=bookings.appointment_rules({"late": "walk_in"}))
+    assert figures["bookings"] == 2 and figures["checked_in"] == 1
+    assert figures["appointment_share"] == 0.5 and figures["punctuality"] == 1.0
+    assert figures["no_show_rate"] == 0.5
+    assert figures["appointment_wait_s"] == 240 and figures["walk_in_wait_s"] == 30 * 60
