@@ -454,3 +454,11 @@ async def _tell(tx: UnitOfWork, kind: str, row: dict[str, Any], service: str, *,
         data={"code": row["code"], "service": service, "start": start.isoformat(),
               "language": row.get("language") or tx.branch.language},
     ))
+
+
+async def rekey_contacts(tx: UnitOfWork, vault: Any) -> int:
+    """Re-encrypt every booking's contact under the first data key (``branchq complaints rekey`` runs it too)."""
+    rows = await store.sealed_contacts(tx.conn)
+    for r in rows:
+        await store.update_booking(tx.conn, r.id, contact=vault.rotate(r.contact))
+    return len(rows)

@@ -152,3 +152,8 @@ async def remote_ids(conn: AsyncConnection, branch_id: str, day: date) -> set[in
     rows = await conn.execute(
         select(REMOTE.c.ticket_id).where(REMOTE.c.branch_id == branch_id, REMOTE.c.business_date == day))
     return {r for (r,) in rows.all()}
+
+
+async def sealed_contacts(conn: AsyncConnection) -> Sequence[Any]:
+    """Every booking that still holds a sealed contact (id, contact)."""
+    return (await conn.execute(select(BOOKING.c.id, BOOKING.c.contact).where(BOOKING.c.contact.is_not(None)))).all()

@@ -302,3 +302,18 @@ async def test_the_summary_reports_appointment_share_punctuality_no_shows_and_wa
     assert figures["appointment_share"] == 0.5 and figures["punctuality"] == 1.0
     assert figures["no_show_rate"] == 0.5
     assert figures["appointment_wait_s"] == 240 and figures["walk_in_wait_s"] == 30 * 60
+
+
+async def test_rekey_re_encrypts_booking_contacts_so_the_old_key_can_go(world):
+    from cryptography.fernet import Fernet
+
+    from server.services import complaints
+    from server.store.vault import Vault
+
+    old, new, hashing = Fernet.generate_key(), Fernet.generate_key(), b"h" * 32
+    world.app.vault = Vault([old], hashing)
+    await bookings.book(world.app, PUBLIC, "demo", booking("A-202603031000"))
+    world.app.vault = Vault([new, old], hashing)  # the new key first, the old one still there
+    assert await complaints.rekey(world.app) == 1
+    [row] = await rows(world, t.Booking)
+    assert Vault([new], hashing).open(row.contact)["phone"] == PHONE
