@@ -243,6 +243,7 @@ async def _cancel(tx: UnitOfWork, row: Any, state: BookingState) -> None:
     service = tx.config.service_by_id(row.service_id)
     await store.give_place(tx.conn, tx.branch.id, row.service_id, repo.aware(row.start))
     await store.update_booking(tx.conn, row.id, state=state.value, cancelled_at=tx.now)
+    await store.drop_pending(tx.conn, row.id, tx.now)  # no reminders of a slot it no longer holds
     by = "branch" if state is BookingState.CANCELLED_BY_BRANCH else "customer"
     data = _event(row, service.code, tx.branch.timezone, by=by)
     data["state"] = state.value
@@ -266,6 +267,7 @@ async def reschedule(app: Services, token: str, body: Reschedule) -> PublicBooki
         await store.give_place(tx.conn, tx.branch.id, service.id, repo.aware(row.start))
         await store.update_booking(tx.conn, row.id, start=slot.start, end=slot.end, day=slot.start.date(),
                                    reschedules=row.reschedules + 1)
+        await store.drop_pending(tx.conn, row.id, tx.now)
         row = await store.by_token(tx.conn, token)
         tx.emit(BOOKING_RESCHEDULED, _event(row, service.code, tx.branch.timezone, from_slot=old))
         await _tell_booked(tx, row._asdict(), service.code, again=row.reschedules)

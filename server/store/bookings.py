@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -157,3 +157,8 @@ async def remote_ids(conn: AsyncConnection, branch_id: str, day: date) -> set[in
 async def sealed_contacts(conn: AsyncConnection) -> Sequence[Any]:
     """Every booking that still holds a sealed contact (id, contact)."""
     return (await conn.execute(select(BOOKING.c.id, BOOKING.c.contact).where(BOOKING.c.contact.is_not(None)))).all()
+
+
+async def drop_pending(conn: AsyncConnection, booking_id: int, now: datetime) -> None:
+    """Forget the booking's messages not due yet (reminders of a slot it no longer holds)."""
+    await conn.execute(delete(MESSAGE).where(MESSAGE.c.booking_id == booking_id, MESSAGE.c.send_at > now))

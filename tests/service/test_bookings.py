@@ -116,6 +116,7 @@ async def test_cancel_gives_the_place_back_and_a_second_cancel_is_refused(world)
     created = await bookings.book(world.app, PUBLIC, "demo", booking("D-202603031000"))
     seen = await bookings.cancel(world.app, created.token)
     assert seen.state == "cancelled" and seen.attendance == "cancelled"
+    assert [m.kind for m in await rows(world, t.BookingMessage)] == ["booked"]  # no reminders left to send
     await world.refused("not_booked", lambda: bookings.cancel(world.app, created.token))
     other = await bookings.book(world.app, PUBLIC, "demo", booking("D-202603031000", phone="13900000000"))
     assert other.slot == "D-202603031000"
@@ -133,6 +134,7 @@ async def test_reschedule_takes_the_new_place_and_frees_the_old(world):
         world.app, taken.token, Reschedule(slot="D-202603031100")))
     kinds = [m.kind for m in await rows(world, t.BookingMessage) if m.booking_id == 1]
     assert kinds.count("booked") == 2  # told again for the new slot
+    assert kinds.count("reminder_day") == 1 and kinds.count("reminder_hour") == 1  # of the new slot only
 
 
 async def test_check_in_at_the_kiosk_within_the_window_is_a_Y_ticket_queued_at_the_slot_start(world):
