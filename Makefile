@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.displays
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.simulate
+	$(BIN)/python -m bench.bookings
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
