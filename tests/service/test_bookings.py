@@ -319,3 +319,15 @@ async def test_rekey_re_encrypts_booking_contacts_so_the_old_key_can_go(world):
     assert await complaints.rekey(world.app) == 1
     [row] = await rows(world, t.Booking)
     assert Vault([new], hashing).open(row.contact)["phone"] == PHONE
+
+
+async def test_remote_tickets_only_while_the_branch_is_open(world):
+    def hours(current):
+        spec = current.model_dump(mode="json", by_alias=True)
+        spec["hours"] = {"mon": [["10:00", "17:00"]]}
+        return branches.BranchSpec.model_validate(spec)
+
+    await branches.change_config(world.app, "demo", hours)  # 09:30 now: not open yet
+    await world.refused("closed", lambda: bookings.remote_ticket(world.app, PUBLIC, "demo", RemoteIn(service="A")))
+    world.clock.now = at(date(2026, 3, 2), "10:00")
+    assert (await bookings.remote_ticket(world.app, PUBLIC, "demo", RemoteIn(service="A"))).ticket.number == "A001"
