@@ -263,8 +263,13 @@ async def reschedule(app: Services, token: str, body: Reschedule) -> PublicBooki
         if slot.id == old:
             raise Conflict("the booking is for this slot already", code="unchanged")
         _refuse_slot(slot, tx.now, ar)
-        await _take(tx, service, slot)
-        await store.give_place(tx.conn, tx.branch.id, service.id, repo.aware(row.start))
+        # Both slots' rows in the order of their starts: two customers swapping slots never deadlock.
+        if slot.start < repo.aware(row.start):
+            await _take(tx, service, slot)
+            await store.give_place(tx.conn, tx.branch.id, service.id, repo.aware(row.start))
+        else:
+            await store.give_place(tx.conn, tx.branch.id, service.id, repo.aware(row.start))
+            await _take(tx, service, slot)
         await store.update_booking(tx.conn, row.id, start=slot.start, end=slot.end, day=slot.start.date(),
                                    reschedules=row.reschedules + 1)
         await store.drop_pending(tx.conn, row.id, tx.now)

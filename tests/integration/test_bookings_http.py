@@ -179,3 +179,28 @@ async def test_sixteen_clients_booking_the_last_places_of_a_slot_get_exactly_the
         booked = (await conn.execute(select(t.Booking.id).where(t.Booking.state == "booked"))).all()
         places = (await conn.execute(select(t.BookingSlot.booked))).scalars().all()
     assert len(booked) == 3 and places == [3]
+
+
+async def test_two_customers_swapping_slots_at_once_never_deadlock(demo):
+    """Each moves to the other's slot of a one-place service: one wins, the other finds it full."""
+    a = await ok(await demo.client.post(f"{B}/bookings", json=body("D-202603031000")), 201)
+    b = await ok(await demo.client.post(f"{B}/bookings", json=body("D-202603031100", phone="13900000000")), 201)
+    clients = [TestClient(demo.client.server) for _ in range(2)]
+    for client in clients:
+        await client.start_server()
+
+    async def move(client: TestClient, token: str, slot: str) -> int:
+        resp = await client.post(f"/api/v1/bookings/{token}/reschedule", json={"slot": slot})
+        await resp.read()
+        return resp.status
+
+    try:
+        statuses = await asyncio.gather(move(clients[0], a["token"], "D-202603031100"),
+                                        move(clients[1], b["token"], "D-202603031000"))
+    finally:
+        for client in clients:
+            await client.close()
+    assert sorted(statuses) in ([409, 409], [200, 409]), statuses
+    async with demo.services.db.read() as conn:
+        places = (await conn.execute(select(t.BookingSlot.booked))).scalars().all()
+    assert sorted(places) == [1, 1]
