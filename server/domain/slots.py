@@ -314,7 +314,12 @@ class Schedule:
 
 
 def still_open(b: Booked, schedule: Schedule) -> bool:
-    """Whether the whole of ``b``'s slot is still inside the branch's (and service's) opening."""
+    """Whether the whole of ``b``'s slot is still inside the branch's (and service's) opening.
+
+    A service no longer in the configuration (``service_hours`` names every service) has no opening.
+    """
+    if schedule.service_hours and b.service not in schedule.service_hours:
+        return False
     local = b.start.astimezone(ZoneInfo(schedule.timezone))
     day = local.date()
     if day.isoformat() in schedule.holidays:

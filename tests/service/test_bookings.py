@@ -331,3 +331,18 @@ async def test_remote_tickets_only_while_the_branch_is_open(world):
     await world.refused("closed", lambda: bookings.remote_ticket(world.app, PUBLIC, "demo", RemoteIn(service="A")))
     world.clock.now = at(date(2026, 3, 2), "10:00")
     assert (await bookings.remote_ticket(world.app, PUBLIC, "demo", RemoteIn(service="A"))).ticket.number == "A001"
+
+
+async def test_removing_a_service_cancels_its_bookings_and_keeps_it_retired_for_them(world):
+    created = await bookings.book(world.app, PUBLIC, "demo", booking("D-202603031000"))
+
+    def without_d(current):
+        spec = current.model_dump(mode="json", by_alias=True)
+        spec["services"] = [s for s in spec["services"] if s["code"] != "D"]
+        for c in spec["counters"]:
+            c["services"] = [code for code in c["services"] if code != "D"] or ["A"]
+        return branches.BranchSpec.model_validate(spec)
+
+    await branches.change_config(world.app, "demo", without_d)
+    seen = await bookings.public_booking(world.app, created.token)
+    assert seen.state == "cancelled_by_branch" and seen.service == "D"
