@@ -206,7 +206,9 @@ def test_a_holiday_or_shorter_hours_affect_only_the_bookings_outside_them():
 
     booked = [b(1, MON, "10:00"), b(2, date(2026, 3, 3), "10:00"), b(3, MON, "16:30"), b(4, MON, "10:00", "B")]
     shorter = {**WEEKDAYS, "mon": [["09:00", "12:00"], ["13:30", "16:30"]]}
-    schedule = Schedule(ZONE, shorter, frozenset({"2026-03-03"}), {"B": {"mon": [["14:00", "15:00"]]}})
+    schedule = Schedule(ZONE, shorter, frozenset({"2026-03-03"}), {"A": None, "B": {"mon": [["14:00", "15:00"]]}})
+    # A is gone from the configuration: every booking of it is affected.
+    assert [x.id for x in affected(booked, Schedule(ZONE, shorter, service_hours={"B": None}))] == [1, 2, 3]
     assert [x.id for x in affected(booked, schedule)] == [2, 3, 4]
 
 
