@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.simulate
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.bookings
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

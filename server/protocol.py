@@ -276,6 +276,8 @@ class TicketAnswer(Answer):
     target_counter: int | None
     recalls: int
     transfers: int
+    appointment: datetime | None = None
+    """A checked-in appointment: its slot's start (the teller sees it is one, and for when)."""
 
 
 class QueueEntry(Answer):
@@ -292,6 +294,8 @@ class QueueEntry(Answer):
     """Transferred to the head of its queue."""
     recalls: int = 0
     transfers: int = 0
+    appointment: datetime | None = None
+    """A checked-in appointment: its slot's start."""
 
 
 class QueueAnswer(Answer):

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     complaint_rate_limit: str = Field(
         default="3/minute;20/day", description="per client address, on the public complaint form",
     )
+    booking_rate_limit: str = Field(
+        default="5/minute;20/day",
+        description="per client address: bookings made, moved or cancelled and remote tickets taken from phones",
+    )
     complaint_guess_limit: str = Field(
         default="10/minute;100/day",
         description="per client address: unknown case tokens asked for before every lookup is refused",

@@ -276,7 +276,8 @@ def clock() -> MovableClock:
 
 
 #: Tests issue hundreds of tickets from the one demo kiosk; the limits have their own tests.
-UNLIMITED = {"issue_rate_limit": "1000000/second", "public_rate_limit": "1000000/second"}
+UNLIMITED = {"issue_rate_limit": "1000000/second", "public_rate_limit": "1000000/second",
+             "booking_rate_limit": "1000000/second"}
 
 
 def _test_settings(database: str, tmp_path: Path) -> Settings:

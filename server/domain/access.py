@@ -17,6 +17,9 @@ every role and checks the answers against it.
     admin       everything                                    everything
     inspector   read the branch; record inspections, re-check  the branches assigned to them
                 rectifications (never a counter or settings)
+
+    Appointments: anyone may book, and check in with the booking's token; a kiosk and
+    the lobby's staff check in by the booking's code alone.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ class Action(enum.StrEnum):
     RECTIFY = "rectify"  # the owner's report of a fix
     # --- staff assessment ---
     READ_ASSESSMENT = "read_assessment"  # a manager every teller's assessment, a teller their own
+    # --- appointments ---
+    CHECK_IN = "check_in"  # a booking becomes a ticket: a kiosk or staff by its code, the public with its token
 
 
 #: Action → roles allowed, for the actor's own branch (and a manager's further branches).
@@ -125,6 +130,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RECTIFY: frozenset({Role.MANAGER, Role.ADMIN}),
     # --- staff assessment: the handler narrows a teller to their own ---
     Action.READ_ASSESSMENT: frozenset({Role.TELLER, Role.MANAGER, Role.ADMIN}),
+    # --- appointments: and the public, with the booking's token (see may()) ---
+    Action.CHECK_IN: frozenset({Role.KIOSK, Role.TELLER, Role.MANAGER, Role.ADMIN}),
 }
 
 
@@ -134,6 +141,8 @@ def may(actor: Actor, action: Action, branch_id: str | None = None) -> bool:
         return True
     if action is Action.BRANCH_PUBLIC:
         return actor.kind != "device" or branch_id is None or actor.branch_id == branch_id
+    if action is Action.CHECK_IN and actor.kind == "public":
+        return True  # the use case asks for the booking's token
     if actor.kind == "public" or actor.role is None:
         return False
     if actor.role not in PERMISSIONS[action]:

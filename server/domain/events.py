@@ -193,6 +193,7 @@ TICKET_ISSUED = define(
        doc="estimated wait at issue, seconds; null when no counter serving it was open"),
     DEVICE,
     _f("language", str, _KO, optional=True, doc="the customer's language at the kiosk (its ticket prints in it)"),
+    _f("appointment", str, optional=True, doc="a checked-in appointment: its slot's start (ISO 8601), staff only"),
 )
 TICKET_CALLED = define("ticket.called", "A counter called the ticket.", *_TICKET, evaluator=True)
 TICKET_RECALLED = define("ticket.recalled", "The counter called its ticket again.", *_TICKET, evaluator=True)
@@ -300,6 +301,25 @@ COMPLAINT_STEPPED = define("complaint.stepped", "A step was taken on a complaint
                            _f("action", str), private=True)
 COMPLAINT_ESCALATED = define("complaint.escalated", "An overdue case went to a superior by itself.", *_CASE,
                              private=True)
+
+# Appointments: staff screens only (private), and no contact in them.
+_BOOKING = (
+    _f("id", int, doc="the booking's id"), _f("code", str, doc="the booking's code"),
+    SERVICE, _f("slot", str, doc="the slot's id"), _f("start", str, doc="the slot's start (ISO 8601)"),
+    _f("state", str, doc="booked | checked_in | cancelled | cancelled_by_branch"),
+)
+BOOKING_BOOKED = define("booking.booked", "A customer booked a slot.", *_BOOKING, private=True)
+BOOKING_RESCHEDULED = define("booking.rescheduled", "A customer moved a booking to another slot.", *_BOOKING,
+                             _f("from_slot", str, doc="the slot it left"), private=True)
+BOOKING_CANCELLED = define("booking.cancelled", "A booking was cancelled, by its customer or by the branch.",
+                           *_BOOKING, _f("by", str, doc="customer | branch"), private=True)
+BOOKING_CHECKED_IN = define(
+    "booking.checked_in", "A booked customer checked in: a ticket of the live queue.", *_BOOKING,
+    _f("ticket", int, doc="the ticket's id"), _f("number", str, doc="the ticket's number"),
+    _f("on_time", bool, doc="within the window (ranked by the slot's start); false: late, a walk-in"),
+    private=True,
+)
+BOOKING_KINDS = tuple(k.name for k in (BOOKING_BOOKED, BOOKING_RESCHEDULED, BOOKING_CANCELLED, BOOKING_CHECKED_IN))
 
 COUNTER_KINDS = (COUNTER_OPENED.name, COUNTER_PAUSED.name, COUNTER_CLOSED.name)
 #: Kinds that end the sockets of whoever they name: kind → (actor kind, data key of its id).

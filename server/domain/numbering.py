@@ -32,3 +32,6 @@ def format_number(series: str, sequence: int) -> str:
     if sequence < 1:
         raise ValueError("sequences start at 1")
     return f"{series}{sequence:03d}"
+
+#: The series checked-in appointments draw from (``Y001``), one per branch and day like ``G``.
+APPOINTMENT_SERIES = "Y"

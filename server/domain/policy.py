@@ -12,7 +12,10 @@ C's recent calls (DESIGN.md, "Call-next policy"):
    the first service) or ``longest_wait`` (across services);
 4. the queue key: a transferred ticket placed ``first`` goes to the head,
    otherwise the time it (re-)entered the queue (``last``: the transfer time,
-   ``original``: its first issue time);
+   ``original``: its first issue time). A checked-in appointment entered the queue
+   at its slot's start (:func:`server.domain.slots.queue_time`): from then on it ranks
+   before walk-ins who arrived later, and an early arrival ranks as if it had come at
+   the slot's start (it is not held back when nobody else waits);
 5. max-wait override, before everything else: a ticket that has waited past its
    service's ``max_wait`` goes first, the longest-waiting of those first.
 """
@@ -39,6 +42,8 @@ class Candidate:
     """Placed at the head of its queue by a transfer ``first``."""
     counter: int | None = None
     """Transferred to this counter only."""
+    appointment: datetime | None = None
+    """A checked-in appointment: its slot's start (``queued_at`` is that start while it keeps its place)."""
 
     @property
     def green(self) -> bool:

@@ -26,19 +26,21 @@ from server.domain.events import BRANCH_CONFIGURED
 from server.domain.hours import hours_problems
 from server.domain.model import CounterMode, CounterState, GreenRatio, GreenReason
 from server.domain.numbering import business_date
+from server.domain.slots import Schedule
 from server.domain.standards import ESCALATE_AFTER
 from server.notify.templates import NotificationRules
 from server.store import branch_config
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow
 
+from . import bookings
 from .context import Actor, Services, UnitOfWork
 
 Language = Literal["zh-CN", "en", "zh-TW"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en", "zh-TW")
 Hours = dict[str, list[list[str]]]
 BranchId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
-ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-FH-Z]{1,2}$")]
+ServiceCode = Annotated[str, StringConstraints(pattern=r"^([A-FH-XZ]|[A-FH-Z]{2})$")]  # not G, Y: green, appointments
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -290,6 +292,36 @@ class AssessmentSpec(BaseModel):
             idle_grace_s=self.idle_grace_s, idle_penalty_per_min=self.idle_penalty_per_min,
             complaint_penalty=self.complaint_penalty, finding_penalty=self.finding_penalty,
             bands=tuple(Band(b.name, b.min_score) for b in self.bands))
+class AppointmentSettings(BaseModel):
+    """The branch's ``appointments:`` section (see server/domain/slots.py for the rules)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool = True
+    services: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]] | None = None
+    """Services that take appointments; left out: every service."""
+    slot_min: int = Field(30, ge=5, le=240)
+    capacity: int | None = Field(None, ge=1, le=500)
+    """Places per slot; left out: ``share`` of the counters that serve the service."""
+    share: float = Field(0.5, gt=0, le=1, strict=False)
+    days_ahead: int = Field(14, ge=0, le=90)
+    cutoff_min: int = Field(60, ge=0, le=7 * 24 * 60)
+    early_min: int = Field(30, ge=0, le=240)
+    grace_min: int = Field(10, ge=0, le=120)
+    late: Literal["walk_in", "refuse"] = "refuse"
+    per_contact_day: int = Field(1, ge=1, le=20)
+    per_contact_open: int = Field(3, ge=1, le=50)
+
+
+class RemoteSettings(BaseModel):
+    """The branch's ``remote:`` section: today's ticket from the phone, while the branch is open."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool = True
+    services: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]] | None = None
+    cap_share: float = Field(0.3, gt=0, le=1, strict=False)
+    """Of a service's waiting tickets, at most this share taken from the phone."""
 
 
 class BranchSpec(BaseModel):
@@ -324,6 +356,10 @@ class BranchSpec(BaseModel):
     """How tellers are assessed: weights of the parts, bands, penalties (see server/domain/assessment.py)."""
     standards: StandardsSpec = Field(default_factory=lambda: StandardsSpec())
     """How breaches of the service standards are handled (the services carry the limits themselves)."""
+    appointments: AppointmentSettings | None = None
+    """Bookable slots per service; left out: the branch takes no appointments."""
+    remote: RemoteSettings | None = None
+    """Tickets from the phone; left out: off."""
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -371,6 +407,13 @@ class BranchSpec(BaseModel):
 
     def service(self, code: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.code == code), None)
+
+    def schedule(self) -> Schedule:
+        """The opening hours and holidays, as the slots' rules read them."""
+        return Schedule(
+            self.timezone, self.hours, frozenset(d.isoformat() for d in self.holidays),
+            {s.code: s.hours for s in self.services},
+        )
 
     def counter(self, number: int) -> CounterSpec | None:
         return next((c for c in self.counters if c.number == number), None)
@@ -572,6 +615,8 @@ def spec_of(branch: BranchRow, config: BranchConfig) -> BranchSpec:
             "notifications": branch.notifications or {},
             "assessment": branch.assessment or {},
             "standards": branch.standards or {},
+            "appointments": branch.appointments or None,
+            "remote": branch.remote or None,
             "services": [
                 {
                     "code": s.code, "names": s.names, "target_wait_s": s.target_wait_s,
@@ -708,6 +753,9 @@ async def _write(uow: UnitOfWork, current: BranchSpec | None, new: BranchSpec) -
             "notifications": new.notifications.model_dump(mode="json", exclude_defaults=True, exclude_none=True),
             "assessment": new.assessment.model_dump(mode="json", exclude_defaults=True),
             "standards": new.standards.model_dump(mode="json", exclude_defaults=True),
+            # Stored whole (an empty mapping: the section is left out), so the rules read no defaults twice.
+            "appointments": new.appointments.model_dump(mode="json") if new.appointments else {},
+            "remote": new.remote.model_dump(mode="json") if new.remote else {},
         },
         services=[
             {
@@ -782,6 +830,9 @@ async def change_config(
                         branch_id=branch_id)
         uow.branch = await repo.load_branch(conn, branch_id)
         uow.config_changed = True
+        if current is not None:
+            # A holiday or shorter hours over booked days: those bookings end, and each customer is told.
+            await bookings.cancel_closed(uow, new.schedule())
         # A new branch has no screens yet to tell; its event log starts with its first ticket.
         if current is not None:
             uow.emit(BRANCH_CONFIGURED, {"changes": len(changes)},

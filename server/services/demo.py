@@ -43,6 +43,10 @@ DEMO_BRANCH = BranchSpec.model_validate(
         "id": "demo",
         "names": {"zh-CN": "演示支行", "en": "Demo Branch", "zh-TW": "演示分行"},
         "timezone": "Asia/Shanghai",
+        # Every service takes appointments for the next two weeks, and tickets from the phone.
+        "appointments": {"slot_min": 30, "days_ahead": 14, "cutoff_min": 30, "early_min": 30, "grace_min": 10,
+                         "late": "walk_in"},
+        "remote": {"cap_share": 0.3},
         "services": [
             {"code": "A", "names": {"zh-CN": "现金", "en": "Cash", "zh-TW": "現金"},
              "target_wait_s": 600, "max_wait_s": 1800, "target_service_s": 240,

@@ -143,6 +143,7 @@ def _entry(row: Any, c: Candidate, config: BranchConfig, now: datetime) -> Queue
         head=bool(row.head),
         recalls=row.recalls,
         transfers=row.transfers,
+        appointment=c.appointment,
     )
 
 

@@ -10,6 +10,7 @@ from server.domain.access import Action, require
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.numbering import business_date
 from server.reports import advice, charts
+from server.reports.appointments import appointment_figures
 from server.reports.summary import Period, summary
 from server.reports.words import LANGUAGES, Language
 from server.store import complaints as complaint_store
@@ -17,6 +18,7 @@ from server.store import repository as repo
 from server.store.repository import BranchRow
 
 from . import emergency, notifications
+from .bookings import appointment_rules
 from .context import Actor, Services
 
 
@@ -32,6 +34,8 @@ async def summary_report(
     report = await summary(app.db.slow_read, branch_id, branch.timezone, period, group, now=now)
     async with app.db.read() as conn:  # emergency mode: real incidents only, drills kept apart
         report["incidents"] = await emergency.incident_figures(conn, branch_id, period.first, period.last, now)
+        report["appointments"] = await appointment_figures(
+            conn, branch_id, period.first, period.last, now=now, rules=appointment_rules(branch.appointments))
     zone = ZoneInfo(branch.timezone)
     since = datetime.combine(period.first, time(), zone)
     until = datetime.combine(period.last + timedelta(days=1), time(), zone)

@@ -285,7 +285,16 @@ async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
     )
 
 
-async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) -> TicketIssued:
+async def _issue(
+    app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket, *,
+    series: str | None = None, queued_at: datetime | None = None, appointment: datetime | None = None,
+) -> TicketIssued:
+    """Issue in ``tx``: the one path of every ticket (kiosk, staff, a booking's check-in, the phone).
+
+    ``series`` and ``queued_at`` override the service's series and the issue time as the
+    queue position: a checked-in appointment draws from ``Y`` and is queued at its slot's
+    start (``appointment``).
+    """
     service = tx.config.service(cmd.service)
     if service is None:
         raise NotFound(f"no service {cmd.service!r} in branch {tx.branch.id!r}")
@@ -327,7 +336,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
         me = Candidate(NEW_TICKET, service.code, cmd.priority, tx.now)
         wait_s = await projected_estimate(app, tx.conn, tx.branch.id, tx.config, me, tx.now)
 
-    series = series_for(service.code, cmd.priority)
+    series = series or series_for(service.code, cmd.priority)
     sequence = await repo.next_sequence(tx.conn, tx.branch.id, today, series)
     number = format_number(series, sequence)
     token = secrets.token_urlsafe(16)
@@ -347,7 +356,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "state": TicketState.WAITING,
             "token": token,
             "issued_at": tx.now,
-            "queued_at": tx.now,
+            "queued_at": queued_at or tx.now,
             "head": False,
             # staff_id is whoever calls it; an issuing staff member is in the event.
             "staff_id": None,
@@ -372,6 +381,7 @@ async def _issue(app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket) ->
             "estimated_wait_s": wait_s,
             "device": actor.id if actor.kind == "device" else None,
             **({"language": cmd.language} if cmd.language else {}),
+            **({"appointment": appointment.isoformat()} if appointment is not None else {}),
         },
         ticket_id=ticket_id,
         staff_id=actor.id if actor.is_staff else None,

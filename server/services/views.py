@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.numbering import APPOINTMENT_SERIES
 from server.protocol import CounterAnswer, TicketAnswer
 from server.store.repository import BranchConfig, aware
 
@@ -27,6 +28,7 @@ def ticket_answer(row: Any, config: BranchConfig) -> TicketAnswer:
         target_counter=target.number if target else None,
         recalls=row.recalls,
         transfers=row.transfers,
+        appointment=aware(row.queued_at) if row.series == APPOINTMENT_SERIES and not row.transfers else None,
     )
 
 

@@ -25,6 +25,7 @@ from . import tables as t
 
 BRANCH, SERVICE, COUNTER = t.Branch.__table__, t.Service.__table__, t.Counter.__table__
 PROFILE, TICKET, EVENT = t.CounterService.__table__, t.Ticket.__table__, t.TicketEvent.__table__
+BOOKING = t.Booking.__table__
 
 
 async def hold(conn: AsyncConnection, branch_id: str) -> None:
@@ -226,9 +227,11 @@ async def _write_counters(
 
 
 async def _retire_service(conn: AsyncConnection, service_id: int) -> None:
-    """Delete a service nobody ever used; keep one with tickets, out of the configuration."""
+    """Delete a service nobody ever used; keep one with tickets or bookings, out of the configuration."""
     await conn.execute(delete(PROFILE).where(PROFILE.c.service_id == service_id))
-    used = (await conn.execute(select(exists().where(TICKET.c.service_id == service_id)))).scalar_one()
+    used = (await conn.execute(select(
+        exists().where(TICKET.c.service_id == service_id) | exists().where(BOOKING.c.service_id == service_id)
+    ))).scalar_one()
     if used:
         await conn.execute(update(SERVICE).where(SERVICE.c.id == service_id).values(retired=True))
     else:

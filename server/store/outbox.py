@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -139,3 +139,11 @@ async def unsent_ahead(conn: AsyncConnection, ticket_ids: Sequence[int]) -> Sequ
 
 async def update_wish(conn: AsyncConnection, wish_id: int, **values: Any) -> None:
     await conn.execute(update(WISH).where(WISH.c.id == wish_id).values(**values))
+
+
+async def withdraw_pending(conn: AsyncConnection, key_prefix: str, now: datetime) -> int:
+    """Withdraw the messages under ``key_prefix`` not sent and not due yet (a moved booking's
+    reminders); how many."""
+    result = await conn.execute(delete(OUTBOX).where(
+        OUTBOX.c.key.startswith(key_prefix, autoescape=True), OUTBOX.c.state == "pending", OUTBOX.c.send_at > now))
+    return int(result.rowcount or 0)

@@ -32,7 +32,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from server.domain.events import CALLS, kind_named
 from server.domain.model import CounterMode, CounterState, GreenRatio, Priority, TicketState
-from server.domain.numbering import business_date
+from server.domain.numbering import APPOINTMENT_SERIES, business_date
 from server.domain.policy import Candidate, Profile, ServiceRule
 
 from . import tables as t
@@ -70,6 +70,10 @@ class BranchRow:
     """How the branch weighs its tellers' assessment; empty: the defaults."""
     standards: dict[str, Any] | None = None
     """How the branch's breaches are handled (``escalate_after_min``); empty: the defaults."""
+    appointments: dict[str, Any] | None = None
+    """The ``appointments:`` settings (server/domain/slots.py); empty: none taken."""
+    remote: dict[str, Any] | None = None
+    """The ``remote:`` settings: tickets from the phone; empty: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,8 @@ async def load_branch(conn: AsyncConnection, branch_id: str) -> BranchRow | None
         dict(row.notifications or {}),
         dict(row.assessment or {}),
         dict(row.standards or {}),
+        dict(row.appointments or {}),
+        dict(row.remote or {}),
     )
 
 
@@ -463,6 +469,8 @@ def to_candidate(row: Any, config: BranchConfig) -> Candidate:
         queued_at=row.queued_at,
         head=row.head,
         counter=target.number if target else None,
+        # While a checked-in appointment keeps its place, it is queued at its slot's start.
+        appointment=row.queued_at if row.series == APPOINTMENT_SERIES and not row.transfers else None,
     )
 
 
@@ -950,7 +958,7 @@ async def waiting_candidates(conn: AsyncConnection, branch_id: str) -> Sequence[
     return (
         await conn.execute(
             select(TICKET.c.id, TICKET.c.service_id, TICKET.c.priority, TICKET.c.queued_at, TICKET.c.head,
-                   TICKET.c.target_counter_id)
+                   TICKET.c.target_counter_id, TICKET.c.series, TICKET.c.transfers)
             .where(TICKET.c.branch_id == branch_id, TICKET.c.state == TicketState.WAITING)
         )
     ).all()

@@ -95,12 +95,14 @@ class Branch(Base):
     """The bank's complaint rules for this branch (deadline days, categories); empty: the defaults."""
     notifications: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """Customer and staff message templates per kind and language (server/notify/templates.py); empty: built in."""
-
-
     assessment: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """How the branch weighs its tellers' assessment (weights, bands, penalties); empty: the defaults."""
     standards: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     """How the branch's breaches are handled (the escalation delay); empty: the defaults."""
+    appointments: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """The branch's ``appointments:`` settings (server/domain/slots.py); empty: takes none."""
+    remote: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """The branch's ``remote:`` settings: tickets from the phone; empty: off."""
     business_date: Mapped[date] = mapped_column(Date)
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -791,3 +793,86 @@ class StaffFinding(Base):
     item: Mapped[str] = mapped_column(String(40))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     visited_at: Mapped[datetime]
+class BookingSlot(Base):
+    """How many places of one slot are taken: the row every booking of the slot updates.
+
+    Capacity holds under concurrency because a booking takes a place with one
+    conditional ``UPDATE … SET booked = booked + 1 WHERE booked < capacity``: on
+    PostgreSQL the row lock makes the second writer re-read the count after the first
+    commits, on SQLite the write transaction holds the database.
+    """
+
+    __tablename__ = "booking_slots"
+    __table_args__ = (UniqueConstraint("branch_id", "service_id", "start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    start: Mapped[datetime]
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Booking(Base):
+    """An appointment: a slot of a service, a contact (sealed by the vault), a code and a token."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "code"),
+        Index("ix_bookings_day", "branch_id", "day", "service_id"),
+        Index("ix_bookings_contact", "branch_id", "contact_hash", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    code: Mapped[str] = mapped_column(String(12))
+    """What the customer types at the kiosk (and its QR holds)."""
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(24))
+    day: Mapped[date] = mapped_column(Date)
+    """The slot's day on the branch's wall clock."""
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Name and phone or e-mail, encrypted (server/store/vault.py)."""
+    contact_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    checked_in_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, unique=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """Checked in within the window (ranked by the slot's start); False: late, as a walk-in."""
+    reschedules: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BookingMessage(Base):
+    """What a booking's customer is (to be) told: booked, reminders, cancelled by the branch.
+
+    One row per message with an idempotency key; the notifier sends them.
+    """
+
+    __tablename__ = "booking_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    send_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RemoteTicket(Base):
+    """A ticket taken from the phone: counted against the remote share of its queue."""
+
+    __tablename__ = "remote_tickets"
+    __table_args__ = (Index("ix_remote_tickets_day", "branch_id", "business_date", "service_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    travel_min: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -191,6 +191,7 @@ def tables() -> list[RouteTable]:
     from . import (
         admin_routes,
         assessment_routes,
+        booking_routes,
         complaint_routes,
         display_pages,
         emergency_routes,
@@ -201,7 +202,8 @@ def tables() -> list[RouteTable]:
     )
 
     return [routes.routes, admin_routes.routes, display_pages.routes, complaint_routes.routes, ws.routes,
-            emergency_routes.routes, supervision_routes.routes, notify_routes.routes, assessment_routes.routes]
+            emergency_routes.routes, supervision_routes.routes, notify_routes.routes, assessment_routes.routes,
+            booking_routes.routes]
 
 
 _REGISTRY: Registry | None = None

@@ -172,6 +172,7 @@ class Limiter:
             "complaint": tuple(parse_many(settings.complaint_rate_limit)),
             "complaint_guess": tuple(parse_many(settings.complaint_guess_limit)),
             "notify": tuple(parse_many(settings.notify_rate_limit)),
+            "booking": tuple(parse_many(settings.booking_rate_limit)),
         }
         self.branch_limits: Callable[[str], Mapping[str, str] | None] = lambda _branch: None
         """A branch's own limits as this process last read its row (set by ``create_app``):

@@ -38,7 +38,7 @@ ROLES: dict[str, tuple[Actor, dict[str, str]]] = {
 FILL = {"number": "1", "code": "ZZ", "staff": "99999", "device": "99999", "notice": "99999",
         "ticket": "99999", "token": "no-such-ticket-token", "session": "0123456789abcdef", "chart": "arrivals",
         "counter": "1", "case": "99999", "incident": "99999", "breach": "99999", "inspection": "99999",
-        "photo": "99999", "rect": "99999", "notification": "99999"}
+        "photo": "99999", "rect": "99999", "notification": "99999", "booking": "ZZZZZZZZ"}
 WAV_NUMBER = "A001"
 BRANCHES = {"own": "demo", "other": "nowhere"}
 
