@@ -1,0 +1,193 @@
+"""What the booking pages' browser tests share: the slot a test books, made-up contacts, and the
+booking routes while the server does not have them yet.
+
+:class:`Bookings` is the one way the tests reach bookings. Where the server answers the booking
+routes (``GET /branches/demo/slots`` is not a 404), everything goes to it. Where it does not, a
+page's calls to those routes are answered in the page (Playwright's ``page.route``) from a small
+in-memory branch that follows the contract of DESIGN.md, and its check-ins and remote tickets
+are real tickets of the real server, so the kiosk, the phone page and the counters see them as
+any other. That stand-in goes as soon as the server has the routes: nothing in a test changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import secrets
+import urllib.parse
+from datetime import date, datetime, time, timedelta, timezone
+
+from .conftest import Branch, ServerProcess
+
+#: The demo branch's zone (Asia/Shanghai has no summer time).
+BRANCH_ZONE = timezone(timedelta(hours=8))
+_phones = itertools.count(13900001000)
+
+ROUTES = re.compile(
+    r"/api/v1/(branches/demo/(slots|bookings|remote-tickets)(/|\?|$)|bookings/|tickets/[A-Za-z0-9_-]+/notify$)"
+)
+
+
+def a_phone() -> str:
+    """A mobile number of its own for each booking (the server limits bookings per contact)."""
+    return str(next(_phones))
+
+
+def booking_day(days_ahead: int = 2) -> str:
+    """A day the demo books (the server's own limit is two weeks), never today: its slots pass."""
+    return (datetime.now(BRANCH_ZONE).date() + timedelta(days=days_ahead)).isoformat()
+
+
+class Bookings:
+    """The branch's bookings: the server's own routes, or the stand-in until it has them."""
+
+    def __init__(self, server: ServerProcess, branch: Branch) -> None:
+        self.server = server
+        self.branch = branch
+        self.real = has_route(server, "GET", f"/branches/demo/slots?service=A&date={booking_day()}")
+        self.real_notify = has_route(server, "POST", "/tickets/not-a-real-token/notify", {"ahead": 1, "consent": True})
+        self.made: dict[str, dict] = {}
+        self.taken: dict[str, int] = {}
+        self.notify_asks: list[dict] = []
+
+    # --- for the tests ---
+
+    def attach(self, page) -> None:
+        """Answer ``page``'s booking calls (only while the server does not)."""
+        if not self.real or not self.real_notify:
+            page.route(ROUTES, self._answer)
+
+    def slots(self, service: str, day: str) -> list[dict]:
+        if self.real:
+            return self.server.api().ok("GET", f"/branches/demo/slots?service={service}&date={day}")["slots"]
+        return self._slots(service, day)
+
+    def book(self, service: str = "A", *, day: str | None = None, name: str = "王预约") -> dict:
+        """A booking made as the page makes it: {code, token, slot}."""
+        day = day or booking_day()
+        slot = next(s for s in self.slots(service, day) if s["free"] > 0)
+        contact = {"name": name, "phone": a_phone()}
+        body = {"service": service, "slot": slot["slot"], "contact": contact, "consent": True}
+        if self.real:
+            return self.server.api().ok("POST", "/branches/demo/bookings", body)
+        return self._book(body)
+
+    def booking(self, token: str) -> dict:
+        if self.real:
+            return self.server.api().ok("GET", f"/bookings/{token}")
+        return self._view(self.made[token])
+
+    # --- the stand-in ---
+
+    def _slots(self, service: str, day: str) -> list[dict]:
+        """Half-hour slots 09:00–12:00 with 2 places, the 10:00 one full from the start."""
+        out = []
+        start_day = date.fromisoformat(day)
+        for i in range(6):
+            start = datetime.combine(start_day, time(9, 0), BRANCH_ZONE) + timedelta(minutes=30 * i)
+            sid = f"{service}-{start.strftime('%Y%m%d%H%M')}"
+            capacity = 2
+            free = 0 if start.time() == time(10, 0) else capacity - self.taken.get(sid, 0)
+            out.append({"slot": sid, "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
+                        "capacity": capacity, "free": max(0, free)})
+        return out
+
+    def _slot(self, sid: str) -> dict | None:
+        service, stamp = sid.split("-", 1)
+        day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+        return next((s for s in self._slots(service, day) if s["slot"] == sid), None)
+
+    def _book(self, body: dict) -> dict:
+        slot = self._slot(body["slot"])
+        if slot is None or slot["free"] <= 0:
+            raise Refused(409, "slot_full", "the slot has no free place")
+        self.taken[slot["slot"]] = self.taken.get(slot["slot"], 0) + 1
+        token = secrets.token_urlsafe(16)
+        code = f"{secrets.randbelow(10**6):06d}"
+        self.made[token] = {"token": token, "code": code, "service": body["service"], "slot": slot["slot"],
+                            "state": "booked", "ticket": None, "contact": body["contact"]}
+        return {"code": code, "token": token, "slot": slot["slot"]}
+
+    def _view(self, b: dict) -> dict:
+        services = {s["code"]: s for s in self.server.api().ok("GET", "/branches/demo/services")}
+        slot = self._slot(b["slot"])
+        return {"branch": "demo", "service": b["service"], "service_names": services[b["service"]]["names"],
+                "state": b["state"], "code": b["code"], "slot": slot, "ticket": b["ticket"]}
+
+    def _check_in(self, b: dict) -> dict:
+        if b["state"] != "booked":
+            raise Refused(409, "not_booked", f"the booking is {b['state']}")
+        ticket = self.branch.issue(b["service"])
+        b["state"] = "checked_in"
+        b["ticket"] = {"number": ticket["number"], "token": ticket["token"]}
+        slot = self._slot(b["slot"])
+        return {**ticket, "appointment": {"start": slot["start"], "end": slot["end"]}}
+
+    def _answer(self, route) -> None:
+        request = route.request
+        url = urllib.parse.urlsplit(request.url)
+        path = url.path.removeprefix("/api/v1")
+        query = dict(urllib.parse.parse_qsl(url.query))
+        body = request.post_data_json if request.post_data else None
+        if (self.real_notify if path.endswith("/notify") else self.real):
+            route.continue_()  # the server has this one
+            return
+        try:
+            status, answer = self._route(request.method, path, query, body)
+        except Refused as e:
+            status, answer = e.status, {"error": {"code": e.code, "message": str(e)}}
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(answer))
+
+    def _route(self, method: str, path: str, query: dict, body: dict | None) -> tuple[int, object]:
+        parts = path.strip("/").split("/")
+        if method == "GET" and path == "/branches/demo/slots":
+            return 200, {"slots": self._slots(query["service"], query["date"])}
+        if method == "POST" and path == "/branches/demo/bookings":
+            if not body or not body.get("consent"):
+                raise Refused(422, "invalid", "consent is required")
+            return 201, self._book(body)
+        if method == "GET" and path == "/branches/demo/bookings":
+            return 200, [{"service": b["service"], "slot": self._slot(b["slot"]), "state": b["state"]}
+                         for b in self.made.values()]
+        if method == "POST" and path == "/branches/demo/remote-tickets":
+            return 201, self.branch.issue(body["service"])
+        if parts[:1] == ["tickets"] and parts[-1] == "notify":
+            self.notify_asks.append(body)
+            return 201, {"ahead": body["ahead"]}
+        if parts[:3] == ["branches", "demo", "bookings"] and parts[-1] == "check-in":
+            found = next((b for b in self.made.values() if b["code"] == parts[3]), None)
+            if found is None:
+                raise Refused(404, "not_found", "no booking has this code")
+            return 201, self._check_in(found)
+        if parts[0] == "bookings" and parts[1] in self.made:
+            b = self.made[parts[1]]
+            action = parts[2] if len(parts) > 2 else None
+            if method == "GET" and action is None:
+                return 200, self._view(b)
+            if method == "POST" and action == "cancel":
+                b["state"] = "cancelled"
+                self.taken[b["slot"]] -= 1
+                return 200, self._view(b)
+            if method == "POST" and action == "reschedule":
+                slot = self._slot(body["slot"])
+                if slot is None or slot["free"] <= 0:
+                    raise Refused(409, "slot_full", "the slot has no free place")
+                self.taken[b["slot"]] -= 1
+                self.taken[slot["slot"]] = self.taken.get(slot["slot"], 0) + 1
+                b["slot"] = slot["slot"]
+                return 200, self._view(b)
+        raise Refused(404, "not_found", f"no such booking route {method} {path}")
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def has_route(server: ServerProcess, method: str, path: str, body: dict | None = None) -> bool:
+    """Whether the server has the route at all: aiohttp's own 404 ("Not Found") says it has not."""
+    status, answer = server.api().call(method, path, body)
+    return not (status == 404 and (answer or {}).get("error", {}).get("message") == "Not Found")
