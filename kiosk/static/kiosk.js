@@ -13,7 +13,6 @@
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
 import { t, wordsOf } from "/static/common/i18n.js";
-import { slotTime } from "/static/book/common.js";
 import { emergencyText, emergencyTitle, stopsAll, stopsService } from "/static/common/emergency.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
@@ -21,8 +20,9 @@ let enrollProblem = null; // a refused ?code=…, shown in the banner
 const token = await deviceTokenOrEnroll("kiosk", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
 const IDLE_MS = { start: 60000, "green-reasons": 30000, booking: 45000, result: 20000 };
-/** The longest booking code the keypad takes. */
-const CODE_MAX = 10;
+/** The characters of booking codes (server/services/bookings.py CODE_ALPHABET: no 0/O, 1/I/L) and their longest. */
+const CODE_KEYS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_MAX = 12;
 /** Taps this soon after a change of screen are ignored: the second tap of a double tap. */
 const GUARD_MS = 700;
 
@@ -375,16 +375,19 @@ async function take(service) {
   }
 }
 
-/** The result screen for a ticket just issued or checked in: number, wait, QR of its phone page. */
-function showTicket(answer, names) {
+/**
+ * The result screen for a ticket just issued or checked in: number, wait, QR of its phone page;
+ * for a booking (`checkedIn`, the server's answer), whether it came in time for its slot.
+ */
+function showTicket(answer, names, checkedIn = null) {
   window.__kiosk.issued.push(answer);
   $("number").textContent = answer.number;
   $("result-service").textContent = nameOf(names ?? services.find((s) => s.code === answer.service)?.names) || answer.service;
   $("result-green").hidden = answer.priority !== "green";
   $("result-green").textContent = answer.priority === "green" ? w("green_result", { r: w(greenReason) }) : "";
-  const slot = answer.appointment ?? answer.booking ?? (answer.slot?.start ? answer.slot : null);
-  $("result-booking").hidden = !slot?.start;
-  $("result-booking").textContent = slot?.start ? t(lang, "booking.appointment", { slot: slotTime(slot) }) : "";
+  $("result-booking").hidden = !checkedIn;
+  $("result-booking").textContent = !checkedIn ? ""
+    : t(lang, checkedIn.on_time === false ? "booking.kiosk_late" : "booking.kiosk_on_time");
   const noCounter = answer.no_counter_open || answer.estimated_wait_s === null;
   $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : noCounter ? w("first_in_line") : w("no_wait");
   $("estimate").textContent = noCounter ? w("no_counter_ticket")
@@ -409,7 +412,7 @@ function drawBooking(problemText = "") {
 }
 
 function makeKeypad() {
-  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"];
+  const keys = [...CODE_KEYS, "clear", "back"];
   $("keypad").replaceChildren(...keys.map((k) => {
     const b = document.createElement("button");
     b.type = "button";
@@ -491,11 +494,11 @@ async function checkIn({ code, token: bookingToken }) {
       theCode = booking.code;
     }
     const response = await fetch(`/api/v1/branches/${encodeURIComponent(branch)}/bookings/${encodeURIComponent(theCode)}/check-in`,
-      { method: "POST", headers });
+      { method: "POST", headers, body: JSON.stringify({ language: lang }) });
     const answer = await response.json();
     if (!response.ok) throw answer.error ?? { message: response.statusText };
     bookingCode = "";
-    showTicket(answer.ticket ?? answer);
+    showTicket(answer.ticket, null, answer);
   } catch (e) {
     const known = e.code && t(lang, `booking.kiosk_${e.code}`) !== `booking.kiosk_${e.code}`;
     drawBooking(known ? t(lang, `booking.kiosk_${e.code}`) : t(lang, "booking.kiosk_refused", { m: e.message ?? String(e) }));

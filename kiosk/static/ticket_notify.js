@@ -7,7 +7,7 @@
 //   customer gave (?travel=, kept for this ticket);
 // - an appointment's slot, for a ticket checked in from a booking.
 import { both, chosenLanguage, errorText, languageOf } from "/static/common/i18n.js";
-import { advice, send, slotTime } from "/static/book/common.js";
+import { advice, appointmentTime, send } from "/static/book/common.js";
 
 const token = location.pathname.split("/")[2];
 const $ = (id) => document.getElementById(id);
@@ -74,9 +74,9 @@ function drawAdvice(ticket) {
 }
 
 function drawAppointment(ticket) {
-  const slot = ticket.appointment ?? ticket.booking ?? null;
-  $("appointment").hidden = !slot?.start;
-  $("appointment").textContent = slot?.start ? w("booking.appointment", { slot: slotTime(slot) }) : "";
+  const slot = appointmentTime(ticket.appointment);
+  $("appointment").hidden = !slot;
+  $("appointment").textContent = slot ? w("booking.appointment", { slot }) : "";
 }
 
 function drawNotify(ticket) {

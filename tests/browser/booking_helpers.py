@@ -23,6 +23,8 @@ from .conftest import Branch, ServerProcess
 #: The demo branch's zone (Asia/Shanghai has no summer time).
 BRANCH_ZONE = timezone(timedelta(hours=8))
 _phones = itertools.count(13900001000)
+#: The characters of booking codes (the server's CODE_ALPHABET).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 ROUTES = re.compile(
     r"/api/v1/(branches/demo/(slots|bookings|remote-tickets)(/|\?|$)|bookings/|tickets/[A-Za-z0-9_-]+/notify$)"
@@ -104,25 +106,47 @@ class Bookings:
             raise Refused(409, "slot_full", "the slot has no free place")
         self.taken[slot["slot"]] = self.taken.get(slot["slot"], 0) + 1
         token = secrets.token_urlsafe(16)
-        code = f"{secrets.randbelow(10**6):06d}"
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
         self.made[token] = {"token": token, "code": code, "service": body["service"], "slot": slot["slot"],
                             "state": "booked", "ticket": None, "contact": body["contact"]}
-        return {"code": code, "token": token, "slot": slot["slot"]}
+        return {"code": code, "token": token, "slot": slot["slot"], "service": body["service"],
+                "start": slot["start"], "end": slot["end"], "status_url": f"/b/{token}"}
 
     def _view(self, b: dict) -> dict:
         services = {s["code"]: s for s in self.server.api().ok("GET", "/branches/demo/services")}
         slot = self._slot(b["slot"])
+        start = datetime.fromisoformat(slot["start"])
         return {"branch": "demo", "service": b["service"], "service_names": services[b["service"]]["names"],
-                "state": b["state"], "code": b["code"], "slot": slot, "ticket": b["ticket"]}
+                "state": b["state"], "attendance": "checked_in" if b["state"] == "checked_in" else "upcoming",
+                "code": b["code"], "slot": slot["slot"], "start": slot["start"], "end": slot["end"],
+                "check_in_from": (start - timedelta(minutes=30)).isoformat(),
+                "check_in_until": (start + timedelta(minutes=10)).isoformat(), "ticket": b["ticket"]}
 
     def _check_in(self, b: dict) -> dict:
         if b["state"] != "booked":
             raise Refused(409, "not_booked", f"the booking is {b['state']}")
         ticket = self.branch.issue(b["service"])
         b["state"] = "checked_in"
-        b["ticket"] = {"number": ticket["number"], "token": ticket["token"]}
-        slot = self._slot(b["slot"])
-        return {**ticket, "appointment": {"start": slot["start"], "end": slot["end"]}}
+        b["ticket"] = {"number": ticket["number"], "token": ticket["token"], "state": ticket["state"]}
+        return {"code": b["code"], "on_time": True, "ticket": ticket, "status_url": f"/t/{ticket['token']}"}
+
+    def _day(self, day: str | None) -> dict:
+        """The day's tallies per service and slot, as the server counts them."""
+        tallies: dict[str, dict[str, dict]] = {}
+        for b in self.made.values():
+            slot = self._slot(b["slot"])
+            if day and not slot["start"].startswith(day):
+                continue
+            tally = tallies.setdefault(b["service"], {}).setdefault(slot["slot"], {
+                **{k: slot[k] for k in ("slot", "start", "end", "capacity")},
+                "booked": 0, "checked_in": 0, "due": 0, "late": 0, "no_show": 0, "upcoming": 0, "cancelled": 0})
+            if b["state"] == "cancelled":
+                tally["cancelled"] += 1
+                continue
+            tally["booked"] += 1
+            tally["checked_in" if b["state"] == "checked_in" else "upcoming"] += 1
+        return {"date": day, "bookings": [],
+                "services": [{"service": s, "slots": list(slots.values())} for s, slots in tallies.items()]}
 
     def _answer(self, route) -> None:
         request = route.request
@@ -142,16 +166,17 @@ class Bookings:
     def _route(self, method: str, path: str, query: dict, body: dict | None) -> tuple[int, object]:
         parts = path.strip("/").split("/")
         if method == "GET" and path == "/branches/demo/slots":
-            return 200, {"slots": self._slots(query["service"], query["date"])}
+            return 200, {"service": query["service"], "date": query["date"],
+                         "slots": self._slots(query["service"], query["date"])}
         if method == "POST" and path == "/branches/demo/bookings":
             if not body or not body.get("consent"):
                 raise Refused(422, "invalid", "consent is required")
             return 201, self._book(body)
         if method == "GET" and path == "/branches/demo/bookings":
-            return 200, [{"service": b["service"], "slot": self._slot(b["slot"]), "state": b["state"]}
-                         for b in self.made.values()]
+            return 200, self._day(query.get("date"))
         if method == "POST" and path == "/branches/demo/remote-tickets":
-            return 201, self.branch.issue(body["service"])
+            ticket = self.branch.issue(body["service"])
+            return 201, {"ticket": ticket, "come_now": False, "status_url": f"/t/{ticket['token']}"}
         if parts[:1] == ["tickets"] and parts[-1] == "notify":
             self.notify_asks.append(body)
             return 201, {"ahead": body["ahead"]}

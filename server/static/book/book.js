@@ -156,7 +156,7 @@ function body(form) {
   if (!contact.name) return { missing: f.name, why: "booking.need_name" };
   if (!contact.phone && !contact.email) return { missing: f.phone, why: "booking.need_contact" };
   if (!f.consent.checked) return { missing: f.consent, why: "booking.need_consent" };
-  return { out: { service: chosen.service, slot: chosen.slot.slot, contact, consent: true } };
+  return { out: { service: chosen.service, slot: chosen.slot.slot, contact, consent: true, language: lang } };
 }
 
 async function submit(event) {
@@ -179,7 +179,7 @@ async function submit(event) {
   } catch (e) {
     problem(e instanceof RequestError && e.status === 0 ? w("booking.offline") : errorText(lang, e));
     if (e.status >= 400 && e.status < 500 && e.code !== "rate_limited") key = newKey(); // refused: nothing was made
-    if (e.status === 409 || e.code === "slot_full") loadSlots(); // the place went meanwhile: show what is left
+    if (e.code === "slot_full" || e.code === "too_late") loadSlots(); // the place went meanwhile: show what is left
   } finally {
     sending = false;
     $("submit").disabled = false;
@@ -209,7 +209,8 @@ async function takeRemote(event) {
   problem("");
   try {
     window.__book.remote += 1;
-    const ticket = await send("POST", `${base}/remote-tickets`, { service, travel_min: travel });
+    const answer = await send("POST", `${base}/remote-tickets`, { service, travel_min: travel, language: lang });
+    const ticket = answer.ticket ?? answer;
     const query = new URLSearchParams({ travel: String(travel) });
     if (lang !== "zh-CN") query.set("lang", lang);
     location.assign(`/t/${encodeURIComponent(ticket.token)}?${query}`);

@@ -14,7 +14,8 @@ let day = null;
 let slots = [];
 const w = (k, values) => t(lang, k, values);
 window.__booking = { loads: 0 };
-const OPEN = new Set(["booked", "rescheduled", "confirmed"]);
+/** A booking that can still be checked in, moved or cancelled (the server's BookingState). */
+const OPEN = new Set(["booked"]);
 
 function problem(text) {
   $("error").textContent = text ?? "";
@@ -32,9 +33,11 @@ function draw() {
   const slot = slotOf(booking);
   $("service").textContent = serviceLabel();
   $("slot").textContent = slot.start ? `${dayLabel(lang, slotDate(slot))} ${slotTime(slot)}` : "";
-  const state = booking.state;
+  // How it stands now: "late" or "missed" once the slot has begun without a check-in.
+  const state = OPEN.has(booking.state) && ["late", "no_show", "due"].includes(booking.attendance)
+    ? booking.attendance : booking.state;
   $("state").textContent = w(`booking.state_${state}`);
-  $("state").className = state === "cancelled" || state === "no_show" ? "error" : "ok";
+  $("state").className = ["cancelled", "cancelled_by_branch", "no_show", "late"].includes(state) ? "error" : "ok";
   $("code").textContent = booking.code;
   $("qr").src = `/b/${encodeURIComponent(token)}/qr.svg`;
   const open = OPEN.has(state);
@@ -139,7 +142,9 @@ $("reschedule").addEventListener("click", () => {
 $("move-back").addEventListener("click", () => { $("move").hidden = true; });
 $("check-in").addEventListener("click", async () => {
   const branch = encodeURIComponent(booking.branch);
-  const ticket = await act(`/api/v1/branches/${branch}/bookings/${encodeURIComponent(booking.code)}/check-in`, { token });
+  const answer = await act(`/api/v1/branches/${branch}/bookings/${encodeURIComponent(booking.code)}/check-in`,
+    { token, language: lang });
+  const ticket = answer?.ticket;
   if (ticket?.token) location.assign(`/t/${encodeURIComponent(ticket.token)}${lang === "zh-CN" ? "" : `?lang=${lang}`}`);
 });
 languageSwitch($("lang"), lang, (next) => { lang = next; draw(); });

@@ -32,6 +32,16 @@ export function slotTime(slot) {
   return `${hm(slot.start)}–${hm(slot.end)}`;
 }
 
+/**
+ * A ticket's appointment as a line's words: the server gives the slot's start (an instant), a
+ * page may have the whole slot ({start, end}); null for a walk-in.
+ */
+export function appointmentTime(appointment) {
+  if (!appointment) return null;
+  if (typeof appointment === "string") return branchTime(appointment, appointment).slice(11, 16);
+  return appointment.start ? slotTime(appointment) : null;
+}
+
 /** The slot's date on the branch's calendar. */
 export function slotDate(slot) {
   return branchTime(slot.start, slot.start, { dateOnly: true });

@@ -1,36 +1,22 @@
-// The dashboard's "today's bookings": per service and slot, how many are booked, checked in,
-// late (the slot has begun and the customer has not checked in) and no-show, from the server's
-// list of today's bookings. It takes either answer the server may give: rows already counted
-// per service and slot, or the bookings themselves, which it counts here.
+// The dashboard's "today's bookings": per service and slot, how many are booked, checked in, due
+// (the slot has begun, within the grace time), late (past it), no-show and cancelled, as the
+// server counts them (GET …/bookings?date=: {services: [{service, slots: [tally]}]}).
 import { both } from "/static/common/i18n.js";
 import { slotTime } from "/static/book/common.js";
 
-const COLUMNS = ["booked", "checked_in", "late", "no_show", "cancelled"];
+const COLUMNS = ["booked", "checked_in", "due", "late", "no_show", "cancelled"];
+/** Counts a manager must act on: shown in amber when not zero. */
+const WATCH = new Set(["late", "no_show"]);
 
-/** The rows of the table, one per service and slot, in slot order. */
-export function bookingRows(answer, now = Date.now()) {
-  const list = Array.isArray(answer) ? answer : answer?.bookings ?? answer?.slots ?? [];
-  const rows = new Map();
-  for (const item of list) {
-    const slot = item.slot && typeof item.slot === "object" ? item.slot : item;
-    const key = `${item.service}|${slot.start}`;
-    const row = rows.get(key) ?? { service: item.service, start: slot.start, end: slot.end,
-      booked: 0, checked_in: 0, late: 0, no_show: 0, cancelled: 0 };
-    if (item.counts || COLUMNS.some((c) => typeof item[c] === "number")) {
-      for (const c of COLUMNS) row[c] += Number((item.counts ?? item)[c] ?? 0);
-    } else {
-      const state = item.state;
-      if (state === "cancelled") row.cancelled += 1;
-      else {
-        row.booked += 1;
-        if (state === "checked_in" || state === "served" || state === "done") row.checked_in += 1;
-        else if (state === "no_show") row.no_show += 1;
-        else if (state === "late" || Date.parse(slot.start) < now) row.late += 1;
-      }
+/** The rows of the table, one per service and slot that has any booking, in slot order. */
+export function bookingRows(answer) {
+  const rows = [];
+  for (const { service, slots } of answer?.services ?? []) {
+    for (const s of slots) {
+      if (COLUMNS.some((c) => s[c])) rows.push({ service, ...s });
     }
-    rows.set(key, row);
   }
-  return [...rows.values()].sort((a, b) => a.start.localeCompare(b.start) || a.service.localeCompare(b.service));
+  return rows.sort((a, b) => a.start.localeCompare(b.start) || a.service.localeCompare(b.service));
 }
 
 /** Draw today's bookings into `table` (a <table>) in `lang`. */
@@ -50,8 +36,14 @@ export function drawBookings(table, answer, lang) {
   for (const r of rows) {
     const line = body.insertRow();
     line.dataset.service = r.service;
-    for (const value of [slotTime(r), r.service, ...COLUMNS.map((c) => r[c])]) line.insertCell().textContent = String(value);
-    if (r.late) line.cells[2 + COLUMNS.indexOf("late")].className = "amber";
-    if (r.no_show) line.cells[2 + COLUMNS.indexOf("no_show")].className = "amber";
+    line.dataset.slot = r.slot;
+    line.insertCell().textContent = slotTime(r);
+    line.insertCell().textContent = r.service;
+    for (const c of COLUMNS) {
+      const cell = line.insertCell();
+      cell.textContent = String(r[c] ?? 0);
+      cell.dataset.count = c;
+      if (WATCH.has(c) && r[c]) cell.className = "amber";
+    }
   }
 }
