@@ -106,7 +106,7 @@ function draw() {
   const reason = t && reasonOf(t);
   $("current-green").hidden = !reason;
   $("current-green").textContent = reason ? greenWords(reason) : "";
-  const slot = t ? appointmentTime(t.appointment) : null;
+  const slot = t ? appointmentTime(t.appointment, live?.state?.branch?.timezone) : null;
   $("current-booking").hidden = !slot;
   $("current-booking").textContent = slot ? w("booking.appointment", { slot }) : "";
   const mine = c.staff === me.username || me.role !== "teller";

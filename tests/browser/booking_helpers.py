@@ -16,7 +16,12 @@ import json
 import re
 import secrets
 import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
+
+import yaml
 
 from .conftest import Branch, ServerProcess
 
@@ -75,6 +80,43 @@ class Bookings:
             return self.server.api().ok("POST", "/branches/demo/bookings", body)
         return self._book(body)
 
+    @contextmanager
+    def check_in_open(self) -> Iterator[None]:
+        """Check-in open for every slot of the next four hours: the demo's window opens 30 min before
+        a slot, and its slots can be booked only 30 min ahead, so a test could never check a booking
+        in on the day it books it. The admin widens the window (the branch's YAML), then restores it."""
+        if not self.real:
+            yield
+            return
+        admin = self.server.api()
+        admin.ok("POST", "/auth/login", {"username": "admin", "password": "demo-pass"})
+        before = self._config(admin)
+        wider = yaml.safe_load(before)
+        wider["appointments"]["early_min"] = 240
+        self._apply(admin, yaml.safe_dump(wider, allow_unicode=True))
+        try:
+            yield
+        finally:
+            self._apply(admin, before)
+
+    def _config(self, admin) -> str:
+        with admin.opener.open(f"{self.server.base_url}/api/v1/admin/branches/demo/config") as resp:
+            return resp.read().decode()
+
+    def _apply(self, admin, text: str) -> None:
+        request = urllib.request.Request(
+            f"{self.server.base_url}/api/v1/admin/branches/demo/config", data=text.encode(), method="PUT",
+            headers={"Content-Type": "application/yaml", "Origin": self.server.base_url})
+        with admin.opener.open(request) as resp:
+            assert resp.status == 200, resp.read()
+
+    def check_in(self, code: str) -> dict:
+        """Check the booking in as the demo kiosk does: {code, on_time, ticket, status_url}."""
+        if self.real:
+            return self.server.api().ok("POST", f"/branches/demo/bookings/{code}/check-in", {},
+                                        headers={"Authorization": "Bearer demo-kiosk"})
+        return self._check_in(next(b for b in self.made.values() if b["code"] == code))
+
     def booking(self, token: str) -> dict:
         if self.real:
             return self.server.api().ok("GET", f"/bookings/{token}")
@@ -119,7 +161,7 @@ class Bookings:
         return {"branch": "demo", "service": b["service"], "service_names": services[b["service"]]["names"],
                 "state": b["state"], "attendance": "checked_in" if b["state"] == "checked_in" else "upcoming",
                 "code": b["code"], "slot": slot["slot"], "start": slot["start"], "end": slot["end"],
-                "check_in_from": (start - timedelta(minutes=30)).isoformat(),
+                "check_in_from": (start - timedelta(hours=12)).isoformat(),  # no window in the stand-in
                 "check_in_until": (start + timedelta(minutes=10)).isoformat(), "ticket": b["ticket"]}
 
     def _check_in(self, b: dict) -> dict:

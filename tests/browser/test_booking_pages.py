@@ -8,17 +8,30 @@ answers them in the page (see its docstring); the tickets, kiosk, counters and p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from .booking_helpers import Bookings, a_phone, booking_day
 from .complaint_helpers import SIDEWAYS, ms
+from .conftest import ServerProcess
 from .test_languages import assert_traditional, sign_in
 
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 640}
 KIOSK = {"width": 1080, "height": 1920}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[ServerProcess]:
+    """The demo server, its booking limits out of the way: pages here book far faster than people
+    (the limits have their own tests)."""
+    process = ServerProcess(tmp_path_factory.mktemp("server"), env={
+        "BRANCHQ_BOOKING_RATE_LIMIT": "1000000/second", "BRANCHQ_COMPLAINT_GUESS_LIMIT": "1000000/second"})
+    process.start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +188,17 @@ def test_a_booking_is_moved_to_another_slot_and_then_cancelled(phone, bookings):
     assert page.errors == []
 
 
-def test_a_booking_is_checked_in_from_the_phone_and_follows_its_ticket(phone, bookings):
-    made = bookings.book("D", day=booking_day(0) if bookings.real else None, name="手机签到")
+@pytest.fixture
+def check_in_open(bookings) -> Iterator[None]:
+    with bookings.check_in_open():
+        yield
+
+
+def test_a_booking_is_checked_in_from_the_phone_and_follows_its_ticket(phone, bookings, check_in_open):
+    made = bookings.book("D", day=booking_day(0), name="手机签到")
     page = phone(f"/b/{made['token']}")
     expect(page.locator("#code")).to_have_text(made["code"], timeout=ms(10))
+    expect(page.locator("#check-in-note")).to_be_hidden()
     page.locator("#check-in").click()
     expect(page).to_have_url(re.compile(r"/t/[A-Za-z0-9_-]{8,64}"), timeout=ms(10))
     expect(page.locator("#number")).to_have_text(re.compile(r"^[A-Z]\d{3}$"), timeout=ms(10))
@@ -188,8 +208,8 @@ def test_a_booking_is_checked_in_from_the_phone_and_follows_its_ticket(phone, bo
 # --- the kiosk ---
 
 
-def test_the_kiosk_checks_a_booking_in_by_its_code_and_shows_the_ticket(server, new_page, bookings):
-    made = bookings.book("A", day=booking_day(0) if bookings.real else None, name="取号机签到")
+def test_the_kiosk_checks_a_booking_in_by_its_code_and_shows_the_ticket(server, new_page, bookings, check_in_open):
+    made = bookings.book("A", day=booking_day(0), name="取号机签到")
     kiosk = new_page("about:blank", **KIOSK)
     bookings.attach(kiosk)
     kiosk.goto(f"{server.base_url}/kiosk/demo?token=demo-kiosk")
@@ -199,15 +219,16 @@ def test_the_kiosk_checks_a_booking_in_by_its_code_and_shows_the_ticket(server, 
     entry.click()
     expect(kiosk.locator("#booking")).to_be_visible()
     kiosk.wait_for_timeout(800)  # the new screen takes no taps for a moment (a double tap never lands twice)
-    kiosk.locator('#keypad [data-key="9"]').click()
+    kiosk.locator('#keypad [data-key="Z"]').click()
     kiosk.locator('#keypad [data-key="back"]').click()
     for digit in made["code"]:
         kiosk.locator(f'#keypad [data-key="{digit}"]').click()
     expect(kiosk.locator("#booking-code")).to_have_text(made["code"])
     kiosk.locator("#booking-go").click()
     expect(kiosk.locator("#result")).to_be_visible(timeout=ms(10))
-    expect(kiosk.locator("#number")).to_have_text(re.compile(r"^[A-Z]\d{3}$"))
-    expect(kiosk.locator("#result-booking")).to_contain_text("预约")
+    series = "Y" if bookings.real else "[A-Z]"  # the appointments' own series (the stand-in issues walk-ins)
+    expect(kiosk.locator("#number")).to_have_text(re.compile(rf"^{series}\d{{3}}$"))
+    expect(kiosk.locator("#result-booking")).to_have_text("预约签到成功，按预约时间排队")
     assert bookings.booking(made["token"])["state"] == "checked_in"
     assert kiosk.errors == []
 
@@ -227,6 +248,25 @@ def test_the_kiosk_says_when_no_booking_has_the_code(server, new_page, bookings)
     expect(kiosk.locator("#booking-problem")).to_be_visible(timeout=ms(10))
     expect(kiosk.locator("#booking")).to_be_visible()
     assert kiosk.errors == []
+
+
+def test_the_teller_sees_that_the_called_ticket_is_an_appointment_and_its_slot(
+        server, new_page, branch, bookings, check_in_open):
+    made = bookings.book("E", day=booking_day(0), name="柜员看")
+    ticket = bookings.check_in(made["code"])["ticket"]
+    page = new_page(f"{server.base_url}/counter?branch=demo&counter=6")
+    sign_in(page, "teller6")
+    expect(page.locator("#status")).to_have_attribute("data-status", "connected", timeout=ms(10))
+    while branch.call_next(6)["number"] != ticket["number"]:
+        pass
+    expect(page.locator("#current-number")).to_have_text(ticket["number"], timeout=ms(10))
+    mark = page.locator("#current-booking")
+    if bookings.real:
+        start = made["start"][11:16]  # the branch's wall clock, as the slot's instant is written
+        expect(mark).to_have_text(f"预约 {start} Appointment {start}")
+    else:
+        expect(mark).to_be_hidden()  # the stand-in's check-in is a walk-in's ticket
+    assert page.errors == []
 
 
 # --- queue now, from the phone ---

@@ -3,7 +3,9 @@
 // says whether it is open: the page only offers it); reschedule to another slot with free places;
 // cancel. Once checked in, the ticket's own page follows the queue.
 import { applyWords, chosenLanguage, errorText, languageOf, languageSwitch, nameOf, t } from "/static/common/i18n.js";
-import { dayLabel, localToday, nextDays, send, slotDate, slotOf, slotTime } from "/static/book/common.js";
+import {
+  appointmentTime, dayLabel, localToday, nextDays, send, slotDate, slotOf, slotTime,
+} from "/static/book/common.js";
 
 const token = location.pathname.split("/")[2];
 const $ = (id) => document.getElementById(id);
@@ -54,7 +56,10 @@ function draw() {
   const opensAt = booking.check_in_from ? Date.parse(booking.check_in_from) : null;
   const early = opensAt !== null && Date.now() < opensAt;
   $("check-in-note").hidden = !early;
-  $("check-in-note").textContent = early ? w("booking.check_in_from", { t: slotTime({ start: booking.check_in_from, end: booking.check_in_from }).slice(0, 5) }) : "";
+  $("check-in-note").textContent = early ? w("booking.check_in_from", { t: appointmentTime(booking.check_in_from) }) : "";
+  $("check-in").disabled = busy || early;
+  clearTimeout(draw.opens);
+  if (early) draw.opens = setTimeout(draw, Math.min(opensAt - Date.now() + 500, 2 ** 31 - 1)); // the key turns on by itself
   drawMove();
 }
 
@@ -81,11 +86,12 @@ function drawMove() {
   }));
 }
 
-async function load() {
+/** Read the booking again; a refusal just shown stays (`keepProblem`), the customer must read it. */
+async function load({ keepProblem = false } = {}) {
   window.__booking.loads += 1;
   try {
     booking = await send("GET", `/api/v1/bookings/${encodeURIComponent(token)}`);
-    problem("");
+    if (!keepProblem) problem("");
   } catch (e) {
     problem(errorText(lang, e));
   }
@@ -120,7 +126,7 @@ async function act(path, body) {
     return false;
   } finally {
     busy = false;
-    await load();
+    await load({ keepProblem: true });
   }
 }
 

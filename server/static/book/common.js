@@ -33,13 +33,23 @@ export function slotTime(slot) {
 }
 
 /**
- * A ticket's appointment as a line's words: the server gives the slot's start (an instant), a
- * page may have the whole slot ({start, end}); null for a walk-in.
+ * A ticket's appointment as a line's words ("09:30"): the server gives the slot's start (an
+ * instant), a page may have the whole slot ({start, end}); null for a walk-in. With the branch's
+ * time zone (`zone`, as staff pages' live state names it) the instant is read on its clock,
+ * else in the offset it is written with.
  */
-export function appointmentTime(appointment) {
+export function appointmentTime(appointment, zone = null) {
   if (!appointment) return null;
-  if (typeof appointment === "string") return branchTime(appointment, appointment).slice(11, 16);
-  return appointment.start ? slotTime(appointment) : null;
+  if (typeof appointment !== "string") return appointment.start ? slotTime(appointment) : null;
+  if (zone) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+        .format(new Date(appointment));
+    } catch {
+      // an unknown zone: the written offset below
+    }
+  }
+  return branchTime(appointment, appointment).slice(11, 16);
 }
 
 /** The slot's date on the branch's calendar. */
