@@ -4,6 +4,7 @@ import { connect, counterQueue } from "/static/common/live.js";
 import { api, currentStaff, signInForm, signOut } from "/static/common/signin.js";
 import { breachLine } from "/static/manage/breaches.js";
 import { applyWords, both, chosenLanguage, errorText, languageSwitch, pageLanguage, t } from "/static/common/i18n.js";
+import { appointmentTime } from "/static/book/common.js";
 
 // The page's one transport is the websocket: its commands for every action, its live state
 // for the counter and the queue. HTTP only reads, once, what the live state does not hold
@@ -106,6 +107,9 @@ function draw() {
   const reason = t && reasonOf(t);
   $("current-green").hidden = !reason;
   $("current-green").textContent = reason ? greenWords(reason) : "";
+  const slot = t ? appointmentTime(t.appointment, live?.state?.branch?.timezone) : null;
+  $("current-booking").hidden = !slot;
+  $("current-booking").textContent = slot ? w("booking.appointment", { slot }) : "";
   const mine = c.staff === me.username || me.role !== "teller";
   for (const button of document.querySelectorAll(".actions button")) {
     const a = button.dataset.action;

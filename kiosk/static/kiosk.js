@@ -7,6 +7,9 @@
 // and while the connection is down the buttons are off and the banner says why. The branch's
 // notices run in a strip under the header; an emergency one covers the whole screen with
 // every button off (the server refuses kiosk tickets meanwhile), until it is cleared.
+// "I have a booking" checks a booking in: its code typed on a big keypad, or its QR code shown to
+// the camera where the browser has BarcodeDetector; the ticket it becomes is shown and printed
+// as a walk-in's is.
 import { connect } from "/static/common/live.js";
 import { deviceTokenOrEnroll } from "/static/common/device.js";
 import { errorText, t, wordsOf } from "/static/common/i18n.js";
@@ -16,7 +19,10 @@ const branch = decodeURIComponent(location.pathname.split("/")[2]);
 let enrollProblem = null; // a refused ?code=…, shown in the banner
 const token = await deviceTokenOrEnroll("kiosk", { onProblem: (message) => { enrollProblem = message; } });
 const $ = (id) => document.getElementById(id);
-const IDLE_MS = { start: 60000, "green-reasons": 30000, result: 20000, print_failed: 60000 };
+const IDLE_MS = { start: 60000, "green-reasons": 30000, booking: 45000, result: 20000, print_failed: 60000 };
+/** The characters of booking codes (server/services/bookings.py CODE_ALPHABET: no 0/O, 1/I/L) and their longest. */
+const CODE_KEYS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_MAX = 12;
 /** Taps this soon after a change of screen are ignored: the second tap of a double tap. */
 const GUARD_MS = 700;
 
@@ -45,7 +51,8 @@ function show(id) {
   if (id !== screen) settle();
   if (id !== "result") { shown = null; printing = null; }
   screen = id;
-  for (const s of ["start", "green-reasons", "result"]) $(s).hidden = s !== id;
+  for (const s of ["start", "green-reasons", "booking", "result"]) $(s).hidden = s !== id;
+  if (id !== "booking") stopScan();
   armIdle();
 }
 
@@ -91,6 +98,7 @@ function setLanguage(next) {
   document.documentElement.lang = next;
   for (const b of document.querySelectorAll(".languages button")) b.setAttribute("aria-pressed", String(b.dataset.lang === next));
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = w(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-b]")) el.textContent = t(next, el.dataset.b); // booking.* of i18n.js
   draw();
   if (changed) armIdle();
 }
@@ -267,7 +275,9 @@ function draw() {
   box.style.setProperty("--cols", String(cols));
   box.style.setProperty("--rows", String(rows));
   $("green").disabled = !online() || Boolean(emergencyNotice());
-  for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason], #reprint, #on-screen")) b.disabled = false;
+  $("booking-entry").disabled = !online() || Boolean(emergencyNotice());
+  for (const b of document.querySelectorAll(".languages button, #done, #reasons-back, [data-reason], #reprint, #on-screen, #booking-back, #keypad button, #scan")) b.disabled = false;
+  $("booking-go").disabled = !online() || !bookingCode || busy;
   drawGreen();
   drawClosed(offered);
   banner();
@@ -389,21 +399,7 @@ async function take(service) {
       throw new Error(w("needs_confirmation"));
     }
     if (!response.ok) throw new Error(response.status === 429 ? w("busy") : errorText(lang, answer.error ?? { message: response.statusText }));
-    window.__kiosk.issued.push(answer);
-    $("number").textContent = answer.number;
-    $("result-service").textContent = nameOf(service.names);
-    $("result-green").hidden = answer.priority !== "green";
-    $("result-green").textContent = answer.priority === "green" ? w("green_result", { r: w(greenReason) }) : "";
-    const noCounter = answer.no_counter_open || answer.estimated_wait_s === null;
-    $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : noCounter ? w("first_in_line") : w("no_wait");
-    $("estimate").textContent = noCounter ? w("no_counter_ticket")
-      : answer.estimated_wait_s ? w("wait", { m: Math.max(1, Math.round(answer.estimated_wait_s / 60)) }) : "";
-    $("facts-sep").hidden = !$("estimate").textContent;
-    $("qr").src = `/api/v1/tickets/${answer.token}/qr.svg`;
-    greenReason = null;
-    show("result");
-    shown = { id: answer.id, number: answer.number };
-    banner();
+    showTicket(answer, service.names);
   } catch (e) {
     // Kept through the redraw that follows (the services reload): the customer must read it.
     refusal = { text: w("failed", { m: e.message }), until: performance.now() + REFUSAL_MS };
@@ -412,6 +408,140 @@ async function take(service) {
   } finally {
     busy = false;
     loadServices();
+  }
+}
+
+/**
+ * The result screen for a ticket just issued or checked in: number, wait, QR of its phone page;
+ * for a booking (`checkedIn`, the server's answer), whether it came in time for its slot.
+ */
+function showTicket(answer, names, checkedIn = null) {
+  window.__kiosk.issued.push(answer);
+  $("number").textContent = answer.number;
+  $("result-service").textContent = nameOf(names ?? services.find((s) => s.code === answer.service)?.names) || answer.service;
+  $("result-green").hidden = answer.priority !== "green";
+  $("result-green").textContent = answer.priority === "green" ? w("green_result", { r: w(greenReason) }) : "";
+  $("result-booking").hidden = !checkedIn;
+  $("result-booking").textContent = !checkedIn ? ""
+    : t(lang, checkedIn.on_time === false ? "booking.kiosk_late" : "booking.kiosk_on_time");
+  const noCounter = answer.no_counter_open || answer.estimated_wait_s === null;
+  $("ahead").textContent = answer.ahead ? w("ahead", { n: answer.ahead }) : noCounter ? w("first_in_line") : w("no_wait");
+  $("estimate").textContent = noCounter ? w("no_counter_ticket")
+    : answer.estimated_wait_s ? w("wait", { m: Math.max(1, Math.round(answer.estimated_wait_s / 60)) }) : "";
+  $("facts-sep").hidden = !$("estimate").textContent;
+  $("qr").src = `/api/v1/tickets/${answer.token}/qr.svg`;
+  greenReason = null;
+  show("result");
+  shown = { id: answer.id, number: answer.number };
+  banner();
+}
+
+// --- "I have a booking" ---
+
+let bookingCode = "";
+let scanning = null; // {stream, timer} while the camera looks for a QR code
+
+function drawBooking(problemText = "") {
+  $("booking-code").textContent = bookingCode || "—";
+  $("booking-go").disabled = !online() || !bookingCode || busy;
+  $("booking-problem").textContent = problemText;
+  $("booking-problem").hidden = !problemText;
+}
+
+function makeKeypad() {
+  const keys = [...CODE_KEYS, "clear", "back"];
+  $("keypad").replaceChildren(...keys.map((k) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.key = k;
+    b.textContent = k === "clear" ? "C" : k === "back" ? "⌫" : k;
+    if (k === "clear" || k === "back") b.className = "key-fn";
+    if (k === "clear") b.setAttribute("aria-label", "clear");
+    if (k === "back") b.setAttribute("aria-label", "backspace");
+    b.addEventListener("click", () => {
+      bookingCode = k === "clear" ? "" : k === "back" ? bookingCode.slice(0, -1)
+        : (bookingCode + k).slice(0, CODE_MAX);
+      drawBooking();
+      armIdle();
+    });
+    return b;
+  }));
+}
+
+function openBooking() {
+  bookingCode = "";
+  show("booking");
+  $("scan-box").hidden = !("BarcodeDetector" in window && navigator.mediaDevices?.getUserMedia);
+  drawBooking();
+}
+
+/** The booking's QR code holds its page's address (…/b/<token>); a code alone is taken as typed. */
+function readScanned(text) {
+  const page = /\/b\/([A-Za-z0-9_-]{8,64})(?:[/?#]|$)/.exec(text);
+  if (page) return { token: page[1] };
+  const code = String(text).trim().toUpperCase();
+  return /^[0-9A-Z]{4,12}$/.test(code) ? { code } : null;
+}
+
+async function startScan() {
+  if (scanning) return;
+  try {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false });
+    const video = $("scan-video");
+    video.srcObject = stream;
+    await video.play();
+    scanning = { stream, timer: null };
+    const look = async () => {
+      if (!scanning) return;
+      try {
+        const found = await detector.detect(video);
+        const read = found.map((f) => readScanned(f.rawValue)).find(Boolean);
+        if (read) { stopScan(); await checkIn(read); return; }
+      } catch { /* a frame not ready yet */ }
+      if (scanning) scanning.timer = setTimeout(look, 250);
+    };
+    look();
+  } catch (e) {
+    stopScan();
+    drawBooking(t(lang, "booking.kiosk_no_camera"));
+  }
+}
+
+function stopScan() {
+  if (!scanning) return;
+  clearTimeout(scanning.timer);
+  for (const track of scanning.stream.getTracks()) track.stop();
+  $("scan-video").srcObject = null;
+  scanning = null;
+}
+
+/** Check a booking in (by its code, or by its token read from the QR code) and show its ticket. */
+async function checkIn({ code, token: bookingToken }) {
+  if (busy) return;
+  busy = true;
+  drawBooking();
+  const headers = { "Content-Type": "application/json", Authorization: `Bearer ${token}` };
+  try {
+    let theCode = code;
+    if (!theCode) {
+      const found = await fetch(`/api/v1/bookings/${encodeURIComponent(bookingToken)}`);
+      const booking = await found.json();
+      if (!found.ok) throw booking.error ?? { message: found.statusText };
+      theCode = booking.code;
+    }
+    const response = await fetch(`/api/v1/branches/${encodeURIComponent(branch)}/bookings/${encodeURIComponent(theCode)}/check-in`,
+      { method: "POST", headers, body: JSON.stringify({ language: lang }) });
+    const answer = await response.json();
+    if (!response.ok) throw answer.error ?? { message: response.statusText };
+    bookingCode = "";
+    showTicket(answer.ticket, null, answer);
+  } catch (e) {
+    const known = e.code && t(lang, `booking.kiosk_${e.code}`) !== `booking.kiosk_${e.code}`;
+    drawBooking(known ? t(lang, `booking.kiosk_${e.code}`) : t(lang, "booking.kiosk_refused", { m: e.message ?? String(e) }));
+  } finally {
+    busy = false;
+    if (screen === "booking") drawBooking($("booking-problem").textContent);
   }
 }
 
@@ -435,6 +565,11 @@ function main() {
   $("done").addEventListener("click", goHome);
   $("reprint").addEventListener("click", reprint);
   $("on-screen").addEventListener("click", onScreen);
+  makeKeypad();
+  $("booking-entry").addEventListener("click", openBooking);
+  $("booking-back").addEventListener("click", goHome);
+  $("booking-go").addEventListener("click", () => { if (bookingCode) checkIn({ code: bookingCode }); });
+  $("scan").addEventListener("click", startScan);
   document.addEventListener("pointerdown", armIdle);
   window.addEventListener("resize", draw);
   if (!token) {

@@ -68,6 +68,9 @@ function draw(data) {
   $("complain").href = `/complain/${encodeURIComponent(data.branch)}?ticket=${encodeURIComponent(token)}${lang === "zh-CN" ? "" : `&lang=${lang}`}`;
   $("complain").hidden = false;
   if (called && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  // The notify-me card, the travel advice and the appointment line (ticket_notify.js) follow each reading.
+  window.__phone.ticket = data; // for a module that starts after this reading
+  window.dispatchEvent(new CustomEvent("ticket", { detail: data }));
   finished = Boolean(FINAL[data.state]);
   if (!live && !finished) follow(data.branch);
   if (finished && live) { live.close(); live = null; }

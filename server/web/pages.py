@@ -21,6 +21,7 @@ STATIC_PACKAGES = {
     "admin": "server",
     "account": "server",
     "complaints": "server",
+    "book": "server",
     "kiosk": "kiosk",
     "counter": "counter",
     "display": "display",
@@ -92,5 +93,9 @@ def setup_pages(app: web.Application) -> None:
     from .complaint_pages import setup_complaints
 
     setup_complaints(app)
+    # Appointments and remote queueing: the branch's booking page and a booking's own page.
+    from .booking_pages import setup_bookings
+
+    setup_bookings(app)
     # "My sessions": a staff member's own sign-ins, to see and end.
     app.router.add_get("/account", page("server", "account/account.html"))

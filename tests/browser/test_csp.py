@@ -28,6 +28,10 @@ PAGES = {
     "complaint-desk": "/manage/demo/complaints",
     "complaint-entry": "/manage/demo/complaints/new",
     "complaint-case": "/manage/demo/complaints/1",
+    # Appointments and remote queueing: the branch's booking page and a booking's own page.
+    "book": "/book/demo",
+    "book-queue": "/book/demo?tab=queue",
+    "booking": "/b/not-a-real-booking-token",
 }
 
 RECORD = """

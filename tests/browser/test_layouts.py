@@ -225,8 +225,8 @@ def open_screen(screen: str, branch: LayoutBranch, server: ServerProcess, contex
 
 
 def views(screen: str, page, branch: LayoutBranch):
-    """The states of a screen worth checking, each yielded once drawn: the kiosk in English and
-    its result screen too; the board in English too (longer names)."""
+    """The states of a screen worth checking, each yielded once drawn: the kiosk in English, its
+    result screen and its booking keypad too; the board in English too (longer names)."""
     yield "zh-CN"
     if screen == "kiosk":
         page.get_by_role("button", name="English").click()
@@ -236,6 +236,14 @@ def views(screen: str, page, branch: LayoutBranch):
         expect(page.locator("#result")).to_be_visible(timeout=seconds(5) * MS)
         page.wait_for_function("document.getElementById('qr').naturalWidth > 0", timeout=seconds(5) * MS)
         yield "result"
+        # "I have a booking": the code's keypad (taps just after a change of screen are ignored).
+        page.wait_for_timeout(800)
+        page.locator("#done").click()
+        expect(page.locator("#start")).to_be_visible()
+        page.wait_for_timeout(800)
+        page.locator("#booking-entry").click()
+        expect(page.locator("#keypad button")).to_have_count(33)
+        yield "booking"
     elif screen == "board":
         page.goto(page.url + ("&" if "?" in page.url else "?") + "lang=en&announce=off")
         expect(page.locator("body")).to_have_attribute("data-status", "connected", timeout=seconds(10) * MS)

@@ -360,6 +360,8 @@ const STAFF_APPLIERS = {
       issued_at: data.issued_at ?? at,
       head: data.head ?? false,
       target_counter: data.target_counter ?? null,
+      // A checked-in appointment: its slot's start, which the teller sees once it is called.
+      ...(data.appointment ? { appointment: data.appointment } : {}),
     });
     return enqueue(state, entry, at) && countWaiting(state, data, +1);
   },
@@ -378,6 +380,7 @@ const STAFF_APPLIERS = {
       service: data.service,
       priority: data.priority,
       ...('green_reason' in entry ? { green_reason: entry.green_reason } : {}),
+      ...(entry.appointment ? { appointment: entry.appointment } : {}),
       state: data.state ?? 'called',
       issued_at: entry.issued_at,
       queued_at: entry.queued_at,

@@ -11,6 +11,7 @@ import {
   applyWords, both, chosenLanguage, errorText, languageSwitch, nameOf, pageLanguage, showLiveStatus, t,
 } from "/static/common/i18n.js";
 import { drawEmergency, setUpEmergency } from "/static/manage/emergency.js";
+import { drawBookings } from "/static/manage/bookings.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
 const base = `/api/v1/branches/${encodeURIComponent(branch)}`;
@@ -325,6 +326,7 @@ function setLanguage(next) {
   drawStatus();
   draw(live?.state);
   refreshKpis();
+  if (bookingsShown) drawBookings($("bookings"), bookingsShown, lang);
 }
 
 async function main() {
@@ -363,6 +365,7 @@ async function main() {
         if (e.kind.startsWith("ticket.") || e.kind.startsWith("counter.")) scheduleResync();
         if (e.kind.startsWith("alert.")) scheduleResync(0); // the open breaches are the snapshot's
         if (e.kind.startsWith("complaint.")) scheduleResync(); // so are the complaint deadlines
+        if (e.kind.startsWith("booking.") || e.kind.startsWith("ticket.")) scheduleBookings();
       }
       draw(state);
       drawEmergency(state);
@@ -377,6 +380,33 @@ async function main() {
   setInterval(() => draw(live.state), 1000); // the timers tick
   setInterval(() => { if (live.connected) live.resync(); }, ALERTS_EVERY_MS);
   setInterval(refreshKpis, 30000);
+  await refreshBookings();
+  setInterval(refreshBookings, 60000); // "late" grows by itself as slots begin
+}
+
+let bookingsTimer = null;
+let bookingsShown = null;
+
+function scheduleBookings() {
+  clearTimeout(bookingsTimer);
+  bookingsTimer = setTimeout(refreshBookings, 500);
+}
+
+/** Today's bookings per service and slot, on the branch's calendar (the server's default day). */
+async function refreshBookings() {
+  try {
+    const zone = live?.state?.branch?.timezone || undefined;
+    let date;
+    try {
+      date = new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date());
+    } catch {
+      date = new Intl.DateTimeFormat("en-CA").format(new Date());
+    }
+    bookingsShown = await api("GET", `${base}/bookings?date=${date}`);
+    drawBookings($("bookings"), bookingsShown, lang);
+  } catch (e) {
+    $("bookings").textContent = errorText(lang, e);
+  }
 }
 
 main();
