@@ -16,6 +16,7 @@ from server.complaint_protocol import (
     ComplaintCreated,
     ComplaintIn,
     ComplaintLink,
+    ComplaintLinkIn,
     PublicCase,
     PublicReply,
     PublicWithdraw,
@@ -143,12 +144,12 @@ async def public_withdraw(request: web.Request, _actor: Actor, body: PublicWithd
 
 @routes.http("POST", "/branches/" + BRANCH + N + "/complaint-link",
              summary="Evaluator device: after a low rating, where the customer's phone continues a complaint about "
-             "the ticket just finished at its counter (a link and its QR code)", answer=ComplaintLink,
-             action=Action.RATE_AT_COUNTER)
-async def complaint_link(request: web.Request, actor: Actor, _body: None) -> ComplaintLink:
+             "the ticket just finished at its counter (a link and its QR code)", body=ComplaintLinkIn,
+             answer=ComplaintLink, action=Action.RATE_AT_COUNTER)
+async def complaint_link(request: web.Request, actor: Actor, body: ComplaintLinkIn) -> ComplaintLink:
     branch = request.match_info["branch"]
     token = await tickets.just_finished_at(request.app[SERVICES], actor, branch, int(request.match_info["number"]))
-    url = f"{public_base(request)}/complain/{branch}?ticket={token}"
+    url = f"{public_base(request)}/complain/{branch}?ticket={token}&lang={body.lang}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
     return ComplaintLink(url=url, qr_svg=buffer.getvalue().decode())

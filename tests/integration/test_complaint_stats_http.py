@@ -126,3 +126,26 @@ async def test_the_idempotency_key_header_is_read_whatever_the_case_of_its_name(
     again = await c.post(B + "/complaints", json=body, headers={"IDEMPOTENCY-KEY": "lower-1"})
     assert first.status == again.status == 201
     assert (await first.json())["id"] == (await again.json())["id"]
+
+
+async def test_the_evaluator_hands_out_a_complaint_link_for_the_ticket_just_finished_at_its_counter(demo):
+    from tests.conftest import KIOSK
+
+    c = demo.client
+    evaluator = {"Authorization": "Bearer demo-evaluator"}
+    resp = await c.post(B + "/counters/5/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "nothing_to_rate"
+    issued = await (await c.post(B + "/tickets", json={"service": "D"}, headers=KIOSK)).json()
+    await login(c, "teller5")
+    for action in ("open", "call-next", "finish"):
+        assert (await c.post(f"{B}/counters/5/{action}", json={})).status == 200
+    await c.post("/api/v1/auth/logout")
+    resp = await c.post(B + "/counters/5/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert resp.status == 200, await resp.text()
+    link = await resp.json()
+    assert link["url"].endswith(f"/complain/demo?ticket={issued['token']}&lang=en")
+    assert link["qr_svg"].startswith("<svg")
+    other = await c.post(B + "/counters/4/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert other.status == 403 and (await other.json())["error"]["code"] == "not_this_counter"
+    kiosk = await c.post(B + "/counters/5/complaint-link", headers=KIOSK, json={"lang": "en"})
+    assert kiosk.status == 403
