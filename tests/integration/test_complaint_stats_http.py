@@ -149,3 +149,30 @@ async def test_the_evaluator_hands_out_a_complaint_link_for_the_ticket_just_fini
     assert other.status == 403 and (await other.json())["error"]["code"] == "not_this_counter"
     kiosk = await c.post(B + "/counters/5/complaint-link", headers=KIOSK, json={"lang": "en"})
     assert kiosk.status == 403
+
+
+async def test_the_case_list_as_csv_and_xlsx_masks_the_contact_and_the_export_is_audited(demo):
+    from sqlalchemy import select
+
+    from server.store import tables as t
+
+    c = demo.client
+    await login(c, "manager")
+    await entered(c, "13912345678")
+    csv = await c.get(B + "/complaints.csv?channel=hotline")
+    assert csv.status == 200 and csv.content_type == "text/csv"
+    text = await csv.text()
+    assert text.splitlines()[0].startswith("number,received_at,channel,category,state,name,phone")
+    assert "139****5678" in text and "张*" in text
+    assert "13912345678" not in text and "张三" not in text
+    xlsx = await c.get(B + "/complaints.xlsx")
+    cells = [str(v) for row in openpyxl.load_workbook(io.BytesIO(await xlsx.read()))["cases"].iter_rows(
+        values_only=True) for v in row]
+    assert "139****5678" in cells and not any("13912345678" in v for v in cells)
+    async with demo.services.db.read() as conn:
+        audit = t.AuditEntry.__table__
+        actions = list((await conn.execute(select(audit.c.action).where(
+            audit.c.action == "complaint.list_exported"))).scalars())
+    assert len(actions) == 2
+    await login(c, "teller1")
+    assert (await c.get(B + "/complaints.csv")).status == 403
