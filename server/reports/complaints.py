@@ -17,7 +17,8 @@ The figures of a set of cases:
 - ``upheld_rate``: of the decided cases, the share upheld or partly upheld.
 - ``second_round_rate``: of the decided cases, the share that went to a second round.
 - ``escalation_rate``: of the cases, the share escalated to a superior at least once.
-- ``satisfaction_rate``: of the cases whose customer answered, the share satisfied with the handling.
+- ``satisfaction_rate``: of the cases whose customer answered (at closing, or "not satisfied" to a
+  decision by the case token), the share satisfied with the handling; the last answer counts.
 - ``repeat_complainants``: complainants of these cases who have another case at the branch
   received by the period's last day.
 

@@ -354,6 +354,8 @@ async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any,
         values["department"] = fields["department"]
     if action is A.CLOSE:
         values["satisfied"] = fields.get("satisfied")
+    elif action in (A.REOPEN, A.ESCALATE) and actor is not None and actor.kind == "public":
+        values["satisfied"] = False  # the customer's own "not satisfied": the last answer counts
     if after.state not in OPEN_STATES and row.ended_at is None:
         values["ended_at"] = tx.now
     if action is A.RECTIFY:
