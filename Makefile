@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.issuance
 	$(BIN)/python -m bench.displays
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.complaint_stats
 	$(BIN)/python -m bench.simulate
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.bookings

@@ -321,10 +321,17 @@ class PublicCase(Answer):
     """The public milestones: ``{"at", "state"}``."""
 
 
+class ComplaintLinkIn(Body):
+    """What the evaluator asks a complaint link with: the language the customer chose there."""
+
+    lang: Literal["zh-CN", "en", "zh-TW"]
+    """The complaint form opens in it on the phone."""
+
+
 class ComplaintLink(Answer):
     """Where the phone continues a complaint about a ticket (handed out after a low rating)."""
 
     url: str
-    """The customer's complaint form with the ticket filled in: ``…/complain/{branch}?ticket=…``."""
+    """The customer's complaint form with the ticket filled in: ``…/complain/{branch}?ticket=…&lang=…``."""
     qr_svg: str
     """The same address as a QR code (SVG), for the evaluator to show."""

@@ -57,7 +57,9 @@ async function complain() {
   $("complain").disabled = true;
   try {
     const response = await fetch(`/api/v1/branches/${branch}/counters/${counter}/complaint-link`, {
-      method: "POST", headers: { Authorization: `Bearer ${token}` },
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ lang }),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {

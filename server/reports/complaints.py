@@ -17,7 +17,8 @@ The figures of a set of cases:
 - ``upheld_rate``: of the decided cases, the share upheld or partly upheld.
 - ``second_round_rate``: of the decided cases, the share that went to a second round.
 - ``escalation_rate``: of the cases, the share escalated to a superior at least once.
-- ``satisfaction_rate``: of the cases whose customer answered, the share satisfied with the handling.
+- ``satisfaction_rate``: of the cases whose customer answered (at closing, or "not satisfied" to a
+  decision by the case token), the share satisfied with the handling; the last answer counts.
 - ``repeat_complainants``: complainants of these cases who have another case at the branch
   received by the period's last day.
 
@@ -107,19 +108,28 @@ def days_to_decision(fact: CaseFact) -> float | None:
     return (fact.first_decided_at - fact.received_at).total_seconds() / 86400
 
 
+def complainants(history: Iterable[CaseFact], last: date) -> dict[tuple[str, int], int]:
+    """How many cases (merged ones aside) each complainant of each branch filed by ``last``."""
+    per_person: dict[tuple[str, int], int] = defaultdict(int)
+    for h in history:
+        if h.received_on <= last and h.merged_into is None:
+            per_person[(h.branch, h.complainant)] += 1
+    return per_person
+
+
 def figures(cases: Sequence[CaseFact], history: Sequence[CaseFact], last: date) -> dict[str, Any]:
     """The figures of ``cases`` (see the module's docstring); ``history``: every case of the
     branches up to ``last``, for repeat complainants."""
+    return _figures(cases, complainants(history, last))
+
+
+def _figures(cases: Sequence[CaseFact], per_person: dict[tuple[str, int], int]) -> dict[str, Any]:
     counted = [c for c in cases if c.merged_into is None]
     decided = [c for c in counted if c.first_decided_at is not None]
     due = [c for c in counted if c.first_decided_at is not None or c.overdue_now]
     on_time = [c for c in decided if c.decided_late is False]
     days = [d for d in (days_to_decision(c) for c in decided) if d is not None]
     answered = [c for c in counted if c.satisfied is not None]
-    per_person: dict[tuple[str, int], int] = defaultdict(int)
-    for h in history:
-        if h.received_on <= last and h.merged_into is None:
-            per_person[(h.branch, h.complainant)] += 1
     people = {(c.branch, c.complainant) for c in counted}
     p90 = percentile(days, 0.9)
     return {
@@ -178,6 +188,7 @@ def complaint_stats(
     span = (last - first).days + 1
     before_first = first - timedelta(days=span)
     before = [f for f in history if before_first <= f.received_on < first]
+    per_person = complainants(history, last)
     key = _key_of(group, period)
     keyed: dict[str | None, list[CaseFact]] = defaultdict(list)
     for f in inside:
@@ -187,8 +198,8 @@ def complaint_stats(
         "from": first.isoformat(), "to": last.isoformat(), "group": group, "period": period,
         "previous": {"from": before_first.isoformat(), "to": (first - timedelta(days=1)).isoformat()},
         "columns": list(COLUMNS),
-        "rows": [{"key": k, **figures(keyed[k], history, last)} for k in order],
-        "total": figures(inside, history, last),
+        "rows": [{"key": k, **_figures(keyed[k], per_person)} for k in order],
+        "total": _figures(inside, per_person),
         "weak_points": weak_points(inside, before),
     }
 

@@ -6,7 +6,7 @@ The store hands over anonymous facts (no contact, no text: :func:`server.store.c
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from server.domain import complaints as rules
@@ -64,7 +64,8 @@ async def stats(
             span = Period(span.last - timedelta(days=DEFAULT_DAYS - 1), span.last)
         rows = await store.stat_rows(conn, branch_ids, span.last)
     zones = {b.id: b.timezone for b in branches}
-    facts = [_fact(r, now, zones[r.branch_id]) for r in rows]
+    today = {b: rules.local_date(now, z) for b, z in zones.items()}
+    facts = [_fact(r, now, zones[r[1]], today[r[1]]) for r in rows]
     report = complaint_stats(facts, span.first, span.last, group=group, period=period)
     return {
         "branches": [b.id for b in branches],
@@ -75,14 +76,19 @@ async def stats(
     }
 
 
-def _fact(r: Any, now: Any, zone: str) -> CaseFact:
-    state = CaseState(r.state)
-    return CaseFact(
-        id=r.id, branch=r.branch_id, complainant=r.complainant, channel=r.channel, category=r.category,
-        state=state, received_at=r.received_at, received_on=r.received_on, due_on=r.due_on,
-        overdue_now=state in rules.AWAITING_DECISION and rules.is_overdue(r.due_on, now, zone),
-        first_decided_at=r.first_decided_at, decided_late=r.decided_late, outcome=r.outcome, round=r.round,
-        escalations=r.escalations, satisfied=r.satisfied, service=r.service, teller=r.teller,
-        merged_into=r.merged_into,
-    )
+_STATES = {s.value: s for s in CaseState}
+_AWAITING = frozenset(s.value for s in rules.AWAITING_DECISION)
 
+
+def _fact(r: Any, now: datetime, zone: str, today: date) -> CaseFact:
+    """One row of :func:`server.store.complaints.stat_rows` (its columns in order) as a fact.
+
+    Read by position and with the day's overdue line worked out once: a year of a region's
+    cases is tens of thousands of rows (bench/complaint_stats.py).
+    """
+    (case_id, branch, channel, category, state, received_at, received_on, due_on, first_decided_at, decided_late,
+     outcome, round_, escalations, satisfied, merged_into, complainant, service, teller) = r
+    overdue = state in _AWAITING and (due_on < today or (due_on == today and rules.is_overdue(due_on, now, zone)))
+    return CaseFact(case_id, branch, complainant, channel, category, _STATES[state], received_at, received_on,
+                    due_on, overdue, first_decided_at, decided_late, outcome, round_, escalations, satisfied,
+                    service, teller, merged_into)

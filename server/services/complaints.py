@@ -358,6 +358,8 @@ async def _take_step(app: Services, tx: BranchTx, actor: Actor | None, row: Any,
         values["department"] = fields["department"]
     if action is A.CLOSE:
         values["satisfied"] = fields.get("satisfied")
+    elif action in (A.REOPEN, A.ESCALATE) and actor is not None and actor.kind == "public":
+        values["satisfied"] = False  # the customer's own "not satisfied": the last answer counts
     if after.state not in OPEN_STATES and row.ended_at is None:
         values["ended_at"] = tx.now
     if action is A.RECTIFY:
@@ -399,6 +401,28 @@ async def list_complaints(app: Services, actor: Actor, branch_id: str, *, state:
     elif due == "overdue":
         out = [c for c in out if c.overdue and c.state in AWAITING_DECISION]
     return out
+
+
+LIST_COLUMNS = ("number", "received_at", "channel", "category", "state", "name", "phone", "email", "ticket",
+                "service", "counter", "teller", "handler", "due_at", "days_left", "overdue", "outcome", "round",
+                "escalations", "repeat")
+
+
+async def export_list(app: Services, actor: Actor, branch_id: str, **filters: Any) -> list[dict[str, Any]]:
+    """The list as rows for CSV / XLSX: contacts masked as in the list, the export audited."""
+    cases = await list_complaints(app, actor, branch_id, **filters)
+    async with app.unit_of_work(branch_id) as tx:
+        await tx.audit(actor, "complaint.list_exported", f"{len(cases)} complaint case(s)", None,
+                       {k: v for k, v in filters.items() if v is not None})
+    return [{
+        "number": c.number, "received_at": c.received_at.isoformat(), "channel": c.channel.value,
+        "category": c.category.value, "state": c.state.value, "name": c.contact.name, "phone": c.contact.phone,
+        "email": c.contact.email, "ticket": c.ticket, "service": c.service, "counter": c.counter,
+        "teller": c.teller_name, "handler": c.handler_name, "due_at": c.due_at.isoformat(),
+        "days_left": c.days_left, "overdue": "yes" if c.overdue else "no",
+        "outcome": c.outcome.value if c.outcome else None, "round": c.round, "escalations": c.escalations,
+        "repeat": "yes" if c.repeat else "no",
+    } for c in cases]
 
 
 def _summary(r: Any, branch: Any, config: Any, now: datetime, names: dict[int, str], tickets: dict[int, Any],

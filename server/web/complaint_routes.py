@@ -16,6 +16,7 @@ from server.complaint_protocol import (
     ComplaintCreated,
     ComplaintIn,
     ComplaintLink,
+    ComplaintLinkIn,
     PublicCase,
     PublicReply,
     PublicWithdraw,
@@ -25,7 +26,7 @@ from server.domain.access import Action
 from server.domain.complaints import CaseAction, CaseState, Category, Channel
 from server.domain.errors import NotFound, RateLimited
 from server.protocol import IdempotencyKey
-from server.reports import charts
+from server.reports import charts, sheets
 from server.reports import complaints as stats_files
 from server.services import complaint_stats, complaints, tickets
 from server.services.context import Actor
@@ -82,6 +83,28 @@ async def list_complaints(request: web.Request, actor: Actor, _body: None) -> li
         request.app[SERVICES], actor, request.match_info["branch"], state=q.state, due=q.due,
         channel=q.channel, category=q.category, teller=q.teller,
     )
+
+
+async def _list_rows(request: web.Request, actor: Actor) -> list[dict]:
+    q = params(request, ListQuery)
+    return await complaints.export_list(
+        request.app[SERVICES], actor, request.match_info["branch"], state=q.state, due=q.due,
+        channel=q.channel, category=q.category, teller=q.teller,
+    )
+
+
+@routes.http("GET", B + ".csv", summary="Manager: the branch's cases as CSV, contacts masked (audited)",
+             query=ListQuery, content_type="text/csv", action=Action.HANDLE_COMPLAINTS)
+async def list_complaints_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    rows = await _list_rows(request, actor)
+    return _file("complaints.csv", sheets.to_csv(complaints.LIST_COLUMNS, rows), "text/csv")
+
+
+@routes.http("GET", B + ".xlsx", summary="Manager: the branch's cases as XLSX, contacts masked (audited)",
+             query=ListQuery, content_type=XLSX, action=Action.HANDLE_COMPLAINTS)
+async def list_complaints_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    rows = await _list_rows(request, actor)
+    return _file("complaints.xlsx", sheets.to_xlsx([("cases", complaints.LIST_COLUMNS, rows)]), XLSX)
 
 
 @routes.http("GET", B + CASE, summary="Manager: the case with its timeline (full contact to the branch's "
@@ -143,12 +166,12 @@ async def public_withdraw(request: web.Request, _actor: Actor, body: PublicWithd
 
 @routes.http("POST", "/branches/" + BRANCH + N + "/complaint-link",
              summary="Evaluator device: after a low rating, where the customer's phone continues a complaint about "
-             "the ticket just finished at its counter (a link and its QR code)", answer=ComplaintLink,
-             action=Action.RATE_AT_COUNTER)
-async def complaint_link(request: web.Request, actor: Actor, _body: None) -> ComplaintLink:
+             "the ticket just finished at its counter (a link and its QR code)", body=ComplaintLinkIn,
+             answer=ComplaintLink, action=Action.RATE_AT_COUNTER)
+async def complaint_link(request: web.Request, actor: Actor, body: ComplaintLinkIn) -> ComplaintLink:
     branch = request.match_info["branch"]
     token = await tickets.just_finished_at(request.app[SERVICES], actor, branch, int(request.match_info["number"]))
-    url = f"{public_base(request)}/complain/{branch}?ticket={token}"
+    url = f"{public_base(request)}/complain/{branch}?ticket={token}&lang={body.lang}"
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
     return ComplaintLink(url=url, qr_svg=buffer.getvalue().decode())

@@ -84,7 +84,7 @@ def test_after_a_low_score_one_tap_shows_a_qr_code_and_the_phone_continues_the_c
     want.click()
     expect(evaluator.locator("#complain-qr svg")).to_be_visible(timeout=ms(5))
     [url] = evaluator.evaluate("window.__evaluator.links")
-    assert re.search(r"/complain/demo\?ticket=[A-Za-z0-9_-]{8,}$", url), url
+    assert re.search(r"/complain/demo\?ticket=[A-Za-z0-9_-]{8,}&lang=zh-CN$", url), url
     expect(evaluator.locator("#complain-url")).to_have_text(url)
     phone = new_page(url, width=390, height=844)
     expect(phone.locator("#ticket")).to_contain_text(finished["number"], timeout=ms(10))

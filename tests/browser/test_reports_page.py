@@ -155,3 +155,22 @@ def test_the_reports_page_counts_incidents_with_drills_kept_apart(server, new_pa
     expect(figures).to_contain_text("演练另计：1 次")
     expect(figures).to_contain_text("0 incidents")
     assert page.errors == []
+
+
+def test_the_teller_scorecard_counts_complaints_upheld_against_a_teller(server, new_page):
+    manager = server.api()
+    manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})
+    ids = {s["username"]: s["id"] for s in manager.ok("GET", "/admin/staff?branch=demo")}
+    case = manager.ok("POST", "/branches/demo/complaints/entries", {
+        "channel": "walk_in", "category": "attitude", "text": "柜员态度不好", "teller": ids["teller2"],
+        "contact": {"name": "评分", "phone": "13800007777"}})
+    base = f"/branches/demo/complaints/{case['id']}"
+    manager.ok("POST", f"{base}/accept", {})
+    manager.ok("POST", f"{base}/assign", {"handler": ids["manager"]})
+    manager.ok("POST", f"{base}/decide", {"text": "属实，已致歉", "sent_via": "phone", "outcome": "upheld",
+                                          "remedies": ["review"], "against_teller": True})
+    page = open_reports(server, new_page, 1366, 768)
+    expect(page.locator("#tellers thead")).to_contain_text("投诉成立 Upheld complaints")
+    row = page.locator("#tellers tbody tr", has_text="teller2")
+    expect(row.locator("td").last).to_have_text("1")
+    assert page.errors == []

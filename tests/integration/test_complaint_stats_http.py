@@ -126,3 +126,53 @@ async def test_the_idempotency_key_header_is_read_whatever_the_case_of_its_name(
     again = await c.post(B + "/complaints", json=body, headers={"IDEMPOTENCY-KEY": "lower-1"})
     assert first.status == again.status == 201
     assert (await first.json())["id"] == (await again.json())["id"]
+
+
+async def test_the_evaluator_hands_out_a_complaint_link_for_the_ticket_just_finished_at_its_counter(demo):
+    from tests.conftest import KIOSK
+
+    c = demo.client
+    evaluator = {"Authorization": "Bearer demo-evaluator"}
+    resp = await c.post(B + "/counters/5/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "nothing_to_rate"
+    issued = await (await c.post(B + "/tickets", json={"service": "D"}, headers=KIOSK)).json()
+    await login(c, "teller5")
+    for action in ("open", "call-next", "finish"):
+        assert (await c.post(f"{B}/counters/5/{action}", json={})).status == 200
+    await c.post("/api/v1/auth/logout")
+    resp = await c.post(B + "/counters/5/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert resp.status == 200, await resp.text()
+    link = await resp.json()
+    assert link["url"].endswith(f"/complain/demo?ticket={issued['token']}&lang=en")
+    assert link["qr_svg"].startswith("<svg")
+    other = await c.post(B + "/counters/4/complaint-link", headers=evaluator, json={"lang": "en"})
+    assert other.status == 403 and (await other.json())["error"]["code"] == "not_this_counter"
+    kiosk = await c.post(B + "/counters/5/complaint-link", headers=KIOSK, json={"lang": "en"})
+    assert kiosk.status == 403
+
+
+async def test_the_case_list_as_csv_and_xlsx_masks_the_contact_and_the_export_is_audited(demo):
+    from sqlalchemy import select
+
+    from server.store import tables as t
+
+    c = demo.client
+    await login(c, "manager")
+    await entered(c, "13912345678")
+    csv = await c.get(B + "/complaints.csv?channel=hotline")
+    assert csv.status == 200 and csv.content_type == "text/csv"
+    text = await csv.text()
+    assert text.splitlines()[0].startswith("number,received_at,channel,category,state,name,phone")
+    assert "139****5678" in text and "张*" in text
+    assert "13912345678" not in text and "张三" not in text
+    xlsx = await c.get(B + "/complaints.xlsx")
+    cells = [str(v) for row in openpyxl.load_workbook(io.BytesIO(await xlsx.read()))["cases"].iter_rows(
+        values_only=True) for v in row]
+    assert "139****5678" in cells and not any("13912345678" in v for v in cells)
+    async with demo.services.db.read() as conn:
+        audit = t.AuditEntry.__table__
+        actions = list((await conn.execute(select(audit.c.action).where(
+            audit.c.action == "complaint.list_exported"))).scalars())
+    assert len(actions) == 2
+    await login(c, "teller1")
+    assert (await c.get(B + "/complaints.csv")).status == 403

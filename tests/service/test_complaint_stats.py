@@ -217,3 +217,19 @@ async def test_the_dashboard_snapshot_carries_complaint_deadlines_and_the_digest
     assert "complaints" not in teller_view
     _seq, board = await branch_snapshot(world.app, await world.device("display"), "demo", "display")
     assert "complaints" not in board
+
+
+async def test_the_customers_not_satisfied_counts_against_satisfaction_until_a_later_answer(world):
+    from server.complaint_protocol import PublicReply
+
+    manager = await world.staff("manager")
+    created = await decided(world, manager, "13800000031", outcome="not_upheld")
+    await complaints.public_reply(world.app, created.token, PublicReply(satisfied=False))
+    day = world.clock.now.date().isoformat()
+    figures = (await complaint_stats.stats(world.app, manager, ["demo"], first=day, last=day))["total"]
+    assert figures["satisfaction_rate"] == 0.0 and figures["second_round_rate"] == 1.0
+    await complaints.act(world.app, manager, "demo", created.id, A.DECIDE, step(
+        A.DECIDE, text="again", sent_via="sms", outcome="not_upheld", remedies=["review"]))
+    await complaints.public_reply(world.app, created.token, PublicReply(satisfied=True))
+    figures = (await complaint_stats.stats(world.app, manager, ["demo"], first=day, last=day))["total"]
+    assert figures["satisfaction_rate"] == 1.0 and figures["second_round_rate"] == 1.0

@@ -77,6 +77,8 @@ async function load() {
   try {
     window.__desk.loads += 1;
     cases = await api("GET", `${base}/complaints?${query()}`);
+    $("list-csv").href = `${base}/complaints.csv?${query()}`; // contacts masked as in the list
+    $("list-xlsx").href = `${base}/complaints.xlsx?${query()}`;
     drawCases();
   } catch (e) {
     showError("error", e);
