@@ -39,6 +39,7 @@ from server.domain.model import (
     ticket_move,
 )
 from server.domain.numbering import business_date, format_number, series_for
+from server.domain.slots import come_now
 from server.protocol import (
     ChangeService,
     FeedbackAnswer,
@@ -49,6 +50,7 @@ from server.protocol import (
     TicketAnswer,
     TicketIssued,
 )
+from server.store import bookings as booking_store
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
@@ -379,6 +381,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
             no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None
+        travel_min = await booking_store.travel_min(conn, row.id)
     return PublicTicket(
         number=row.number,
         service=service.code,
@@ -393,6 +396,8 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
         no_counter_open=no_counter_open,
         counter=counter.number if counter and row.state in ("called", "serving", "done") else None,
         feedback_given=rated,
+        travel_min=travel_min,
+        come_now=row.state == TicketState.WAITING and come_now(wait_s, travel_min),
     )
 
 
