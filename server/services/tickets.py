@@ -174,7 +174,7 @@ async def issue_ticket(
                 earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
                 if earlier is not None:
                     return await _replay(tx, earlier, cmd)
-            issued = await _issue(app, tx, actor, cmd)
+            issued = await issue_in(app, tx, actor, cmd)
             if idempotency_key is not None:
                 claimed = await repo.claim_idempotency_key(
                     tx.conn,
@@ -222,7 +222,7 @@ async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
     )
 
 
-async def _issue(
+async def issue_in(
     app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket, *,
     series: str | None = None, queued_at: datetime | None = None, appointment: datetime | None = None,
 ) -> TicketIssued:
