@@ -355,6 +355,10 @@ class PublicTicket(Answer):
     no_counter_open: bool = False
     counter: int | None
     feedback_given: bool
+    travel_min: int | None = None
+    """Taken from the phone with the customer's travel time: ``come_now`` says when to leave."""
+    come_now: bool = False
+    """Waiting, and the estimated wait is no longer than ``travel_min``: time to set off."""
 
 
 class FeedbackAnswer(Answer):

@@ -4,7 +4,7 @@ The rules are in :mod:`server.domain.slots`; each use case here opens one unit o
 lets the rules decide, and writes the booking, its slot's places, an event
 (``booking.*``, staff screens only) and the messages the customer is to get. A slot's
 capacity holds under concurrency through :func:`server.store.bookings.take_place`. A
-check-in becomes a ticket through the kiosk's own issuance (:func:`server.services.tickets._issue`)
+check-in becomes a ticket through the kiosk's own issuance (:func:`server.services.tickets.issue_in`)
 in the same unit of work. Contacts are sealed by ``app.vault``, as complainants' are.
 """
 
@@ -323,7 +323,7 @@ async def check_in(app: Services, actor: Actor, branch_id: str, code: str, body:
                            code="too_late")
         service = tx.config.service_by_id(row.service_id)
         cmd = IssueTicket(service=service.code, language=body.language or row.language)
-        issued = await tickets._issue(
+        issued = await tickets.issue_in(
             app, tx, actor, cmd,
             series=APPOINTMENT_SERIES if on_time else None,
             queued_at=rules.queue_time(start, tx.now, on_time) if on_time else None,
@@ -411,7 +411,7 @@ async def remote_ticket(app: Services, actor: Actor, branch_id: str, body: Remot
         refused = rules.remote_refusal(remote_waiting=remote, waiting=total, rules=rr, service=service.code)
         if refused:
             raise Conflict(refused[1], code=refused[0])
-        issued = await tickets._issue(app, tx, actor, IssueTicket(service=service.code, language=body.language))
+        issued = await tickets.issue_in(app, tx, actor, IssueTicket(service=service.code, language=body.language))
         await store.add_remote(tx.conn, dict(ticket_id=issued.id, branch_id=branch_id, service_id=service.id,
                                              business_date=tx.today, travel_min=body.travel_min))
     return RemoteIssued(ticket=issued, come_now=rules.come_now(issued.estimated_wait_s, body.travel_min),

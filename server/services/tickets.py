@@ -45,6 +45,7 @@ from server.domain.model import (
 )
 from server.domain.numbering import business_date, format_number, series_for
 from server.domain.policy import Candidate
+from server.domain.slots import come_now
 from server.protocol import (
     ChangeService,
     FeedbackAnswer,
@@ -55,6 +56,7 @@ from server.protocol import (
     TicketAnswer,
     TicketIssued,
 )
+from server.store import bookings as booking_store
 from server.store import repository as repo
 from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
@@ -237,7 +239,7 @@ async def issue_ticket(
                 earlier = await repo.idempotent_ticket(tx.conn, branch_id, _scope(actor), idempotency_key)
                 if earlier is not None:
                     return await _replay(tx, earlier, cmd)
-            issued = await _issue(app, tx, actor, cmd)
+            issued = await issue_in(app, tx, actor, cmd)
             if idempotency_key is not None:
                 claimed = await repo.claim_idempotency_key(
                     tx.conn,
@@ -285,7 +287,7 @@ async def _replay(tx: BranchTx, earlier: Any, cmd: IssueTicket) -> TicketIssued:
     )
 
 
-async def _issue(
+async def issue_in(
     app: Services, tx: BranchTx, actor: Actor, cmd: IssueTicket, *,
     series: str | None = None, queued_at: datetime | None = None, appointment: datetime | None = None,
 ) -> TicketIssued:
@@ -451,6 +453,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
             no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None
+        travel_min = await booking_store.travel_min(conn, row.id)
     return PublicTicket(
         number=row.number,
         service=service.code,
@@ -465,6 +468,8 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
         no_counter_open=no_counter_open,
         counter=counter.number if counter and row.state in ("called", "serving", "done") else None,
         feedback_given=rated,
+        travel_min=travel_min,
+        come_now=row.state == TicketState.WAITING and come_now(wait_s, travel_min),
     )
 
 

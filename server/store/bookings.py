@@ -162,3 +162,9 @@ async def sealed_contacts(conn: AsyncConnection) -> Sequence[Any]:
 async def drop_pending(conn: AsyncConnection, booking_id: int, now: datetime) -> None:
     """Forget the booking's messages not due yet (reminders of a slot it no longer holds)."""
     await conn.execute(delete(MESSAGE).where(MESSAGE.c.booking_id == booking_id, MESSAGE.c.send_at > now))
+
+
+async def travel_min(conn: AsyncConnection, ticket_id: int) -> int | None:
+    """The travel time a remote ticket's customer gave (None: not remote, or not given)."""
+    row = (await conn.execute(select(REMOTE.c.travel_min).where(REMOTE.c.ticket_id == ticket_id))).first()
+    return row.travel_min if row else None

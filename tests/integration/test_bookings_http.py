@@ -204,3 +204,14 @@ async def test_two_customers_swapping_slots_at_once_never_deadlock(demo):
     async with demo.services.db.read() as conn:
         places = (await conn.execute(select(t.BookingSlot.booked))).scalars().all()
     assert sorted(places) == [1, 1]
+
+
+async def test_bookings_are_limited_per_client_address(demo):
+    from limits import parse_many
+
+    from server.web.limits import LIMITER
+
+    demo.client.server.app[LIMITER]._rules["booking"] = tuple(parse_many("2/minute"))
+    await ok(await demo.client.post(f"{B}/bookings", json=body("A-202603031000")), 201)
+    await ok(await demo.client.post(f"{B}/bookings", json=body("A-202603041000", phone="13900000000")), 201)
+    await refused(demo, "POST", f"{B}/bookings", 429, "rate_limited", json=body("A-202603051000", phone="13900000001"))

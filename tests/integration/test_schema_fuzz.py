@@ -68,6 +68,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     "unknown complaint category",  # against the branch's configured list of categories
     "a contact needs a phone number or an e-mail address",  # one of two fields required
     "give owner, requirement and deadline",  # fields required by another's value (a failed item)
+    "received_at may not be in the future",  # a complaint's receipt time against the clock
+    "received_at is more than a year ago",
     re.compile(r"Input should be (greater|less) than or equal to 2[01]00-"),  # a date's bounds: JSON Schema states none
     re.compile(r"^text: String should have at least 1 character"),  # stripped of spaces first
     re.compile(r"email: String should match pattern"),  # \s is wider in Python's regular expressions

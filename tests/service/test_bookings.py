@@ -358,3 +358,23 @@ async def test_removing_a_service_cancels_its_bookings_and_keeps_it_retired_for_
     await branches.change_config(world.app, "demo", without_d)
     seen = await bookings.public_booking(world.app, created.token)
     assert seen.state == "cancelled_by_branch" and seen.service == "D"
+
+
+async def test_the_phone_page_says_come_now_once_the_wait_drops_to_the_travel_time(world):
+    from server.services import tickets
+
+    teller = await world.staff("teller6")  # counter 6: E, A; E's service time is 15 min
+    await counters.open_counter(world.app, teller, "demo", 6)
+    for _ in range(3):
+        await world.issue("E")
+    remote = await bookings.remote_ticket(world.app, PUBLIC, "demo", RemoteIn(service="E", travel_min=20))
+    assert not remote.come_now  # three ahead: 45 min
+    page = await tickets.public_ticket(world.app, remote.ticket.token)
+    assert page.travel_min == 20 and not page.come_now
+    for _ in range(2):
+        await counters.call_next(world.app, teller, "demo", 6)
+        world.clock.advance(minutes=10)
+    page = await tickets.public_ticket(world.app, remote.ticket.token)
+    assert page.ahead == 1 and page.come_now  # one ahead: 15 min ≤ 20
+    plain = await world.issue("E")
+    assert not (await tickets.public_ticket(world.app, plain.token)).come_now
