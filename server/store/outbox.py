@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -139,3 +139,16 @@ async def unsent_ahead(conn: AsyncConnection, ticket_ids: Sequence[int]) -> Sequ
 
 async def update_wish(conn: AsyncConnection, wish_id: int, **values: Any) -> None:
     await conn.execute(update(WISH).where(WISH.c.id == wish_id).values(**values))
+
+
+async def drop_wishes(conn: AsyncConnection, *, before: datetime) -> int:
+    """Forget the wishes made before ``before`` (their tickets' day is over)."""
+    return int((await conn.execute(WISH.delete().where(WISH.c.created_at < before))).rowcount or 0)
+
+
+async def erase_recipients(conn: AsyncConnection, *, before: datetime) -> int:
+    """Erase the contacts of messages created before ``before``; one never sent is given up as dead."""
+    old = and_(OUTBOX.c.created_at < before, OUTBOX.c.recipient.is_not(None))
+    await conn.execute(update(OUTBOX).where(old, OUTBOX.c.state == "pending")
+                       .values(state="dead", last_error="the contact was erased by retention"))
+    return int((await conn.execute(update(OUTBOX).where(old).values(recipient=None))).rowcount or 0)

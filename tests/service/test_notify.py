@@ -419,3 +419,19 @@ def test_staff_recipients_in_the_yaml_are_checked_e_mail_addresses():
     with pytest.raises(InvalidConfig) as refused:
         branches.load_yaml(DOC.replace("  templates:\n%s\n", "  staff: {email: [not-an-address]}\n"))
     assert "notifications.staff.email[0]" in "; ".join(path for path, _ in refused.value.problems)
+
+
+async def test_retention_drops_wishes_the_next_day_and_the_contacts_of_messages_never_delivered(world):
+    from server.services.retention import erase_expired
+
+    mine = await world.issue("A")
+    await notifications.ask_to_notify(world.app, mine.token, NotifyWish(email="a@example.com", ahead=1,
+                                                                         consent=True))
+    await put(world, "stuck", contact=PHONE)  # nothing configured for it: pending
+    world.clock.advance(days=2)
+    erased = await erase_expired(world.app, days=1)
+    assert (erased.notify_wishes, erased.notify_contacts) == (1, 2)
+    async with world.app.db.read() as conn:
+        assert await outbox.wish_of(conn, mine.id) is None
+        stuck = await outbox.message_by_key(conn, "stuck")
+    assert stuck.recipient is None and stuck.state == "dead" and "retention" in stuck.last_error
