@@ -64,6 +64,9 @@ function draw(data) {
   $("state").hidden = !FINAL[data.state];
   $("state").textContent = FINAL[data.state] ? w(FINAL[data.state]) : "";
   $("cancel").hidden = data.state !== "waiting";
+  $("notify-form").hidden = data.state !== "waiting" || asked !== null;
+  if (data.state !== "waiting") $("notify-done").hidden = true;
+  nearNow(data);
   // A complaint or suggestion about this visit: the branch's form, linked to this ticket.
   $("complain").href = `/complain/${encodeURIComponent(data.branch)}?ticket=${encodeURIComponent(token)}${lang === "zh-CN" ? "" : `&lang=${lang}`}`;
   $("complain").hidden = false;
@@ -136,6 +139,45 @@ function drawNotices(notices, incident = null) {
   }));
   box.hidden = !ordered.length && !urgent.length;
 }
+
+// --- "tell me when N are ahead": by e-mail or SMS from the server, and here while the page is open ---
+
+let asked = null; // {n, contact} once the server has the wish
+let told = false;
+
+/** While this page is open, the phone itself says so too (vibration, a browser notification). */
+function nearNow(data) {
+  if (!asked || told || data.state !== "waiting" || data.ahead > asked.n) return;
+  told = true;
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+  if (window.Notification?.permission === "granted") {
+    new Notification(w("notify.near", { number: data.number, n: data.ahead }));
+  }
+}
+
+$("notify-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  const contact = form.contact.value.trim();
+  const n = Number(form.ahead.value);
+  const body = { ahead: n, consent: form.consent.checked, language: lang, [contact.includes("@") ? "email" : "phone"]: contact };
+  if (window.Notification?.permission === "default") Notification.requestPermission().catch(() => {});
+  const response = await fetch(`/api/v1/tickets/${token}/notify`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    $("notify-error").textContent = errorText(lang, answer.error ?? { message: response.statusText });
+    $("notify-error").hidden = false;
+    return;
+  }
+  $("notify-error").hidden = true;
+  asked = { n, contact: answer.contact };
+  $("notify-form").hidden = true;
+  $("notify-done").textContent = w("notify.asked", { n, contact: answer.contact });
+  $("notify-done").hidden = false;
+  load();
+});
 
 $("cancel").addEventListener("click", async () => {
   if (!confirm(w("phone.confirm_cancel"))) return;

@@ -726,6 +726,13 @@ export const STRINGS = {
 
 
     // --- notify.* ---
+    'notify.ask': '快到我时提醒我',
+    'notify.ahead_label': '前面还剩几位时提醒',
+    'notify.contact_label': '手机号或电子邮件',
+    'notify.consent': '我同意网点就此号码联系我',
+    'notify.submit': '提醒我',
+    'notify.asked': '好的：前面剩 {n} 位时和叫号时会通知 {contact}',
+    'notify.near': '{number} 号前面还有 {n} 位，请准备',
     'notify.title': '通知',
     'notify.channels': '已配置的发送通道：{list}',
     'notify.channel_email': '电子邮件',
@@ -1477,6 +1484,13 @@ export const STRINGS = {
 
 
     // --- notify.* ---
+    'notify.ask': 'Tell me when my turn is near',
+    'notify.ahead_label': 'When this many are ahead',
+    'notify.contact_label': 'Mobile number or e-mail',
+    'notify.consent': 'The branch may contact me about this ticket',
+    'notify.submit': 'Notify me',
+    'notify.asked': 'Done: {contact} will hear when {n} are ahead and when you are called',
+    'notify.near': 'Ticket {number}: {n} ahead of you, please get ready',
     'notify.title': 'Notifications',
     'notify.channels': 'Channels configured: {list}',
     'notify.channel_email': 'e-mail',
@@ -2233,6 +2247,13 @@ export const STRINGS = {
 
 
     // --- notify.* ---
+    'notify.ask': '快到我時提醒我',
+    'notify.ahead_label': '前面還剩幾位時提醒',
+    'notify.contact_label': '手機號或電子郵件',
+    'notify.consent': '我同意分行就此號碼聯絡我',
+    'notify.submit': '提醒我',
+    'notify.asked': '好的：前面剩 {n} 位時和叫號時會通知 {contact}',
+    'notify.near': '{number} 號前面還有 {n} 位，請準備',
     'notify.title': '通知',
     'notify.channels': '已配置的傳送通道：{list}',
     'notify.channel_email': '電子郵件',
