@@ -71,6 +71,10 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     re.compile(r"Input should be (greater|less) than or equal to 2[01]00-"),  # a date's bounds: JSON Schema states none
     re.compile(r"^text: String should have at least 1 character"),  # stripped of spaces first
     re.compile(r"email: String should match pattern"),  # \s is wider in Python's regular expressions
+    # A notification template's placeholders and length, against its kind and the branch's max_length.
+    re.compile(r"templates\.[^:]*: (unknown message kind|unknown language)"),
+    re.compile(r"templates\.[^:]*\.(subject|text): (unknown placeholder|\{.*\} is not a placeholder|not a template|"
+               r"\d+ characters, more than max_length)"),
 )
 
 
