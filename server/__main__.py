@@ -216,7 +216,8 @@ def retention_run(args: argparse.Namespace) -> None:
     days = args.days if args.days is not None else settings.retention_days
     erased = asyncio.run(_with_services(settings, lambda app: erase_expired(app, days=days, full=True)))
     print(f"records before {erased.before.isoformat()} ({days} days): erased {erased.green_reasons} "
-          f"green-channel reason(s), {erased.comments} comment(s), sensitive fields of {erased.events} event(s)")
+          f"green-channel reason(s), {erased.comments} comment(s), sensitive fields of {erased.events} event(s), "
+          f"{erased.notify_wishes} notification wish(es), {erased.notify_contacts} undelivered notification contact(s)")
     from server.services.complaints import erase_contacts
 
     contact_days = settings.complaint_retention_days

@@ -39,7 +39,7 @@ class NotifyWish(Body):
     @model_validator(mode="after")
     def _reachable(self) -> NotifyWish:
         if not self.phone and not self.email:
-            raise ValueError("give a phone number or an e-mail address")
+            raise ValueError("a contact needs a phone number or an e-mail address")
         return self
 
 

@@ -160,15 +160,15 @@ class Worker:
                     done.failed += 1
         return done
 
-    async def _templates(self, branch_ids: set[str]) -> dict[str, tuple[dict[str, Any], str, str]]:
+    async def _templates(self, branch_ids: set[str]) -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         """Per branch: its templates, language and name in each language."""
-        found = {}
+        found: dict[str, tuple[dict[str, Any], str, dict[str, str]]] = {}
         async with self.db.read() as conn:
             for branch_id in branch_ids:
                 branch = await repo.load_branch(conn, branch_id)
                 if branch is not None:
                     found[branch_id] = (branch.notifications or {}, branch.language, branch.names)
-        return found  # type: ignore[return-value]
+        return found
 
     def _outcome(self, row: Any, error: str | None, now: datetime) -> dict[str, Any]:
         if error is None:  # delivered: the contact is no longer needed here

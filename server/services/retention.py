@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from server.domain.errors import InvalidInput
+from server.store import outbox
 from server.store import retention as store
 
 from .context import Services
@@ -30,10 +31,14 @@ class Erased:
     green_reasons: int = 0
     comments: int = 0
     events: int = 0
+    notify_wishes: int = 0
+    """Customers' wishes to be told about a ticket, dropped the day after."""
+    notify_contacts: int = 0
+    """Contacts of notifications never delivered (a delivered one keeps none)."""
 
     @property
     def total(self) -> int:
-        return self.green_reasons + self.comments + self.events
+        return self.green_reasons + self.comments + self.events + self.notify_wishes + self.notify_contacts
 
 
 async def erase_expired(app: Services, *, days: int, full: bool = False) -> Erased:
@@ -52,11 +57,16 @@ async def erase_expired(app: Services, *, days: int, full: bool = False) -> Eras
         before = uow.now - timedelta(days=days)
         last = await store.erased_before(uow.conn)
         since = None if full else last
-        if since is not None and since >= before:
-            return Erased(before)
         conn = uow.conn
+        # A wish is about today's ticket: it goes the next day, whatever the period.
+        wishes = await outbox.drop_wishes(conn, before=uow.now - timedelta(days=1))
+        contacts = await outbox.erase_recipients(conn, before=before)
+        if since is not None and since >= before:
+            return Erased(before, notify_wishes=wishes, notify_contacts=contacts)
         erased = Erased(
             before,
+            notify_wishes=wishes,
+            notify_contacts=contacts,
             green_reasons=await store.erase_green_reasons(conn, since=since, before=before),
             comments=await store.erase_comments(conn, since=since, before=before),
             events=await store.erase_event_fields(conn, SENSITIVE_EVENT_FIELDS, since=since, before=before),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,3 +147,16 @@ async def withdraw_pending(conn: AsyncConnection, key_prefix: str, now: datetime
     result = await conn.execute(delete(OUTBOX).where(
         OUTBOX.c.key.startswith(key_prefix, autoescape=True), OUTBOX.c.state == "pending", OUTBOX.c.send_at > now))
     return int(result.rowcount or 0)
+
+
+async def drop_wishes(conn: AsyncConnection, *, before: datetime) -> int:
+    """Forget the wishes made before ``before`` (their tickets' day is over)."""
+    return int((await conn.execute(WISH.delete().where(WISH.c.created_at < before))).rowcount or 0)
+
+
+async def erase_recipients(conn: AsyncConnection, *, before: datetime) -> int:
+    """Erase the contacts of messages created before ``before``; one never sent is given up as dead."""
+    old = and_(OUTBOX.c.created_at < before, OUTBOX.c.recipient.is_not(None))
+    await conn.execute(update(OUTBOX).where(old, OUTBOX.c.state == "pending")
+                       .values(state="dead", last_error="the contact was erased by retention"))
+    return int((await conn.execute(update(OUTBOX).where(old).values(recipient=None))).rowcount or 0)

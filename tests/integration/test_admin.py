@@ -402,7 +402,7 @@ async def test_a_revoked_token_is_refused_at_once_even_on_an_open_socket(demo):
 
 def admin_paths(branch: str) -> list[tuple[str, str]]:
     """Every admin route with its parameters filled in for ``branch``."""
-    fill = {"branch": branch, "code": "A", "number": "3", "staff": "1", "device": "1"}
+    fill = {"branch": branch, "code": "A", "number": "3", "staff": "1", "device": "1", "notification": "1"}
     paths = []
     for r in registry().routes:
         if "/admin/" not in r.path:

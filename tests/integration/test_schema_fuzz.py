@@ -75,6 +75,10 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     re.compile(r"email: String should match pattern"),  # \s is wider in Python's regular expressions
     "the handler must be an active manager or admin",  # a look-up of the staff member named
     "merge into another open case of this branch",  # a look-up of the case named
+    # A notification template's placeholders and length, against its kind and the branch's max_length.
+    re.compile(r"templates\.[^:]*: (unknown message kind|unknown language)"),
+    re.compile(r"templates\.[^:]*\.(subject|text): (unknown placeholder|\{.*\} is not a placeholder|not a template|"
+               r"\d+ characters, more than max_length)"),
 )
 
 

@@ -419,3 +419,40 @@ def test_staff_recipients_in_the_yaml_are_checked_e_mail_addresses():
     with pytest.raises(InvalidConfig) as refused:
         branches.load_yaml(DOC.replace("  templates:\n%s\n", "  staff: {email: [not-an-address]}\n"))
     assert "notifications.staff.email[0]" in "; ".join(path for path, _ in refused.value.problems)
+
+
+async def test_retention_drops_wishes_the_next_day_and_the_contacts_of_messages_never_delivered(world):
+    from server.services.retention import erase_expired
+
+    mine = await world.issue("A")
+    await notifications.ask_to_notify(world.app, mine.token, NotifyWish(email="a@example.com", ahead=1,
+                                                                         consent=True))
+    await put(world, "stuck", contact=PHONE)  # nothing configured for it: pending
+    world.clock.advance(days=2)
+    erased = await erase_expired(world.app, days=1)
+    assert (erased.notify_wishes, erased.notify_contacts) == (1, 2)
+    async with world.app.db.read() as conn:
+        assert await outbox.wish_of(conn, mine.id) is None
+        stuck = await outbox.message_by_key(conn, "stuck")
+    assert stuck.recipient is None and stuck.state == "dead" and "retention" in stuck.last_error
+
+
+async def test_a_breach_is_told_to_the_staff_webhook_once_however_often_it_is_evaluated(world):
+    from server.notify.templates import NotificationRules, StaffRecipients
+    from server.services import standards
+
+    staff = NotificationRules(staff=StaffRecipients(webhook=True))
+    await branches.change_config(world.app, "demo", lambda spec: spec.model_copy(update={"notifications": staff}))
+    teller = await world.staff("teller5")
+    await counters.open_counter(world.app, teller, "demo", 5)
+    await world.issue("D")
+    await world.issue("D")
+    await counters.call_next(world.app, teller, "demo", 5)
+    world.clock.advance(minutes=16)
+    for _ in range(3):
+        await standards.evaluate(world.app, "demo")
+    worker, backend = worker_of(world)
+    await worker.run_once()
+    assert sorted(m.data["rule"] for m in backend.sent) == ["service_target", "wait_target"]
+    assert all(m.kind == "breach" and m.contact == {} and m.data["audience"] == "staff" for m in backend.sent)
+    assert any("Service standard" in m.subject or "服务标准" in m.subject for m in backend.sent)
