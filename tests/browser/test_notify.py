@@ -60,25 +60,3 @@ def test_the_admin_sees_a_dead_letter_with_its_error_and_retries_it(server, bran
     expect(section.locator("h2")).to_have_text("Notifications")
     expect(page.locator('#notify-counts tr[data-kind="ahead"]')).to_contain_text("N ahead")
     assert page.errors == []
-
-
-def test_the_phone_page_asks_to_be_told_and_a_bad_contact_is_refused_with_the_servers_reason(server, branch, new_page):
-    ticket = branch.issue("B")
-    page = new_page(f"{server.base_url}/t/{ticket['token']}?lang=en", width=390, height=844)
-    form = page.locator("#notify-form")
-    expect(form).to_be_visible(timeout=ms(10))
-    form.locator("[name=contact]").fill("call me")
-    form.locator("[name=ahead]").fill("2")
-    form.locator("[name=consent]").check()
-    form.locator("button[type=submit]").click()
-    expect(page.locator("#notify-error")).to_be_visible(timeout=ms(5))
-    form.locator("[name=contact]").fill("13900001111")
-    form.locator("button[type=submit]").click()
-    expect(page.locator("#notify-done")).to_contain_text("139****1111", timeout=ms(5))
-    expect(form).to_be_hidden()
-    admin = server.api()
-    admin.ok("POST", "/auth/login", {"username": "admin", "password": "demo-pass"})
-    wait_until(lambda: any(m["recipient"] == "139****1111" and m["kind"] == "ahead"
-                           for m in admin.ok("GET", "/admin/notifications")["messages"]),
-               seconds(10), "the 'N ahead' message of the phone's wish")
-    assert page.errors == []
