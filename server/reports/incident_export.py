@@ -85,3 +85,54 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
                 ws.write_string(r, c, "" if value is None else str(value))
     book.close()
     return buffer.getvalue()
+
+
+#: The CJK font the PDF is set in (Debian's fonts-noto-cjk); ``BRANCHQ_PDF_FONT`` names another.
+PDF_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def _pdf_font() -> str:
+    import os
+
+    path = os.environ.get("BRANCHQ_PDF_FONT") or PDF_FONT
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"the PDF needs a CJK font at {path} (Debian: apt install fonts-noto-cjk)")
+    return path
+
+
+def to_pdf(report: dict[str, Any], *, branch_name: str = "") -> bytes:
+    """The report on A4 pages: the summary, the tickets affected and the timeline, in Chinese and
+    English side by side, set in a CJK font (the text from people may be in any of the three)."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("cjk", fname=_pdf_font(), collection_font_number=0)  # SC face of the collection
+    pdf.add_page()
+    inc = report["incident"]
+    pdf.set_font("cjk", size=16)
+    title = "应急演练报告 Drill report" if inc["drill"] else "应急事件报告 Incident report"
+    pdf.cell(0, 10, f"{title} #{inc['id']}", new_x="LMARGIN", new_y="NEXT")
+    if branch_name:
+        pdf.set_font("cjk", size=11)
+        pdf.cell(0, 7, branch_name, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("cjk", size=9)
+    head = FontFace(fill_color=(230, 230, 230))
+    with pdf.table(col_widths=(45, 55), text_align="LEFT", first_row_as_headings=False) as table:
+        for label, value in _summary(report):
+            row = table.row()
+            row.cell(label, style=head)
+            row.cell(str(value))
+    for heading, columns, rows in (("受影响票号 Tickets affected", TICKET_HEAD, _tickets(report)),
+                                   ("时间线 Timeline", TIMELINE_HEAD, _timeline(report))):
+        pdf.ln(4)
+        pdf.set_font("cjk", size=11)
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=9)
+        with pdf.table(text_align="LEFT", headings_style=head) as table:
+            table.row(list(columns))
+            for values in rows:
+                table.row(["" if v is None else str(v) for v in values])
+    return bytes(pdf.output())

@@ -3,13 +3,22 @@ the evaluator's prompts that rating coverage counts. The rules are :mod:`server.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.domain.access import Action, Role, may, require
-from server.domain.assessment import Assessment, ServiceMix, Span, TellerRecord, assess, idle_with_queue_s
+from server.domain.assessment import (
+    Assessment,
+    ServiceMix,
+    Span,
+    TellerRecord,
+    assess,
+    idle_with_queue_s,
+    union,
+)
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from server.domain.numbering import business_date
 from server.protocol import RatingPromptIn
@@ -94,6 +103,7 @@ async def assessment_report(
     open_s: dict[int, float] = defaultdict(float)
     idle_s: dict[int, float] = defaultdict(float)
     counters = {c.number: c for c in config.counters.values()}
+    queues: dict[tuple[str, ...], tuple[list[Span], list[datetime], list[datetime]]] = {}
     for span in spans:
         sid = by_name.get(span.teller or "")
         if sid is None:
@@ -102,7 +112,7 @@ async def assessment_report(
         conf = counters.get(span.counter)
         if conf is None:  # a retired counter: its profile is gone, so is what waited for it
             continue
-        queue: list[Span] = [w for code in conf.services for w in waiting.get(code, ())]
+        queue = _queue_near(queues, conf.services, waiting, span.begin, span.end)
         idle_s[sid] += idle_with_queue_s([(span.begin, span.end)], busy.get(conf.id, ()), queue,
                                          grace_s=rules.idle_grace_s)
     ids = sorted(roster, key=lambda i: roster[i].username)
@@ -126,6 +136,19 @@ async def assessment_report(
         "rules": AssessmentSpec.model_validate(branch.assessment or {}).model_dump(mode="json"),
         "tellers": tellers,
     }
+
+
+def _queue_near(
+    cache: dict[tuple[str, ...], tuple[list[Span], list[datetime], list[datetime]]], profile: tuple[str, ...],
+    waiting: dict[str, list[Span]], begin: datetime, end: datetime,
+) -> list[Span]:
+    """The periods some ticket of ``profile`` waited, merged once per profile, cut to those that
+    meet [begin, end): a month's queue is not walked again for every open span of every teller."""
+    if profile not in cache:
+        merged = union(w for code in profile for w in waiting.get(code, ()))
+        cache[profile] = (merged, [a for a, _ in merged], [b for _, b in merged])
+    merged, starts, ends = cache[profile]
+    return merged[bisect_right(ends, begin):bisect_left(starts, end)]
 
 
 def _round(value: Any) -> Any:

@@ -3,6 +3,7 @@ rectification (a failed item about a teller, so the staff assessment has a findi
 
 Written straight to the store with past times for the drill (it happened a week ago, so no
 event is published); the inspection goes through its use case, as an inspector would record it.
+Its free text is English: the zh-TW pages show it as it was written.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ async def _past_drill(app: Services, branch_id: str, manager_id: int) -> None:
             "affected": [],
         })
         steps = [(0, EntryKind.STARTED, "drill system_failure, scope all"),
-                 (3, EntryKind.NOTE, "演练：引导客户至大堂等候区 / customers guided to the lobby"),
-                 (8, EntryKind.REPORTED_UPWARD, "演练报告已上报分行 / drill reported to the branch office"),
+                 (3, EntryKind.NOTE, "customers guided to the lobby"),
+                 (8, EntryKind.REPORTED_UPWARD, "drill reported to the branch office"),
                  (15, EntryKind.ENDED, "")]
         for minutes, kind, text in steps:
             await incidents.add_entry(tx.conn, iid, at=start + timedelta(minutes=minutes), kind=kind,
@@ -60,10 +61,10 @@ async def _past_drill(app: Services, branch_id: str, manager_id: int) -> None:
 
 def _one_failed_item(app: Services) -> InspectionIn:
     deadline = (app.clock() + timedelta(days=7)).date()
-    return InspectionIn(note="演示检查 / demo inspection", items=[
+    return InspectionIn(note="demo inspection", items=[
         FindingIn(item=i.code, passed=i.code != "con_appearance",
-                  **({"note": "工牌未佩戴 / no name badge", "owner": "manager", "staff": "teller3",
-                      "requirement": "按规定佩戴工牌 / wear the name badge", "deadline": deadline}
+                  **({"note": "no name badge", "owner": "manager", "staff": "teller3",
+                      "requirement": "wear the name badge at the counter", "deadline": deadline}
                      if i.code == "con_appearance" else {}))
         for i in the_checklist().items
     ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from aiohttp import web
@@ -115,4 +116,18 @@ async def incident_report_xlsx(request: web.Request, actor: Actor, _body: None) 
     return web.Response(
         body=incident_export.to_xlsx(report), content_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="incident-{report["incident"]["id"]}.xlsx"'},
+    )
+
+
+@routes.http("GET", I + ".pdf", summary="The incident's report as PDF, to send upward (summary, tickets, timeline; "
+             "Chinese and English)", params=IncidentPath, content_type="application/pdf",
+             action=Action.DECLARE_EMERGENCY)
+async def incident_report_pdf(request: web.Request, actor: Actor, _body: None) -> web.Response:
+    report = await emergency.incident_report(request.app[SERVICES], actor, request.match_info["branch"],
+                                             _incident(request))
+    # Setting CJK text embeds a subset of a large font: seconds of work, kept off the event loop.
+    body = await asyncio.to_thread(incident_export.to_pdf, report, branch_name=request.match_info["branch"])
+    return web.Response(
+        body=body, content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="incident-{report["incident"]["id"]}.pdf"'},
     )

@@ -74,9 +74,9 @@ async def acknowledge_breach_command(services, conn, args: AcknowledgeCommand) -
     return await standards.acknowledge(services, conn.actor, conn.branch_id, args.breach, args.note)
 
 
-async def _breach_report(request: web.Request, actor: Actor) -> dict:
+async def _breach_report(request: web.Request, actor: Actor, query: type[DaysQuery] = DaysQuery) -> dict:
     services = request.app[SERVICES]
-    q = params(request, DaysQuery)
+    q = params(request, query)
     branch = request.match_info["branch"]
     if q.first is None:
         async with services.reading(branch) as (_conn, row, _config):
@@ -110,7 +110,7 @@ async def _headings_language(request: web.Request) -> Language:
 @routes.http("GET", B + "/reports/breaches.csv", summary="The breach report as CSV, headed in ?lang=",
              query=BreachReportQuery, content_type="text/csv", action=Action.MANAGE_BRANCH)
 async def report_breaches_csv(request: web.Request, actor: Actor, _body: None) -> web.Response:
-    r = await _breach_report(request, actor)
+    r = await _breach_report(request, actor, BreachReportQuery)
     lang = await _headings_language(request)
     text = sheets.to_csv(BREACH_COLUMNS, r["rows"], [word(c, lang) for c in BREACH_COLUMNS])
     return _file(f"breaches-{r['from']}-{r['to']}.csv", text, "text/csv")
@@ -119,7 +119,7 @@ async def report_breaches_csv(request: web.Request, actor: Actor, _body: None) -
 @routes.http("GET", B + "/reports/breaches.xlsx", summary="The breach report as an Excel workbook, headed in ?lang=",
              query=BreachReportQuery, content_type=XLSX, action=Action.MANAGE_BRANCH)
 async def report_breaches_xlsx(request: web.Request, actor: Actor, _body: None) -> web.Response:
-    r = await _breach_report(request, actor)
+    r = await _breach_report(request, actor, BreachReportQuery)
     lang = await _headings_language(request)
     body = sheets.to_xlsx([("breaches", BREACH_COLUMNS, r["rows"])], {c: word(c, lang) for c in BREACH_COLUMNS})
     return _file(f"breaches-{r['from']}-{r['to']}.xlsx", body, XLSX)

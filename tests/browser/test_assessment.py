@@ -66,3 +66,27 @@ def test_the_assessment_page_in_zh_tw_shows_only_traditional_chinese_or_english(
     expect(page.locator("#figures")).to_be_visible()
     assert_traditional(page, "the assessment page")
     assert page.errors == []
+
+
+def test_the_evaluator_page_records_each_prompt_it_shows_so_coverage_counts_it(server, branch, new_page):
+    manager = server.api()
+    manager.ok("POST", "/auth/login", {"username": "manager", "password": "demo-pass"})
+
+    def prompted() -> int:
+        report = manager.ok("GET", "/branches/demo/reports/assessment")
+        return next(t for t in report["tellers"] if t["username"] == "teller5")["figures"]["prompted"]
+
+    before = prompted()
+    evaluator = new_page(f"{server.base_url}/evaluator/demo/5?token=demo-evaluator", width=1280, height=800)
+    expect(evaluator.locator("#welcome")).to_be_visible(timeout=seconds(5) * MS)
+    evaluator.wait_for_timeout(500)  # the socket's snapshot is in before the finish
+    branch.issue("D")
+    branch.call_next(5)
+    branch.act(5, "finish")
+    expect(evaluator.locator("#rate")).to_be_visible(timeout=seconds(5) * MS)
+    deadline = seconds(5) * MS
+    while prompted() == before and deadline > 0:  # the page posts the prompt as it shows it
+        evaluator.wait_for_timeout(100)
+        deadline -= 100
+    assert prompted() == before + 1
+    assert evaluator.errors == []

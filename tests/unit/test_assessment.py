@@ -181,3 +181,15 @@ def test_idle_with_nobody_waiting_or_within_the_grace_does_not_count():
     open_ = [(at(0), at(60))]
     assert idle_with_queue_s(open_, [(at(0), at(59.5))], [(at(0), at(60))], grace_s=60) == 0
     assert idle_with_queue_s(open_, [(at(0), at(20))], [], grace_s=60) == 0
+
+
+_spans = st.lists(st.tuples(st.integers(0, 600), st.integers(1, 120)).map(lambda p: (at(p[0]), at(p[0] + p[1]))),
+                  max_size=8)
+
+
+@given(_spans, _spans)
+def test_idle_and_busy_time_add_up_to_the_time_open(open_, busy):
+    total = sum((b - a).total_seconds() for a, b in union(open_))
+    idle = sum((b - a).total_seconds() for a, b in subtract(open_, busy))
+    assert idle + overlap_s(open_, busy) == pytest.approx(total)
+    assert idle_with_queue_s(open_, busy, open_, grace_s=0) == pytest.approx(idle)  # a queue all along

@@ -110,7 +110,7 @@ async function refreshList() {
     ];
     for (const text of cells) row.insertCell().textContent = text;
     const links = row.insertCell();
-    for (const ext of ["xlsx", "csv"]) {
+    for (const ext of ["xlsx", "csv", "pdf"]) {
       const a = Object.assign(document.createElement("a"), { href: `${ctx.base}/incidents/${i.id}.${ext}`, textContent: `${w("emergency.report")} ${ext.toUpperCase()}` });
       a.setAttribute("download", "");
       links.append(a, " ");
