@@ -155,3 +155,14 @@ def test_the_reports_page_counts_incidents_with_drills_kept_apart(server, new_pa
     expect(figures).to_contain_text("演练另计：1 次")
     expect(figures).to_contain_text("0 incidents")
     assert page.errors == []
+
+
+def test_the_staffing_advice_says_what_its_counters_would_have_achieved(server, new_page):
+    page = open_reports(server, new_page, 1920, 1080)
+    line = page.locator("#staffing-simulated")
+    expect(line).to_be_visible(timeout=seconds(10) * 1000)
+    expect(line).to_contain_text("%")
+    page.locator("#lang").select_option("en")
+    page.get_by_role("button", name="Show").click()
+    expect(line).to_contain_text("within target with these counters", timeout=seconds(10) * 1000)
+    assert page.errors == []
