@@ -71,3 +71,32 @@ async def past_customers(conn: AsyncConnection, branch_id: str, first: date, las
             .order_by(TICKET.c.issued_at, TICKET.c.id)
         )
     ).all()
+
+
+async def replayed_arrivals(conn: AsyncConnection, branch_id: str, first: date, last: date) -> Sequence[Any]:
+    """The period's tickets as arrivals to replay: day, issue time, service code, class, green reason."""
+    service = t.Service.__table__
+    return (
+        await conn.execute(
+            select(TICKET.c.business_date, TICKET.c.issued_at, service.c.code, TICKET.c.priority,
+                   TICKET.c.green_reason)
+            .select_from(TICKET.join(service, service.c.id == TICKET.c.service_id))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.business_date >= first,
+                   TICKET.c.business_date <= last)
+            .order_by(TICKET.c.issued_at, TICKET.c.id)
+        )
+    ).all()
+
+
+async def recent_service_times(conn: AsyncConnection, branch_id: str, first: date, last: date) -> Sequence[Any]:
+    """Service code and service time of the period's served tickets."""
+    service = t.Service.__table__
+    return (
+        await conn.execute(
+            select(service.c.code, TICKET.c.service_s)
+            .select_from(TICKET.join(service, service.c.id == TICKET.c.service_id))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.business_date >= first,
+                   TICKET.c.business_date <= last, TICKET.c.service_s.is_not(None))
+            .order_by(TICKET.c.id)
+        )
+    ).all()
