@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ from server.domain.model import (
     ticket_move,
 )
 from server.domain.numbering import business_date, format_number, series_for
-from server.domain.policy import Candidate
+from server.domain.policy import Candidate, ServiceRule
 from server.protocol import (
     ChangeService,
     FeedbackAnswer,
@@ -183,12 +184,25 @@ async def arrival_rates(
     return out
 
 
-async def projected_estimate(
-    app: Services, conn: Any, branch_id: str, config: BranchConfig, me: Candidate, now: datetime
-) -> int | None:
-    """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played
-    forward over who waits, the open counters and how long they stay busy, and the customers
-    expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """What the projected estimate reads, loaded once (for one ticket, or every service of a kiosk)."""
+
+    waiting: list[Candidate]
+    counters: list[OpenCounter]
+    service_s: dict[str, float]
+    rates: dict[tuple[str, Priority], float]
+    rules: dict[str, ServiceRule]
+    now: datetime
+
+    def wait(self, me: Candidate) -> int | None:
+        return projected_wait(me, self.waiting, self.counters, self.service_s, rules=self.rules,
+                              arrivals_per_s=self.rates, now=self.now)
+
+
+async def projection(app: Services, conn: Any, branch_id: str, config: BranchConfig, now: datetime) -> Projection:
+    """Who waits, the open counters and how long they stay busy, the expected service times and
+    the customers expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
     waiting = [repo.to_candidate(w, config) for w in await repo.waiting_candidates(conn, branch_id)]
     service_s = await expected_service_times(app, conn, branch_id, config)
     counters = []
@@ -202,7 +216,14 @@ async def projected_estimate(
         recent = tuple(Priority.GREEN if c == "g" else Priority.NORMAL for c in r.recent_calls or "")
         counters.append(OpenCounter(config.counters[r.number].profile(), busy, recent))
     rates = await arrival_rates(conn, branch_id, config, now)
-    return projected_wait(me, waiting, counters, service_s, rules=config.rules(), arrivals_per_s=rates, now=now)
+    return Projection(waiting, counters, service_s, rates, config.rules(), now)
+
+
+async def projected_estimate(
+    app: Services, conn: Any, branch_id: str, config: BranchConfig, me: Candidate, now: datetime
+) -> int | None:
+    """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played forward."""
+    return (await projection(app, conn, branch_id, config, now)).wait(me)
 
 
 def served_by_a_counter(config: BranchConfig, code: str) -> bool:
