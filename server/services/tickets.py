@@ -24,6 +24,7 @@ from server.domain.estimation import (
     estimate_wait_seconds,
     expected_service_seconds,
     people_ahead,
+    projected_calls,
     projected_wait,
     remaining_seconds,
     typical_service_seconds,
@@ -199,6 +200,11 @@ class Projection:
         return projected_wait(me, self.waiting, self.counters, self.service_s, rules=self.rules,
                               arrivals_per_s=self.rates, now=self.now)
 
+    def every_wait(self) -> dict[int, int]:
+        """Ticket id → seconds until called, for every waiting ticket, in one play forward."""
+        return projected_calls(self.waiting, self.counters, self.service_s, rules=self.rules,
+                               arrivals_per_s=self.rates, now=self.now)
+
 
 async def projection(app: Services, conn: Any, branch_id: str, config: BranchConfig, now: datetime) -> Projection:
     """Who waits, the open counters and how long they stay busy, the expected service times and
@@ -217,6 +223,26 @@ async def projection(app: Services, conn: Any, branch_id: str, config: BranchCon
         counters.append(OpenCounter(config.counters[r.number].profile(), busy, recent))
     rates = await arrival_rates(conn, branch_id, config, now)
     return Projection(waiting, counters, service_s, rates, config.rules(), now)
+
+
+async def queue_estimate(
+    app: Services, conn: Any, branch: BranchRow, config: BranchConfig, me: Candidate, now: datetime
+) -> int | None:
+    """A waiting ticket's estimate for its phone page, from one projection of the whole queue per
+    state of the branch (its last event): a thousand phones reading again after an event cost one
+    projection, not a thousand."""
+
+    async def load() -> tuple[tuple[int, int], datetime, dict[int, int]]:
+        projected = await projection(app, conn, branch.id, config, now)
+        return (branch.event_seq, config.version), now, projected.every_wait()
+
+    key = ("queue_projection", branch.id)
+    state, at, waits = await app.estimates.get(key, load)
+    if state != (branch.event_seq, config.version) or now < at:
+        state, at, waits = found = await load()
+        app.estimates.put(key, found)
+    wait = waits.get(me.id)
+    return None if wait is None else max(0, round(wait - (now - at).total_seconds()))
 
 
 async def projected_estimate(
@@ -458,7 +484,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
                 open_n = await _open_for(app, conn, branch_id, config, service.code, row.target_counter_id)
                 wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
             else:
-                wait_s = await projected_estimate(app, conn, branch_id, config, me, app.clock())
+                wait_s = await queue_estimate(app, conn, branch, config, me, app.clock())
             no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None
