@@ -9,7 +9,8 @@ Each seed of ``BENCH_SIM_SEEDS`` (1,2) is run twice, the same day with the first
 (``simple``: ahead × typical service time ÷ open counters) and with the server's
 (``projected``: call-next played forward), so the estimate's error is compared on the same
 customers; the wall times of the ``projected`` runs are printed beside the target (≤ 5 s a
-day). Nothing is asserted. Results also go to ``var/bench/simulate.json``.
+day), and the time of one projected estimate with 50, 200 and 500 waiting. Nothing is asserted.
+Results also go to ``var/bench/simulate.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,30 @@ from server.simulate.run import simulate
 
 TARGET_S = 5.0
 ESTIMATORS = ("simple", "projected")
+
+
+def projection_ms(waiting: int) -> float:
+    """Milliseconds of one projected estimate with ``waiting`` tickets before six demo counters."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.domain.estimation import OpenCounter, projected_wait
+    from server.domain.model import Priority
+    from server.domain.policy import Candidate, Profile, ServiceRule
+
+    t0 = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    now = t0 + timedelta(hours=2)
+    queue = [Candidate(i, "ABCDE"[i % 5], Priority.GREEN if i % 12 == 0 else Priority.NORMAL,
+                       t0 + timedelta(seconds=7200 * i / waiting)) for i in range(waiting)]
+    profiles = [("A", "B"), ("B", "A"), ("A", "B", "C"), ("C", "A"), ("D",), ("E", "A")]
+    counters = [OpenCounter(Profile(n, p, green_only=n == 1)) for n, p in enumerate(profiles, 1)]
+    rules = {code: ServiceRule(timedelta(minutes=30)) for code in "ABCDE"}
+    rates = {(code, Priority.NORMAL): 0.01 for code in "ABCDE"}
+    me = Candidate(10**9, "A", Priority.NORMAL, now)
+    began = time.perf_counter()
+    for _ in range(5):
+        projected_wait(me, queue, counters, {"A": 240, "B": 300, "C": 600, "D": 900, "E": 900},
+                       rules=rules, arrivals_per_s=rates, now=now)
+    return (time.perf_counter() - began) / 5 * 1000
 
 
 def main() -> None:
@@ -56,6 +81,8 @@ def main() -> None:
     }
     print(f"simulate busy day: {tickets} tickets, {use_cases} use cases; best {figures['best_s']} s, "
           f"median {figures['median_s']} s ({figures['use_cases_per_s']} use cases/s); target ≤ {TARGET_S} s")
+    figures["projection_ms"] = {n: round(projection_ms(n), 1) for n in (50, 200, 500)}
+    print("one projected estimate: " + ", ".join(f"{n} waiting {ms} ms" for n, ms in figures["projection_ms"].items()))
     out = Path("var/bench")
     out.mkdir(parents=True, exist_ok=True)
     (out / "simulate.json").write_text(json.dumps(figures, indent=2))

@@ -390,8 +390,11 @@ def simulate_days(args: argparse.Namespace) -> None:
     if args.plan == "advice":
         _simulate_advice(chosen, args)
         return
+    from server.simulate.run import load_sources
+
+    sources = asyncio.run(load_sources(chosen, _settings(args).database if chosen.source else None))
     began = time.perf_counter()
-    result = asyncio.run(simulate(chosen, seed=args.seed))
+    result = asyncio.run(simulate(chosen, seed=args.seed, **sources))
     elapsed = time.perf_counter() - began
     data = result.as_json() | {"elapsed_s": round(elapsed, 2)}
     if args.json:
@@ -423,9 +426,10 @@ def _simulate_advice(chosen: Any, args: argparse.Namespace) -> None:
     """``simulate --plan advice``: the days as planned, then with the counters the staffing advice recommends."""
     import json
 
-    from server.simulate.run import simulate_advice
+    from server.simulate.run import load_sources, simulate_advice
 
-    run = asyncio.run(simulate_advice(chosen, seed=args.seed, sla=args.sla))
+    sources = asyncio.run(load_sources(chosen, _settings(args).database if chosen.source else None))
+    run = asyncio.run(simulate_advice(chosen, seed=args.seed, sla=args.sla, **sources))
     data = run.as_json()
     if args.json:
         print(json.dumps(data, indent=2, default=str))
@@ -535,6 +539,7 @@ def parser() -> argparse.ArgumentParser:
                      help="advice: run the days again with the counters the staffing advice recommends, "
                           "and say whether the SLA was met and with how many counter hours")
     sim.add_argument("--sla", type=float, default=0.8, help="the SLA the advice staffs for (default 0.8)")
+    db_option(sim)  # where `arrivals: replay` and `service_times: recent` read, unless the scenario says
     sim.set_defaults(run=simulate_days)
     simsub = sim.add_subparsers(dest="simulate_command", required=False)
     hist = simsub.add_parser("history", help="weeks of realistic past days for a branch with no activity")

@@ -195,11 +195,34 @@ def projected_wait(
     None when no open counter may ever call ``ticket`` (none open for its service).
     A queue too long to play through gives the time reached so far.
     """
-    rules = rules or {}
     pool = [t for t in waiting if t.id != ticket.id]
     pool.append(ticket)
     if not any(candidates([ticket], c.profile) for c in counters):
         return None
+    calls = projected_calls(pool, counters, service_s, rules=rules, arrivals_per_s=arrivals_per_s, now=now,
+                            default_service_s=default_service_s, until=ticket.id)
+    return calls.get(ticket.id)
+
+
+def projected_calls(
+    waiting: Iterable[Candidate],
+    counters: Sequence[OpenCounter],
+    service_s: Mapping[str, float],
+    *,
+    rules: Mapping[str, ServiceRule] | None = None,
+    arrivals_per_s: Mapping[tuple[str, Priority], float] | None = None,
+    now: datetime,
+    default_service_s: float = 300.0,
+    until: int | None = None,
+) -> dict[int, int]:
+    """Ticket id → seconds until called, for every waiting ticket some open counter calls, by one
+    play of the branch's call-next forward (see :func:`projected_wait`); it stops once ``until``
+    is called, when given. Tickets still waiting after :data:`MAX_CALLS` calls get the time
+    reached; tickets no open counter may call are left out."""
+    rules = rules or {}
+    pool = list(waiting)
+    real = {t.id for t in pool}
+    out: dict[int, int] = {}
     policies = {c.profile.number: Policy(c.profile, rules) for c in counters}
     recent = {c.profile.number: list(c.recent) for c in counters}
     free = [(max(c.busy_s, 0.0), c.profile.number) for c in counters]
@@ -210,7 +233,8 @@ def projected_wait(
     heapq.heapify(upcoming)
     virtual_id = -1
     calls = 0
-    while free and calls < MAX_CALLS:
+    at = 0.0
+    while free and calls < MAX_CALLS and len(out) < len(real):
         at, number = heapq.heappop(free)
         while upcoming and upcoming[0][0] <= at:
             when, i = heapq.heappop(upcoming)
@@ -219,12 +243,18 @@ def projected_wait(
             virtual_id -= 1
             heapq.heappush(upcoming, (when + gap, i))
         chosen = choose(pool, policies[number], recent=recent[number], now=now + timedelta(seconds=at))
-        if chosen is None:  # it cannot take the ticket (nor anything else waiting): out of the picture
+        if chosen is None:  # it cannot take anything waiting: out of the picture
             continue
-        if chosen.id == ticket.id:
-            return round(at)
+        if chosen.id in real:
+            out[chosen.id] = round(at)
+            if chosen.id == until:
+                break
         calls += 1
         pool.remove(chosen)
         recent[number].append(chosen.priority)
         heapq.heappush(free, (at + service_s.get(chosen.service, default_service_s), number))
-    return round(at) if calls >= MAX_CALLS else None
+    if calls >= MAX_CALLS:
+        for t in pool:
+            if t.id in real and t.id not in out and any(candidates([t], c.profile) for c in counters):
+                out[t.id] = round(at)
+    return out

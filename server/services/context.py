@@ -92,6 +92,10 @@ class EstimateInputs:
         self._kept[key] = (now, value)
         return value
 
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Keep ``value`` for ``key`` from now (a value its reader found out of date and reloaded)."""
+        self._kept[key] = (time.monotonic(), value)
+
     def saw(self, branch_id: str, kinds: Iterable[str]) -> None:
         """Drop what events of ``kinds`` on ``branch_id`` have made stale."""
         stale = {self.STALE_AFTER[k] for k in kinds if k in self.STALE_AFTER}

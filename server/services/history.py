@@ -22,6 +22,7 @@ import math
 import random
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -218,7 +219,21 @@ def staffing_plan(
 ) -> dict[int, set[int]]:
     """Hour → the counters open that hour: always enough to serve every service customers come
     for, and more as the hour's expected work grows (a manager's plan that follows demand)."""
-    wanted = {code for code, share in mix.items() if share > 0}
+    order, covering = counter_order(counters, {code for code, share in mix.items() if share > 0})
+    mean_s = sum(share * services[code].target_service_s * SERVICE_FACTOR for code, share in mix.items())
+    total = sum(mix.values()) or 1.0
+    plan: dict[int, set[int]] = {}
+    for hour in hours:
+        erlangs = volume * HOURLY[hour] * mean_s / total / 3600
+        need = min(len(order), max(covering, math.ceil(erlangs / PLAN_OCCUPANCY)))
+        plan[hour] = {c.number for c in order[:need]}
+    return plan
+
+
+def counter_order(counters: list[CounterConf], wanted: set[str]) -> tuple[list[CounterConf], int]:
+    """The order counters open in as more are needed, and how many of the first it takes to serve
+    every service of ``wanted``: those first (most uncovered services first), then the others,
+    green-only last."""
     order: list[CounterConf] = []
     uncovered = set(wanted)
     rest = sorted(counters, key=lambda c: c.number)
@@ -230,15 +245,7 @@ def staffing_plan(
         rest.remove(best)
         uncovered -= set(best.services)
     covering = len(order)
-    order += [c for c in rest if not c.green_only] + [c for c in rest if c.green_only]
-    mean_s = sum(share * services[code].target_service_s * SERVICE_FACTOR for code, share in mix.items())
-    total = sum(mix.values()) or 1.0
-    plan: dict[int, set[int]] = {}
-    for hour in hours:
-        erlangs = volume * HOURLY[hour] * mean_s / total / 3600
-        need = min(len(order), max(covering, math.ceil(erlangs / PLAN_OCCUPANCY)))
-        plan[hour] = {c.number for c in order[:need]}
-    return plan
+    return order + [c for c in rest if not c.green_only] + [c for c in rest if c.green_only], covering
 
 
 class _Day:
@@ -246,7 +253,8 @@ class _Day:
 
     def __init__(self, numbered: list[tuple[datetime, str, bool, str, int]],
                  draws: list[tuple[float, float, float, float]], counters: dict[int, CounterConf],
-                 services: dict[str, ServiceConf], rules: dict[str, ServiceRule]) -> None:
+                 services: dict[str, ServiceConf], rules: dict[str, ServiceRule], *, estimate: bool = True) -> None:
+        self.estimate = estimate
         self.numbered, self.draws, self.counters, self.services, self.rules = numbered, draws, counters, services, rules
         self.policies = {n: Policy(c.profile(), rules) for n, c in counters.items()}
         self.waiting: dict[int, Candidate] = {}
@@ -310,6 +318,9 @@ class _Day:
     def _arrive(self, now: datetime, i: int) -> None:
         at, code, green, _series, _seq = self.numbered[i]
         me = Candidate(i, code, Priority.GREEN if green else Priority.NORMAL, at)
+        if not self.estimate:
+            self._queue(now, i, me)
+            return
         expected = self._expected()
         counters = [
             OpenCounter(self.counters[n].profile(),
@@ -321,6 +332,9 @@ class _Day:
         self.ahead[i] = people_ahead(me, waiting, rules=self.rules, now=now)
         self.estimates[i] = projected_wait(me, waiting, counters, expected, rules=self.rules,
                                            arrivals_per_s=self._rates(now, i), now=now)
+        self._queue(now, i, me)
+
+    def _queue(self, now: datetime, i: int, me: Candidate) -> None:
         self.waiting[i] = me
         self.at(now + timedelta(seconds=self.draws[i][2]), "give_up", i)
         for n in sorted(self.open - self.closing):
@@ -396,3 +410,55 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
+
+
+# --- the staffing what-if on a past period -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PastTicket:
+    """A customer of a past day, as the what-if replays them."""
+
+    issued_at: datetime
+    service: str
+    green: bool
+    service_s: float
+    """Their recorded service time (or the service's mean when they were never served)."""
+    target_wait_s: int
+
+
+def what_if(
+    days: dict[date, list[PastTicket]], counters: list[CounterConf], services: dict[str, ServiceConf],
+    needed: dict[tuple[int, int], int], tz: ZoneInfo, *, rules: dict[str, ServiceRule] | None = None,
+) -> dict[str, Any]:
+    """Replay the days' real customers with ``needed[(weekday, hour)]`` counters open each hour
+    (never fewer than serve every service asked for that day), through the real policy: the share
+    called within their target wait, and the counter hours it took."""
+    within = called = 0
+    counter_s = 0.0
+    for day, past_tickets in sorted(days.items()):
+        if not past_tickets:
+            continue
+        past_tickets = sorted(past_tickets, key=lambda p: p.issued_at)
+        hours = sorted({p.issued_at.astimezone(tz).hour for p in past_tickets})
+        order, covering = counter_order(counters, {p.service for p in past_tickets})
+        plan = {h: {c.number for c in order[: min(len(order), max(covering, needed.get((day.weekday(), h), 0)))]}
+                for h in range(hours[0], hours[-1] + 1)}
+        numbered = [(p.issued_at.astimezone(tz), p.service, p.green, "", 0) for p in past_tickets]
+        draws = [(p.service_s, 1.0, 10 * 86400.0, 0.0) for p in past_tickets]
+        sim = _Day(numbered, draws, {c.number: c for c in counters}, services, rules or {}, estimate=False)
+        opening = datetime.combine(day, time(hours[0]), tz)
+        sim.run(opening, datetime.combine(day, time(hours[-1]), tz) + timedelta(hours=1), plan)
+        for i, p in enumerate(past_tickets):
+            fate = sim.fates.get(i)
+            if fate is not None and fate[0] == "done":
+                called += 1
+                within += (fate[1] - numbered[i][0]).total_seconds() <= p.target_wait_s
+        opened: dict[int, datetime] = {}
+        for number, at, kind in sim.counter_log:
+            if kind is COUNTER_OPENED:
+                opened[number] = at
+            elif number in opened:
+                counter_s += (at - opened.pop(number)).total_seconds()
+    return {"sla_share": round(within / called, 4) if called else None,
+            "counter_hours": round(counter_s / 3600, 1), "tickets": called}

@@ -19,8 +19,10 @@ from server.store.repository import BranchConfig, BranchRow, ServiceConf
 
 from .context import Actor, Services
 from .tickets import (
+    NEW_TICKET,
     estimate,
     open_counters_for,
+    projection,
     served_by_a_counter,
     service_open,
     unavailable_reason,
@@ -39,6 +41,8 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
     async with app.reading(branch_id) as (conn, branch, config):
         counts = await repo.waiting_counts(conn, branch_id)
         open_n = await open_counters_for(app, conn, branch_id, config)
+        # The same estimate the ticket would be given (a normal ticket taken now).
+        projected = await projection(app, conn, branch_id, config, now) if app.estimator != "simple" else None
         today = business_date(now, branch.timezone)
         answers = []
         for code, service in config.services.items():
@@ -55,7 +59,10 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
             )
             if reason is None and not served_by_a_counter(config, code):
                 reason = "no_counter_serves"
-            wait_s = await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0))
+            if projected is not None:
+                wait_s = projected.wait(Candidate(NEW_TICKET, code, Priority.NORMAL, now))
+            else:
+                wait_s = await estimate(app, conn, branch_id, service, ahead, open_n.get(code, 0))
             opens_at = opens_next(branch, service, now) if reason == "closed" else None
             answers.append(
                 ServiceAnswer(

@@ -8,16 +8,18 @@ from zoneinfo import ZoneInfo
 
 from server.domain.access import Action, require
 from server.domain.errors import InvalidInput, NotFound
+from server.domain.hours import WEEKDAYS
 from server.domain.numbering import business_date
 from server.reports import advice, charts
 from server.reports.appointments import appointment_figures
 from server.reports.summary import Period, summary
 from server.reports.words import LANGUAGES, Language
 from server.store import complaints as complaint_store
+from server.store import history as history_store
 from server.store import repository as repo
 from server.store.repository import BranchRow
 
-from . import emergency, notifications
+from . import emergency, history, notifications
 from .bookings import appointment_rules
 from .context import Actor, Services
 
@@ -80,7 +82,43 @@ async def staffing(
             period = Period(today - timedelta(days=7 * weeks - 1), today)
         else:
             period = Period.parse(first, last, today=today)
-        return await advice.staffing_advice(conn, branch_id, branch.timezone, period, sla=sla, now=now)
+        data = await advice.staffing_advice(conn, branch_id, branch.timezone, period, sla=sla, now=now)
+        data["simulated"] = await _simulated(app, conn, branch, period, data["rows"])
+        return data
+
+
+async def _simulated(
+    app: Services, conn: Any, branch: BranchRow, period: Period, rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The period's real customers replayed with the advice's counters (``simulated: 82 % within
+    target with these counters``); None with no customers."""
+    config = await app.config(conn, branch)
+    past = await history_store.past_customers(conn, branch.id, period.first, period.last)
+    if not past:
+        return None
+    served: dict[int, list[float]] = {}
+    for r in past:
+        if r.service_s is not None:
+            served.setdefault(r.service_id, []).append(float(r.service_s))
+    days: dict[Any, list[history.PastTicket]] = {}
+    for r in past:
+        try:
+            service = config.service_by_id(r.service_id)
+        except KeyError:
+            continue
+        if service.code not in config.services:
+            continue  # a service removed since: no counter would take it
+        times = served.get(r.service_id)
+        mean = sum(times) / len(times) if times else float(service.target_service_s)
+        days.setdefault(r.business_date, []).append(history.PastTicket(
+            repo.aware(r.issued_at), service.code, r.priority == "green",
+            float(r.service_s) if r.service_s is not None else mean,
+            r.target_wait_s if r.target_wait_s is not None else service.target_wait_s,
+        ))
+    weekday = {name: i for i, name in enumerate(WEEKDAYS)}
+    needed = {(weekday[r["weekday"]], r["hour"]): r["counters_needed"] for r in rows}
+    return history.what_if(days, list(config.counters.values()), config.services, needed,
+                           ZoneInfo(branch.timezone), rules=config.rules())
 
 
 async def scorecard(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from server.domain.estimation import (
     estimate_wait_seconds,
     expected_service_seconds,
     people_ahead,
+    projected_calls,
     projected_wait,
     remaining_seconds,
     typical_service_seconds,
@@ -44,7 +46,7 @@ from server.domain.model import (
     ticket_move,
 )
 from server.domain.numbering import business_date, format_number, series_for
-from server.domain.policy import Candidate
+from server.domain.policy import Candidate, ServiceRule
 from server.domain.slots import come_now
 from server.protocol import (
     ChangeService,
@@ -185,12 +187,30 @@ async def arrival_rates(
     return out
 
 
-async def projected_estimate(
-    app: Services, conn: Any, branch_id: str, config: BranchConfig, me: Candidate, now: datetime
-) -> int | None:
-    """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played
-    forward over who waits, the open counters and how long they stay busy, and the customers
-    expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """What the projected estimate reads, loaded once (for one ticket, or every service of a kiosk)."""
+
+    waiting: list[Candidate]
+    counters: list[OpenCounter]
+    service_s: dict[str, float]
+    rates: dict[tuple[str, Priority], float]
+    rules: dict[str, ServiceRule]
+    now: datetime
+
+    def wait(self, me: Candidate) -> int | None:
+        return projected_wait(me, self.waiting, self.counters, self.service_s, rules=self.rules,
+                              arrivals_per_s=self.rates, now=self.now)
+
+    def every_wait(self) -> dict[int, int]:
+        """Ticket id → seconds until called, for every waiting ticket, in one play forward."""
+        return projected_calls(self.waiting, self.counters, self.service_s, rules=self.rules,
+                               arrivals_per_s=self.rates, now=self.now)
+
+
+async def projection(app: Services, conn: Any, branch_id: str, config: BranchConfig, now: datetime) -> Projection:
+    """Who waits, the open counters and how long they stay busy, the expected service times and
+    the customers expected meanwhile (:func:`server.domain.estimation.projected_wait`)."""
     waiting = [repo.to_candidate(w, config) for w in await repo.waiting_candidates(conn, branch_id)]
     service_s = await expected_service_times(app, conn, branch_id, config)
     counters = []
@@ -204,7 +224,34 @@ async def projected_estimate(
         recent = tuple(Priority.GREEN if c == "g" else Priority.NORMAL for c in r.recent_calls or "")
         counters.append(OpenCounter(config.counters[r.number].profile(), busy, recent))
     rates = await arrival_rates(conn, branch_id, config, now)
-    return projected_wait(me, waiting, counters, service_s, rules=config.rules(), arrivals_per_s=rates, now=now)
+    return Projection(waiting, counters, service_s, rates, config.rules(), now)
+
+
+async def queue_estimate(
+    app: Services, conn: Any, branch: BranchRow, config: BranchConfig, me: Candidate, now: datetime
+) -> int | None:
+    """A waiting ticket's estimate for its phone page, from one projection of the whole queue per
+    state of the branch (its last event): a thousand phones reading again after an event cost one
+    projection, not a thousand."""
+
+    async def load() -> tuple[tuple[int, int], datetime, dict[int, int]]:
+        projected = await projection(app, conn, branch.id, config, now)
+        return (branch.event_seq, config.version), now, projected.every_wait()
+
+    key = ("queue_projection", branch.id)
+    state, at, waits = await app.estimates.get(key, load)
+    if state != (branch.event_seq, config.version) or now < at:
+        state, at, waits = found = await load()
+        app.estimates.put(key, found)
+    wait = waits.get(me.id)
+    return None if wait is None else max(0, round(wait - (now - at).total_seconds()))
+
+
+async def projected_estimate(
+    app: Services, conn: Any, branch_id: str, config: BranchConfig, me: Candidate, now: datetime
+) -> int | None:
+    """Estimated wait of ``me`` (waiting, or about to be issued): the branch's call-next played forward."""
+    return (await projection(app, conn, branch_id, config, now)).wait(me)
 
 
 def served_by_a_counter(config: BranchConfig, code: str) -> bool:
@@ -449,7 +496,7 @@ async def public_ticket(app: Services, token: str) -> PublicTicket:
                 open_n = await _open_for(app, conn, branch_id, config, service.code, row.target_counter_id)
                 wait_s = await estimate(app, conn, branch_id, service, ahead, open_n)
             else:
-                wait_s = await projected_estimate(app, conn, branch_id, config, me, app.clock())
+                wait_s = await queue_estimate(app, conn, branch, config, me, app.clock())
             no_counter_open = wait_s is None
         counter = config.counter_by_id(row.counter_id)
         rated = await repo.feedback_for(conn, row.id) is not None

@@ -14,7 +14,7 @@ from server.services.demo import seed_demo
 from server.store.engine import create_schema, open_memory_database
 
 from . import measure
-from .engine import Outcome, Simulation, VirtualClock
+from .engine import Arrival, Outcome, Simulation, VirtualClock
 from .scenario import Scenario
 
 
@@ -59,12 +59,12 @@ async def simulate(
     (:attr:`Services.estimator`: ``simple`` is the first one, to compare with).
 
     Raises:
-        InvalidInput: the scenario asks for replayed arrivals or recent service times, which
-            this runner does not read yet.
+        InvalidInput: the scenario asks for replayed arrivals or recent service times and
+            ``sources`` (:func:`load_sources`) were not given.
     """
     if (scenario.arrivals == "replay" or scenario.service_times == "recent") and not sources:
-        raise InvalidInput("arrivals: replay and service_times: recent are not supported by this "
-                           "version of the simulator yet; give arrivals per hour and service-time distributions")
+        raise InvalidInput("arrivals: replay and service_times: recent read their source first "
+                           "(server.simulate.run.load_sources, as `branchq simulate` does)")
     db = open_memory_database()
     try:
         await create_schema(db)
@@ -165,7 +165,7 @@ def _services(scenario: Scenario, number: int) -> tuple[str, ...]:
     return next(tuple(c.services) for c in scenario.spec.counters if c.number == number)
 
 
-async def simulate_advice(scenario: Scenario, *, seed: int = 1, sla: float = 0.8) -> AdvisedRun:
+async def simulate_advice(scenario: Scenario, *, seed: int = 1, sla: float = 0.8, **sources: Any) -> AdvisedRun:
     """``branchq simulate --plan advice``: run the scenario as planned, take the staffing advice
     (Erlang C, :func:`server.reports.advice.staffing_advice`) of the simulated days, and run the
     same days (same seed, same customers) with the counters it recommends, each hour the most
@@ -183,9 +183,55 @@ async def simulate_advice(scenario: Scenario, *, seed: int = 1, sla: float = 0.8
             needed[row["hour"]] = max(needed.get(row["hour"], 0), row["counters_needed"])
         return needed
 
-    planned = await simulate(scenario, seed=seed, advise=advise)
+    planned = await simulate(scenario, seed=seed, advise=advise, **sources)
     shifts, by_hour = advised_staffing(scenario, planned.advice)
     data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     data["staffing"] = shifts
-    advised = await simulate(Scenario.model_validate(data), seed=seed)
+    advised = await simulate(Scenario.model_validate(data), seed=seed, **sources)
     return AdvisedRun(planned, advised, sla, by_hour)
+
+
+# --- replayed arrivals and the branch's own service times ------------------------------------
+
+
+async def load_sources(scenario: Scenario, database: str | None) -> dict[str, Any]:
+    """What ``arrivals: replay`` and ``service_times: recent`` read: the source period's real
+    arrivals by day and its service times by service, from the source's database (or
+    ``database``, the one given on the command line).
+
+    Raises:
+        InvalidInput: no database to read, or the period holds no ticket of the branch.
+    """
+    from server.domain.model import Priority
+    from server.store import history as past
+    from server.store.engine import open_database
+    from server.store.repository import aware
+
+    src = scenario.source
+    if src is None:
+        return {}
+    url = src.database or database
+    if not url:
+        raise InvalidInput("source: give a database (in the scenario or with --database)")
+    db = open_database(url)
+    try:
+        async with db.read() as conn:
+            arrivals = await past.replayed_arrivals(conn, src.branch, src.first, src.last)
+            times = await past.recent_service_times(conn, src.branch, src.first, src.last)
+    finally:
+        await db.dispose()
+    out: dict[str, Any] = {}
+    if scenario.arrivals == "replay":
+        if not arrivals:
+            raise InvalidInput(f"source: branch {src.branch!r} has no tickets from {src.first} to {src.last}")
+        replay: dict[Any, list[Arrival]] = {}
+        for r in arrivals:
+            replay.setdefault(r.business_date, []).append(
+                Arrival(aware(r.issued_at), r.code, Priority(r.priority), r.green_reason))
+        out["replay"] = replay
+    if scenario.service_times == "recent":
+        recent: dict[str, list[float]] = {}
+        for r in times:
+            recent.setdefault(r.code, []).append(float(r.service_s))
+        out["recent_times"] = recent
+    return out

@@ -8,6 +8,7 @@ few multi-row statements as the drivers allow (one ``executemany`` per
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, insert, select, update
@@ -56,3 +57,46 @@ async def insert_events(conn: AsyncConnection, branch_id: str, rows: Sequence[di
         branch = t.Branch.__table__
         last = max(row["seq"] for row in rows)
         await conn.execute(update(branch).where(branch.c.id == branch_id).values(event_seq=last))
+
+
+async def past_customers(conn: AsyncConnection, branch_id: str, first: date, last: date) -> Sequence[Any]:
+    """Every ticket of the days from ``first`` to ``last``: day, issue time, service id, class, the
+    service time it had (None if never served) and its target wait (for the staffing what-if)."""
+    return (
+        await conn.execute(
+            select(TICKET.c.business_date, TICKET.c.issued_at, TICKET.c.service_id, TICKET.c.priority,
+                   TICKET.c.service_s, TICKET.c.target_wait_s)
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.business_date >= first,
+                   TICKET.c.business_date <= last)
+            .order_by(TICKET.c.issued_at, TICKET.c.id)
+        )
+    ).all()
+
+
+async def replayed_arrivals(conn: AsyncConnection, branch_id: str, first: date, last: date) -> Sequence[Any]:
+    """The period's tickets as arrivals to replay: day, issue time, service code, class, green reason."""
+    service = t.Service.__table__
+    return (
+        await conn.execute(
+            select(TICKET.c.business_date, TICKET.c.issued_at, service.c.code, TICKET.c.priority,
+                   TICKET.c.green_reason)
+            .select_from(TICKET.join(service, service.c.id == TICKET.c.service_id))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.business_date >= first,
+                   TICKET.c.business_date <= last)
+            .order_by(TICKET.c.issued_at, TICKET.c.id)
+        )
+    ).all()
+
+
+async def recent_service_times(conn: AsyncConnection, branch_id: str, first: date, last: date) -> Sequence[Any]:
+    """Service code and service time of the period's served tickets."""
+    service = t.Service.__table__
+    return (
+        await conn.execute(
+            select(service.c.code, TICKET.c.service_s)
+            .select_from(TICKET.join(service, service.c.id == TICKET.c.service_id))
+            .where(TICKET.c.branch_id == branch_id, TICKET.c.business_date >= first,
+                   TICKET.c.business_date <= last, TICKET.c.service_s.is_not(None))
+            .order_by(TICKET.c.id)
+        )
+    ).all()

@@ -173,4 +173,14 @@ def test_the_teller_scorecard_counts_complaints_upheld_against_a_teller(server, 
     expect(page.locator("#tellers thead")).to_contain_text("投诉成立 Upheld complaints")
     row = page.locator("#tellers tbody tr", has_text="teller2")
     expect(row.locator("td").last).to_have_text("1")
+
+
+def test_the_staffing_advice_says_what_its_counters_would_have_achieved(server, new_page):
+    page = open_reports(server, new_page, 1920, 1080)
+    line = page.locator("#staffing-simulated")
+    expect(line).to_be_visible(timeout=seconds(10) * 1000)
+    expect(line).to_contain_text("%")
+    page.locator("#lang").select_option("en")
+    page.get_by_role("button", name="Show").click()
+    expect(line).to_contain_text("within target with these counters", timeout=seconds(10) * 1000)
     assert page.errors == []

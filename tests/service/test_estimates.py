@@ -150,3 +150,14 @@ async def test_the_phone_page_estimate_follows_the_queue_and_the_counters(world:
     await counters.call_next(world.app, await world.staff("teller3"), "demo", 3)
     world.clock.advance(seconds=120)  # the green customer has been at the counter for two minutes
     assert (await phone()).estimated_wait_s == behind_green - 120
+
+
+async def test_the_kiosk_shows_the_estimate_the_ticket_then_gets(world: World):
+    await open_counter(world, 3)
+    await open_counter(world, 4)  # C first, then A
+    for code in ("A", "A", "C", "B", "A"):
+        await world.issue(code)
+    await world.issue("A", priority="green", green_reason="elderly")
+    for code in ("A", "B", "C"):
+        shown = (await offered(world))[code].estimated_wait_s
+        assert shown is not None and (await world.issue(code)).estimated_wait_s == shown

@@ -76,3 +76,17 @@ def test_the_staffing_plan_follows_demand_and_always_serves_every_service() -> N
             assert served >= set(SERVICE_MIX)
     assert sum(map(len, busy.values())) > sum(map(len, quiet.values()))
     assert len(busy[11]) > len(busy[9])  # the late-morning peak gets more counters than the opening hour
+
+
+async def test_the_staffing_advice_says_what_its_counters_would_have_achieved(world: World) -> None:
+    from server.services import reports
+
+    await generate_history(world.app, "demo", weeks=1)
+    manager = await world.staff("manager")
+    advice = await reports.staffing(world.app, manager, "demo", weeks=1, sla=0.8)
+    simulated = advice["simulated"]
+    assert 0.5 < simulated["sla_share"] <= 1  # the period's customers, replayed with the advised counters
+    assert simulated["tickets"] > 1000 and simulated["counter_hours"] > 6 * 8
+    tighter = (await reports.staffing(world.app, manager, "demo", weeks=1, sla=0.95))["simulated"]
+    assert tighter["counter_hours"] >= simulated["counter_hours"]
+    assert tighter["sla_share"] >= simulated["sla_share"] - 0.02

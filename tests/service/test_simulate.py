@@ -191,3 +191,44 @@ async def test_plan_advice_runs_the_same_customers_with_the_advised_counters() -
     assert run.counters_by_hour[9] >= 2  # one counter is far too few for 55 customers an hour
     assert run.advised.sla_share > run.planned.sla_share
     assert run.as_json()["advised"]["counter_hours"] > run.as_json()["planned"]["counter_hours"]
+
+
+# --- replayed arrivals ---------------------------------------------------------------------------
+
+
+async def test_a_past_period_is_replayed_with_the_branchs_own_service_times(tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from server.services.context import Services
+    from server.services.demo import seed_demo
+    from server.services.history import generate_history
+    from server.simulate.run import load_sources
+    from server.store.engine import create_schema, open_database
+    from tests.conftest import MovableClock
+
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    db = open_database(url)
+    try:
+        await create_schema(db)
+        app = Services(db, MovableClock(datetime(2026, 3, 9, 1, 0, tzinfo=UTC)), demo=True)
+        await seed_demo(app)
+        await generate_history(app, "demo", weeks=1, daily_volume=80)
+    finally:
+        await db.dispose()
+    sc = scenarios.parse({
+        "branch": "demo", "days": 2, "start": "2026-03-09", "arrivals": "replay", "service_times": "recent",
+        "source": {"branch": "demo", "from": "2026-03-04", "to": "2026-03-05"},
+    })
+    with pytest.raises(InvalidInput, match="give a database"):
+        await load_sources(sc, None)
+    sources = await load_sources(sc, url)
+    wednesday, thursday = sorted(sources["replay"])
+    assert sorted(sources["recent_times"]) == ["A", "B", "C", "D", "E"]
+    result = await simulate(sc, seed=1, **sources)
+    # Each simulated day takes one past day's customers: the same number, at the same times of day.
+    assert result.outcome.issued == len(sources["replay"][wednesday]) + len(sources["replay"][thursday])
+    assert not result.outcome.refused
+    nothing = scenarios.parse({**sc.model_dump(mode="json", by_alias=True),
+                               "source": {"branch": "demo", "from": "2025-01-01", "to": "2025-01-02"}})
+    with pytest.raises(InvalidInput, match="no tickets"):
+        await load_sources(nothing, url)

@@ -250,3 +250,17 @@ def test_expected_service_time_is_a_clipped_mean() -> None:
     assert expected_service_seconds([], 240) == 240
     assert remaining_seconds(240, 60) == 180
     assert remaining_seconds(240, 900) == MIN_REMAINING_SHARE * 240
+
+
+def test_one_play_forward_gives_every_ticket_its_own_projected_wait() -> None:
+    from server.domain.estimation import projected_calls
+
+    queue = [t(i, "ABC"[i % 3], i, G if i % 5 == 0 else N, head=i == 7) for i in range(1, 30)]
+    queue.append(t(40, "A", 3, counter=2))
+    counters = [c(1, "A", "B", green_only=True), c(2, "B", "A", busy=100), c(3, "C", "A")]
+    rates = {("A", G): 1 / 900, ("B", N): 1 / 300}
+    every = projected_calls(queue, counters, SERVICE_S, arrivals_per_s=rates, now=NOW)
+    assert set(every) == {q.id for q in queue}
+    for q in queue:
+        assert wait(q, queue, counters, arrivals_per_s=rates) == every[q.id]
+    assert every[40] < every[27]  # sent to counter 2: ahead of the later A tickets

@@ -808,6 +808,7 @@ export const STRINGS = {
 
 
     // --- simulate.* ---
+    'simulate.advice': '模拟：按这些柜台，{share} 的客户在目标时间内叫号（{hours} 柜台小时）',
 
 
     // --- assessment.* ---
@@ -1701,6 +1702,7 @@ export const STRINGS = {
 
 
     // --- simulate.* ---
+    'simulate.advice': 'simulated: {share} within target with these counters ({hours} counter hours)',
 
 
     // --- assessment.* ---
@@ -2599,6 +2601,7 @@ export const STRINGS = {
 
 
     // --- simulate.* ---
+    'simulate.advice': '模擬：按這些櫃檯，{share} 的客戶在目標時間內叫號（{hours} 櫃檯小時）',
 
 
     // --- assessment.* ---

@@ -99,6 +99,13 @@ async function show(form) {
       "reports.open", "reports.sla_open"].map((k) => w(k)),
       staffing.rows.map((s) => [weekdayName(lang, s.weekday), `${String(s.hour).padStart(2, "0")}:00`, s.arrivals_per_hour,
         format(s.aht_s, "duration"), s.counters_needed, s.counters_open, format(s.service_level_open, "share")]));
+    // The period's real customers replayed with the advised counters (server/services/history.py what_if).
+    const simulated = staffing.simulated;
+    $("staffing-simulated").hidden = !(simulated && simulated.sla_share != null);
+    if (simulated && simulated.sla_share != null) {
+      $("staffing-simulated").textContent = w("simulate.advice",
+        { share: format(simulated.sla_share, "share"), hours: simulated.counter_hours });
+    }
     await showBreaches(params);
   } catch (e) {
     $("error").textContent = errorText(lang, e);
