@@ -454,10 +454,10 @@ function makeKeypad() {
     const b = document.createElement("button");
     b.type = "button";
     b.dataset.key = k;
-    b.textContent = k === "clear" ? "C" : k === "back" ? "⌫" : k;
+    b.textContent = k === "back" ? "⌫" : k;
     if (k === "clear" || k === "back") b.className = "key-fn";
-    if (k === "clear") b.setAttribute("aria-label", "clear");
-    if (k === "back") b.setAttribute("aria-label", "backspace");
+    if (k === "clear") b.dataset.b = "booking.kiosk_clear"; // its words, in the customer's language
+    if (k === "back") b.setAttribute("aria-label", "⌫");
     b.addEventListener("click", () => {
       bookingCode = k === "clear" ? "" : k === "back" ? bookingCode.slice(0, -1)
         : (bookingCode + k).slice(0, CODE_MAX);

@@ -65,9 +65,14 @@ function follow(ticket) {
   store(ARMED_KEY, armed);
 }
 
+/** "Come now": the server's word when it holds the travel time (a remote ticket), else this page's. */
 function drawAdvice(ticket) {
   const waiting = ticket.state === "waiting" && !ticket.no_counter_open;
-  const a = waiting && travel !== null ? advice(ticket.estimated_wait_s, travel) : null;
+  const minutes = ticket.travel_min ?? travel;
+  let a = waiting && minutes !== null && minutes !== undefined ? advice(ticket.estimated_wait_s, minutes) : null;
+  if (a && typeof ticket.come_now === "boolean" && ticket.come_now !== a.go) {
+    a = ticket.come_now ? { go: true, in: 0 } : { go: false, in: Math.max(1, a.in) };
+  }
   $("advice").hidden = !a;
   $("advice").className = `advice ${a?.go ? "go" : "wait"}`;
   $("advice").textContent = !a ? "" : a.go ? w("booking.come_now") : w("booking.leave_in", { m: a.in });
@@ -119,7 +124,7 @@ async function arm(event) {
     // Asked on this tap: browsers allow the question only from a person's gesture.
     if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
     if (contact) {
-      const body = { ahead, consent: true, ...(contact.includes("@") ? { email: contact } : { phone: contact }) };
+      const body = { ahead, consent: true, language: lang, ...(contact.includes("@") ? { email: contact } : { phone: contact }) };
       await send("POST", `/api/v1/tickets/${encodeURIComponent(token)}/notify`, body);
     }
     armed = { ahead, called: armed?.called ?? false, near: false };

@@ -7,7 +7,7 @@
 // lost answer carries the same Idempotency-Key.
 import { applyWords, chosenLanguage, errorText, languageOf, languageSwitch, nameOf, t } from "/static/common/i18n.js";
 import {
-  RequestError, advice, dayLabel, localToday, newKey, nextDays, send, slotTime,
+  RequestError, advice, dayButtonWords, dayLabel, localToday, newKey, nextDays, send, slotTime,
 } from "/static/book/common.js";
 
 const branch = decodeURIComponent(location.pathname.split("/")[2]);
@@ -57,10 +57,10 @@ function drawServices() {
 
 function drawDays() {
   $("step-day").hidden = !chosen.service;
-  $("days").replaceChildren(...nextDays(localToday()).map((day, i) => choiceButton(
-    dayLabel(lang, day), i === 0 ? w("booking.today") : i === 1 ? w("booking.tomorrow") : "", chosen.day === day,
-    () => { chosen.day = day; chosen.slot = null; draw(); loadSlots(); },
-  )));
+  $("days").replaceChildren(...nextDays(localToday()).map((day, i) => {
+    const { label, note } = dayButtonWords(lang, day, i);
+    return choiceButton(label, note, chosen.day === day, () => { chosen.day = day; chosen.slot = null; draw(); loadSlots(); });
+  }));
   for (const [i, day] of nextDays(localToday()).entries()) $("days").children[i].dataset.date = day;
 }
 

@@ -4,7 +4,7 @@
 // cancel. Once checked in, the ticket's own page follows the queue.
 import { applyWords, chosenLanguage, errorText, languageOf, languageSwitch, nameOf, t } from "/static/common/i18n.js";
 import {
-  appointmentTime, dayLabel, localToday, nextDays, send, slotDate, slotOf, slotTime,
+  appointmentTime, dayButtonWords, dayLabel, localToday, nextDays, send, slotDate, slotOf, slotTime,
 } from "/static/book/common.js";
 
 const token = location.pathname.split("/")[2];
@@ -75,7 +75,10 @@ function drawMove() {
     b.addEventListener("click", onClick);
     return b;
   };
-  $("days").replaceChildren(...nextDays(localToday()).map((d) => choice(dayLabel(lang, d), "", d === day, () => { day = d; loadSlots(); })));
+  $("days").replaceChildren(...nextDays(localToday()).map((d, i) => {
+    const { label, note } = dayButtonWords(lang, d, i);
+    return choice(label, note, d === day, () => { day = d; loadSlots(); });
+  }));
   const now = Date.now();
   const current = slotOf(booking).slot;
   $("slots").replaceChildren(...slots.map((s) => {

@@ -26,6 +26,15 @@ export function dayLabel(lang, date) {
   return t(lang, "booking.day_label", { m: at.getUTCMonth() + 1, d: at.getUTCDate(), w: t(lang, `weekday.${weekday}`) });
 }
 
+/** A day's button: the date, and under it the weekday (with "today" or "tomorrow" for the first two). */
+export function dayButtonWords(lang, date, index) {
+  const at = new Date(`${date}T12:00:00Z`);
+  const weekday = t(lang, `weekday.${["sun", "mon", "tue", "wed", "thu", "fri", "sat"][at.getUTCDay()]}`);
+  const near = index === 0 ? t(lang, "booking.today") : index === 1 ? t(lang, "booking.tomorrow") : "";
+  return { label: t(lang, "booking.day_short", { m: at.getUTCMonth() + 1, d: at.getUTCDate() }),
+    note: near ? `${weekday} · ${near}` : weekday };
+}
+
 /** "09:30–10:00" on the branch's clock (the slot's instants carry the branch's offset). */
 export function slotTime(slot) {
   const hm = (iso) => branchTime(iso, iso).slice(11, 16);
