@@ -331,6 +331,11 @@ async def check_in(app: Services, actor: Actor, branch_id: str, code: str, body:
         )
         await store.update_booking(tx.conn, row.id, state=BookingState.CHECKED_IN.value, checked_in_at=tx.now,
                                    ticket_id=issued.id, on_time=on_time)
+        if row.contact:  # the booked customer hears "called" (and "transferred") where they asked to be told
+            await outbox.put_wish(tx.conn, {
+                "ticket_id": issued.id, "branch_id": tx.branch.id, "contact": row.contact,
+                "language": row.language or tx.branch.language, "ahead": 1, "ahead_sent": True,
+                "created_at": tx.now})
         data = _event(row, service.code, tx.branch.timezone, ticket=issued.id, number=issued.number,
                       on_time=on_time)
         data["state"] = BookingState.CHECKED_IN.value
