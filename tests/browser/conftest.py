@@ -64,6 +64,7 @@ class ServerProcess:
         # Pages here are driven far faster than by people; the limits have their own tests.
         env["BRANCHQ_ISSUE_RATE_LIMIT"] = env["BRANCHQ_PUBLIC_RATE_LIMIT"] = "1000000/second"
         env["BRANCHQ_COMPLAINT_RATE_LIMIT"] = "1000000/second"  # the complaint form's own limit
+        env["BRANCHQ_BOOKING_RATE_LIMIT"] = env["BRANCHQ_NOTIFY_RATE_LIMIT"] = "1000000/second"
         env.update(self.env)
         argv = [
             sys.executable, "-m", "server", "serve", "--demo", "--host", "127.0.0.1",

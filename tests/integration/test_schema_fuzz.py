@@ -71,6 +71,9 @@ RULES_THE_SCHEMA_CANNOT_STATE = (
     "give owner, requirement and deadline",  # fields required by another's value (a failed item)
     "received_at may not be in the future",  # a complaint's receipt time against the clock
     "received_at is more than a year ago",
+    "bands: the lowest band starts at 0",  # one of a list's items must hold a value
+    re.compile(r"(weights|efficiency_weights): (unknown part|give at least one part)"),  # keys of a mapping
+    "bands: each name once",  # unique items of a list by one field
     "only a failed item names a staff member",  # a field allowed by another's value (passed: none)
     re.compile(r"Input should be (greater|less) than or equal to 2[01]00-"),  # a date's bounds: JSON Schema states none
     re.compile(r"^text: String should have at least 1 character"),  # stripped of spaces first

@@ -40,6 +40,7 @@ SERVER_ONLY = {
     "pyyaml": "yaml",
     "uvloop": "uvloop",
     "aiosmtplib": "aiosmtplib",
+    "fpdf2": "fpdf",
 }
 #: What the kiosk agent and the teller's terminal never import: the server's libraries, and the
 #: server half of aiohttp (they use its client).
