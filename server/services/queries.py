@@ -23,6 +23,7 @@ from .tickets import (
     estimate,
     open_counters_for,
     projection,
+    projects,
     served_by_a_counter,
     service_open,
     unavailable_reason,
@@ -42,7 +43,7 @@ async def list_services(app: Services, actor: Actor, branch_id: str) -> list[Ser
         counts = await repo.waiting_counts(conn, branch_id)
         open_n = await open_counters_for(app, conn, branch_id, config)
         # The same estimate the ticket would be given (a normal ticket taken now).
-        projected = await projection(app, conn, branch_id, config, now) if app.estimator != "simple" else None
+        projected = await projection(app, conn, branch_id, config, now) if projects(app, counts) else None
         today = business_date(now, branch.timezone)
         answers = []
         for code, service in config.services.items():
