@@ -234,9 +234,16 @@ def projected_calls(
     virtual_id = -1
     calls = 0
     at = 0.0
-    while free and calls < MAX_CALLS and len(out) < len(real):
+    # Bounded work whatever the arrival rate: a burst of issuance (a rate far above what the
+    # counters serve) would otherwise fill the play with expected customers, each call then
+    # scanning them all. The real queue is played through; the expected ones are a correction.
+    most_calls = min(MAX_CALLS, 4 * len(real) + 8 * len(counters) + 50)
+    most_expected = len(real) + 50
+    expected = 0
+    while free and calls < most_calls and len(out) < len(real):
         at, number = heapq.heappop(free)
-        while upcoming and upcoming[0][0] <= at:
+        while upcoming and upcoming[0][0] <= at and expected < most_expected:
+            expected += 1
             when, i = heapq.heappop(upcoming)
             gap, code, prio = streams[i]
             pool.append(Candidate(virtual_id, code, prio, now + timedelta(seconds=when)))
@@ -253,7 +260,7 @@ def projected_calls(
         pool.remove(chosen)
         recent[number].append(chosen.priority)
         heapq.heappush(free, (at + service_s.get(chosen.service, default_service_s), number))
-    if calls >= MAX_CALLS:
+    if calls >= most_calls:
         for t in pool:
             if t.id in real and t.id not in out and any(candidates([t], c.profile) for c in counters):
                 out[t.id] = round(at)

@@ -264,3 +264,25 @@ def test_one_play_forward_gives_every_ticket_its_own_projected_wait() -> None:
     for q in queue:
         assert wait(q, queue, counters, arrivals_per_s=rates) == every[q.id]
     assert every[40] < every[27]  # sent to counter 2: ahead of the later A tickets
+
+
+def test_a_burst_of_arrivals_far_above_what_the_counters_serve_keeps_the_play_bounded(monkeypatch):
+    """A burst of issuance makes the expected arrivals (green first) outrun the one counter:
+    the play still calls every real ticket, adds a bounded number of expected customers and
+    runs a bounded number of calls (it used to run 5,000, each over thousands of customers)."""
+    import server.domain.estimation as estimation
+
+    calls = 0
+    real_choose = estimation.choose
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return real_choose(*args, **kwargs)
+
+    monkeypatch.setattr(estimation, "choose", counting)
+    queue = [t(1, "A", 0), t(2, "A", 10), t(3, "B", 20)]
+    rates = {("A", G): 2.0, ("B", G): 2.0, ("A", Priority.NORMAL): 2.0}
+    out = estimation.projected_calls(queue, [c(1, "A", "B")], SERVICE_S, arrivals_per_s=rates, now=NOW)
+    assert set(out) == {1, 2, 3}
+    assert calls <= 4 * len(queue) + 8 + 50
