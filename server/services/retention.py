@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from server.domain.errors import InvalidInput
+from server.store import bookings as booking_store
 from server.store import outbox
 from server.store import retention as store
 
@@ -35,10 +36,13 @@ class Erased:
     """Customers' wishes to be told about a ticket, dropped the day after."""
     notify_contacts: int = 0
     """Contacts of notifications never delivered (a delivered one keeps none)."""
+    booking_contacts: int = 0
+    """Contacts of bookings whose slot ended before the period (the booking's figures stay)."""
 
     @property
     def total(self) -> int:
-        return self.green_reasons + self.comments + self.events + self.notify_wishes + self.notify_contacts
+        return (self.green_reasons + self.comments + self.events + self.notify_wishes + self.notify_contacts
+                + self.booking_contacts)
 
 
 async def erase_expired(app: Services, *, days: int, full: bool = False) -> Erased:
@@ -61,12 +65,14 @@ async def erase_expired(app: Services, *, days: int, full: bool = False) -> Eras
         # A wish is about today's ticket: it goes the next day, whatever the period.
         wishes = await outbox.drop_wishes(conn, before=uow.now - timedelta(days=1))
         contacts = await outbox.erase_recipients(conn, before=before)
+        booked = await booking_store.erase_contacts(conn, before=before)
         if since is not None and since >= before:
-            return Erased(before, notify_wishes=wishes, notify_contacts=contacts)
+            return Erased(before, notify_wishes=wishes, notify_contacts=contacts, booking_contacts=booked)
         erased = Erased(
             before,
             notify_wishes=wishes,
             notify_contacts=contacts,
+            booking_contacts=booked,
             green_reasons=await store.erase_green_reasons(conn, since=since, before=before),
             comments=await store.erase_comments(conn, since=since, before=before),
             events=await store.erase_event_fields(conn, SENSITIVE_EVENT_FIELDS, since=since, before=before),

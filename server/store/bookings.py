@@ -168,3 +168,10 @@ async def travel_min(conn: AsyncConnection, ticket_id: int) -> int | None:
     """The travel time a remote ticket's customer gave (None: not remote, or not given)."""
     row = (await conn.execute(select(REMOTE.c.travel_min).where(REMOTE.c.ticket_id == ticket_id))).first()
     return row.travel_min if row else None
+
+
+async def erase_contacts(conn: AsyncConnection, *, before: datetime) -> int:
+    """Erase the contacts (and their fingerprints) of bookings whose slot ended before ``before``."""
+    result = await conn.execute(update(BOOKING).where(BOOKING.c.end < before, BOOKING.c.contact.is_not(None))
+                                .values(contact=None, contact_hash=None))
+    return int(result.rowcount or 0)

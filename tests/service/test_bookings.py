@@ -378,3 +378,17 @@ async def test_the_phone_page_says_come_now_once_the_wait_drops_to_the_travel_ti
     assert page.ahead == 1 and page.come_now  # one ahead: 15 min ≤ 20
     plain = await world.issue("E")
     assert not (await tickets.public_ticket(world.app, plain.token)).come_now
+
+
+async def test_retention_erases_a_past_bookings_contact_and_keeps_the_booking(world):
+    from server.services import retention
+
+    created = await bookings.book(world.app, PUBLIC, "demo", booking("A-202603031000"))
+    world.clock.advance(days=30)
+    assert (await retention.erase_expired(world.app, days=90)).booking_contacts == 0, "not yet due"
+    world.clock.advance(days=70)  # the slot ended more than 90 days ago
+    erased = await retention.erase_expired(world.app, days=90)
+    assert erased.booking_contacts == 1
+    [row] = await rows(world, t.Booking)
+    assert row.contact is None and row.contact_hash is None and row.code == created.code
+    assert (await retention.erase_expired(world.app, days=90)).booking_contacts == 0, "once"
