@@ -387,13 +387,13 @@ async def issue_in(
     if not served_by_a_counter(tx.config, service.code):
         raise Conflict(f"no counter of this branch serves service {service.code}", code="no_counter_serves")
 
-    counts = await repo.waiting_counts(tx.conn, tx.branch.id, service.id)
+    counts = await repo.waiting_counts(tx.conn, tx.branch.id)  # the branch's: the service's and the total
     ahead = ahead_of_new_ticket(
         cmd.priority,
         waiting_green=counts.get((service.id, Priority.GREEN), 0),
         waiting_normal=counts.get((service.id, Priority.NORMAL), 0),
     )
-    if not projects(app, await repo.waiting_counts(tx.conn, tx.branch.id)):
+    if not projects(app, counts):
         open_n = (await open_counters_for(app, tx.conn, tx.branch.id, tx.config)).get(service.code, 0)
         wait_s = await estimate(app, tx.conn, tx.branch.id, service, ahead, open_n)
     else:
